@@ -1,0 +1,25 @@
+# ExoSieve: TCE catalog -> light curves -> HDF5 shards -> k-fold CNN training -> CV report.
+# Run `snakemake --cores N`; with no configuration it vets the embedded simulated survey.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/catalog.smk"
+include: "rules/shards.smk"
+include: "rules/lightcurves.smk"
+include: "rules/preprocess.smk"
+include: "rules/folds.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        REPORT_FILES,
+    default_target: True

@@ -1,0 +1,10 @@
+"""ExoSieve: vetting transit signals (threshold crossing events) with a multi-branch CNN.
+
+The package follows the data: ``catalog`` (TCE tables) -> ``lightcurves`` (reading and obtaining
+light curves) -> ``detrend`` and ``views`` -> ``features`` -> ``shards`` and ``folds`` -> ``models``
+-> ``training`` -> ``evaluation`` and ``report``. ``simulate`` writes the embedded simulated
+survey in the archives' own formats. The Snakemake workflow around it lives in ``Snakefile`` and
+``rules/``; this package never imports Snakemake.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,68 @@
+"""Kepler TCE tables in the NASA Exoplanet Archive's formats (Q1-Q17 DR24 and its kin)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from .table import CatalogError, finalize, require_columns
+
+DR24_REQUIRED = ["kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration",
+                 "tce_depth"]
+DR24_LABEL_COLUMN = "av_training_set"
+KEPLER_STELLAR_COLUMNS = {"kepid": "star_id", "teff": "teff", "logg": "logg", "feh": "feh",
+                          "radius": "radius", "mass": "mass", "dens": "dens"}
+
+
+def read_archive_csv(path: str | Path) -> pd.DataFrame:
+    """Read an Exoplanet Archive CSV export; its '#' header lines are comments."""
+    path = Path(path)
+    try:
+        return pd.read_csv(path, comment="#", low_memory=False)
+    except FileNotFoundError:
+        raise CatalogError(f"catalog file {path} does not exist") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise CatalogError(f"catalog file {path} is not a readable CSV: {exc}") from exc
+
+
+def normalize_dr24(raw: pd.DataFrame, labels: dict, stellar: pd.DataFrame | None = None,
+                   where: str = "DR24 TCE table") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """DR24-format TCE table -> (normalized table, rejected rows)."""
+    require_columns(raw, DR24_REQUIRED, where)
+    star = pd.to_numeric(raw["kepid"], errors="coerce")
+    num = pd.to_numeric(raw["tce_plnt_num"], errors="coerce")
+    star_id = star.map(lambda v: str(int(v)) if pd.notna(v) else "nan")
+    tce_num = num.fillna(-1).astype(int)
+    disposition = (raw[DR24_LABEL_COLUMN].astype(str).str.strip()
+                   if DR24_LABEL_COLUMN in raw.columns else pd.Series("UNK", index=raw.index))
+    df = pd.DataFrame({
+        "tce_id": star_id + "_" + tce_num.astype(str),
+        "star_id": star_id,
+        "tce_num": tce_num,
+        "mission": "kepler",
+        "period": pd.to_numeric(raw["tce_period"], errors="coerce"),
+        "epoch": pd.to_numeric(raw["tce_time0bk"], errors="coerce"),
+        "duration": pd.to_numeric(raw["tce_duration"], errors="coerce") / 24.0,
+        "depth": pd.to_numeric(raw["tce_depth"], errors="coerce"),
+        "disposition": disposition.replace({"nan": "UNK", "": "UNK"}),
+    })
+    if stellar is not None:
+        stellar = normalize_kepler_stellar(stellar, f"{where} stellar table")
+    return finalize(df, stellar, labels, where)
+
+
+def normalize_kepler_stellar(raw: pd.DataFrame, where: str) -> pd.DataFrame:
+    require_columns(raw, ["kepid"], where)
+    keep = {k: v for k, v in KEPLER_STELLAR_COLUMNS.items() if k in raw.columns}
+    out = raw[list(keep)].rename(columns=keep)
+    out["star_id"] = pd.to_numeric(out["star_id"], errors="coerce").map(
+        lambda v: str(int(v)) if pd.notna(v) else "nan")
+    return out
+
+
+def load_dr24(path: str | Path, labels: dict, stellar_path: str | Path | None = None
+              ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    raw = read_archive_csv(path)
+    stellar = read_archive_csv(stellar_path) if stellar_path else None
+    return normalize_dr24(raw, labels, stellar, where=f"TCE table {path}")

@@ -1,0 +1,93 @@
+"""The ``exosieve`` command: version, simulated surveys, shard inspection, config checks."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+
+
+def _simulate(args) -> int:
+    from .lightcurves.obtain import generate_simulated
+    from .simulate import draw_survey, write_catalog_files
+    survey = draw_survey(args.stars, args.quarters, args.seed)
+    files = write_catalog_files(survey, args.out)
+    ids = [str(k) for k in survey.stars.kepid]
+    index, failures = generate_simulated(ids, files, Path(args.out) / "lightcurves",
+                                         {"quarters": args.quarters, "seed": args.seed}, progress=True)
+    print(f"wrote {len(survey.catalog)} TCEs on {len(ids)} stars ({len(index)} FITS files) to {args.out}")
+    print(f"  catalog (DR24 format): {files['catalog']}\n  stellar table: {files['stellar']}\n"
+          f"  ground truth: {files['truth']}\n  light curves (MAST layout): {Path(args.out) / 'lightcurves'}")
+    print("Use it as a local source: snakemake --cores 2 --config catalog.source=local "
+          f"catalog.path={files['catalog']} catalog.stellar_path={files['stellar']} "
+          f"catalog.lightcurve_dir={Path(args.out) / 'lightcurves'}")
+    return 1 if failures else 0
+
+
+def _info(args) -> int:
+    import h5py
+    from .shards import ShardError, read_shard
+    try:
+        data = read_shard(args.shard)
+    except ShardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"shard {args.shard}")
+    print("provenance:")
+    for key in sorted(data.attrs):
+        print(f"  {key}: {data.attrs[key]}")
+    print("schema:")
+    with h5py.File(args.shard, "r") as h5:
+        def show(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                cols = obj.attrs.get("columns")
+                extra = f"  columns={list(cols)}" if cols is not None else ""
+                print(f"  {name:<16} {str(obj.dtype):<10} {obj.shape}{extra}")
+        h5.visititems(show)
+    print(f"counts: {len(data)} TCEs on {data.meta.star_id.nunique()} stars")
+    for disp, n in data.meta.disposition.value_counts().sort_index().items():
+        print(f"  {disp or '(none)'}: {n}")
+    return 0
+
+
+def _check_config(args) -> int:
+    import yaml
+    from .config import ConfigError, load
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(yaml.safe_dump(cfg, sort_keys=False))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="exosieve", description="Vet transit signals (TCEs) with a "
+                                     "multi-branch CNN. The workflow itself runs with `snakemake --cores N`.")
+    parser.add_argument("--version", action="version", version=f"exosieve {__version__}")
+    sub = parser.add_subparsers(dest="command")
+    sim = sub.add_parser("simulate", help="write a simulated survey (DR24 catalog + Kepler FITS) to a folder")
+    sim.add_argument("--out", required=True, help="output folder")
+    sim.add_argument("--stars", type=int, default=200)
+    sim.add_argument("--quarters", type=int, default=6, choices=range(1, 18), metavar="1..17")
+    sim.add_argument("--seed", type=int, default=2024)
+    info = sub.add_parser("info", help="print a shard's schema, counts and provenance")
+    info.add_argument("shard")
+    chk = sub.add_parser("check-config", help="validate a config file and print it with defaults filled in")
+    chk.add_argument("config", nargs="?", default="config.yaml")
+    args = parser.parse_args(argv)
+    if args.command == "simulate":
+        return _simulate(args)
+    if args.command == "info":
+        return _info(args)
+    if args.command == "check-config":
+        return _check_config(args)
+    parser.print_help()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,124 @@
+"""Configuration: defaults, validation against ``config.schema.yaml`` and stable hashes.
+
+The schema's ``default`` values are the single source of truth; every key a user omits is filled
+from there, so ``config.yaml`` only needs what differs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Any, Mapping
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """The configuration does not satisfy the schema; the message names each bad key."""
+
+
+def schema() -> dict:
+    text = resources.files("exosieve").joinpath("config.schema.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def _fill_defaults(node: dict, value: Any) -> Any:
+    """Return ``value`` with schema defaults filled in recursively (objects only)."""
+    if value is None and "default" in node:
+        value = copy.deepcopy(node["default"])
+    if node.get("type") == "object" and isinstance(value, dict):
+        for key, sub in node.get("properties", {}).items():
+            if key in value:
+                value[key] = _fill_defaults(sub, value[key])
+            elif "default" in sub:
+                value[key] = _fill_defaults(sub, copy.deepcopy(sub["default"]))
+    return value
+
+
+def _coerce(node: dict, value: Any) -> Any:
+    """Turn strings into the schema's types where they parse: Snakemake's ``--config
+    'cv={folds: 10}'`` hands nested values over as strings."""
+    types = node.get("type")
+    types = [types] if isinstance(types, str) else (types or [])
+    if isinstance(value, str) and not ("string" in types or "enum" in node and value in node["enum"]):
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            parsed = value
+        if not isinstance(parsed, str):
+            value = parsed
+    if isinstance(value, dict):
+        for key, sub in node.get("properties", {}).items():
+            if key in value:
+                value[key] = _coerce(sub, value[key])
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        value = [_coerce(node["items"], v) for v in value]
+    return value
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        return f"{where}: {error.message}; allowed keys are {', '.join(allowed)}"
+    return f"{where}: {error.message}"
+
+
+def load(user: Mapping[str, Any] | str | Path | None = None) -> dict:
+    """Validate a user configuration (a mapping or a YAML path) and fill in defaults.
+
+    Raises ConfigError listing every problem, each with the dotted key it concerns.
+    """
+    if user is None:
+        data: dict = {}
+    elif isinstance(user, (str, Path)):
+        path = Path(user)
+        try:
+            data = yaml.safe_load(path.read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc}") from exc
+    else:
+        data = copy.deepcopy(dict(user))
+    sch = schema()
+    data = _fill_defaults(sch, _coerce(sch, data))
+    validator = jsonschema.Draft202012Validator(sch)
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = "\n  ".join(_describe(e) for e in errors)
+        raise ConfigError(f"invalid ExoSieve configuration:\n  {lines}\n"
+                          "See config.yaml and exosieve/config.schema.yaml for every key.")
+    _check_consistency(data)
+    return data
+
+
+def _check_consistency(cfg: dict) -> None:
+    cat = cfg["catalog"]
+    if cat["source"] == "local":
+        missing = [k for k in ("path", "lightcurve_dir") if not cat.get(k)]
+        if missing:
+            raise ConfigError("catalog.source is 'local', so catalog." + " and catalog.".join(missing)
+                              + " must be set (a DR24-format TCE CSV and a folder of Kepler FITS "
+                              "in MAST's layout)")
+    overlap = set(cat["labels"]["positive"]) & set(cat["labels"]["negative"])
+    if overlap:
+        raise ConfigError(f"catalog.labels: {sorted(overlap)} listed as both positive and negative")
+
+
+def stable_hash(obj: Any, length: int = 12) -> str:
+    """A short hash of a JSON-able object, independent of key order and Python's hash seed."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def preprocessing_hash(cfg: Mapping[str, Any]) -> str:
+    """Hash of every setting that changes what a shard holds; recorded in each shard."""
+    return stable_hash({k: cfg[k] for k in ("lightcurves", "detrend", "views", "features")})
+
+
+def survey_hash(cfg: Mapping[str, Any]) -> str:
+    """Names the folder of a simulated survey, so different survey settings never share files."""
+    return stable_hash(cfg["survey"], length=10)

@@ -1,0 +1,46 @@
+"""Cross-validation folds: stratified by label, grouped by star, deterministic from a seed.
+
+No star's TCEs ever sit in two folds (a star's TCEs share its noise and systematics, so splitting
+them would leak). Unlabelled TCEs get fold -1: they are scored by every fold's model.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedGroupKFold
+
+
+class FoldError(ValueError):
+    pass
+
+
+def assign_folds(tces: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
+    tces = tces.sort_values("tce_id", kind="stable").reset_index(drop=True)
+    out = tces[["tce_id", "star_id", "label"]].copy()
+    out["fold"] = -1
+    labelled = np.flatnonzero(out["label"].to_numpy() >= 0)
+    y = out["label"].to_numpy()[labelled]
+    groups = out["star_id"].to_numpy()[labelled]
+    for cls in (0, 1):
+        n_stars = np.unique(groups[y == cls]).size
+        if n_stars < n_folds:
+            name = "positive" if cls else "negative"
+            raise FoldError(f"only {n_stars} stars have {name} TCEs, fewer than cv.folds={n_folds}; "
+                            "lower cv.folds or use a larger catalog")
+    splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    fold = np.full(labelled.size, -1)
+    for k, (_, test) in enumerate(splitter.split(np.zeros(labelled.size), y, groups)):
+        fold[test] = k
+    out.loc[labelled, "fold"] = fold
+    return out
+
+
+def validation_mask(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
+    """Carve a star-grouped, label-stratified validation set out of the training folds."""
+    n_splits = max(2, int(round(1.0 / fraction)))
+    splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
+    _, val = next(splitter.split(np.zeros(labels.size), labels, groups))
+    mask = np.zeros(labels.size, bool)
+    mask[val] = True
+    return mask

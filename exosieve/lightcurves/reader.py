@@ -1,0 +1,102 @@
+"""Read Kepler (and TESS SPOC) light-curve FITS files into one stitched light curve.
+
+One reader for simulated and real files: drops cadences flagged by lightkurve's quality bitmask
+and cadences with NaN time or flux, normalises each file (quarter/sector) by its median so that
+quarters stitch, and keeps the flux-weighted centroids for centroid diagnostics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from ..utils import TargetError
+
+
+class LightCurveError(TargetError):
+    """A light-curve file is unreadable, of the wrong target, or holds no usable cadences."""
+
+
+@dataclass
+class LightCurve:
+    star_id: str
+    time: np.ndarray        # [d], mission time system (BKJD / BTJD)
+    flux: np.ndarray        # relative flux, median 1 per quarter
+    flux_err: np.ndarray
+    centroid_col: np.ndarray  # MOM_CENTR1 [pixel]
+    centroid_row: np.ndarray  # MOM_CENTR2 [pixel]
+    segment: np.ndarray     # quarter/sector index of each cadence
+    n_files: int
+
+    def __len__(self) -> int:
+        return self.time.size
+
+
+def quality_bitmask(name: str, mission: str = "kepler") -> int:
+    """lightkurve's named quality bitmasks (imported lazily: lightkurve costs seconds to import)."""
+    from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
+    flags = KeplerQualityFlags if mission == "kepler" else TessQualityFlags
+    return flags.OPTIONS[name]
+
+
+def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int):
+    try:
+        with fits.open(path, memmap=False) as hdul:
+            header = hdul[0].header
+            target = header.get("KEPLERID", header.get("TICID"))
+            if target is not None and str(int(target)) != str(int(star_id)):
+                raise LightCurveError(f"star {star_id}: {path.name} is a light curve of target "
+                                      f"{target}, not {star_id}")
+            data = hdul[1].data
+            names = set(data.columns.names)
+            qcol = "SAP_QUALITY" if "SAP_QUALITY" in names else "QUALITY"
+            flux_name = flux_column if flux_column in names else (
+                "FLUX" if "FLUX" in names else flux_column)
+            need = ["TIME", flux_name, flux_name + "_ERR", qcol]
+            missing = [c for c in need if c not in names]
+            if missing:
+                raise LightCurveError(f"star {star_id}: {path.name} lacks column(s) {', '.join(missing)}")
+            time = np.asarray(data["TIME"], dtype=float)
+            flux = np.asarray(data[flux_name], dtype=float)
+            err = np.asarray(data[flux_name + "_ERR"], dtype=float)
+            quality = np.asarray(data[qcol], dtype=np.int64)
+            ccol = np.asarray(data["MOM_CENTR1"], dtype=float) if "MOM_CENTR1" in names else np.full_like(time, np.nan)
+            crow = np.asarray(data["MOM_CENTR2"], dtype=float) if "MOM_CENTR2" in names else np.full_like(time, np.nan)
+    except LightCurveError:
+        raise
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise LightCurveError(f"star {star_id}: {path.name} is not a valid light-curve FITS "
+                              f"file ({type(exc).__name__}: {exc})") from exc
+    keep = (np.isfinite(time) & np.isfinite(flux) & ((quality & bitmask) == 0))
+    if not keep.any():
+        return None
+    flux, err = flux[keep], err[keep]
+    median = np.median(flux)
+    if not np.isfinite(median) or median <= 0:
+        return None
+    return time[keep], flux / median, err / median, ccol[keep], crow[keep]
+
+
+def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
+                           flux_column: str = "PDCSAP_FLUX", quality: str = "default",
+                           mission: str = "kepler") -> LightCurve:
+    """Read and stitch every file of one star; raises LightCurveError naming the star and file."""
+    if not paths:
+        raise LightCurveError(f"star {star_id}: no light-curve files found")
+    bitmask = quality_bitmask(quality, mission)
+    parts = []
+    for i, p in enumerate(paths):
+        part = _read_one(Path(p), star_id, flux_column, bitmask)
+        if part is not None:
+            parts.append((*part, np.full(part[0].size, i, dtype=np.int16)))
+    if not parts:
+        raise LightCurveError(f"star {star_id}: no usable cadences in {len(paths)} file(s) "
+                              "(all flux NaN, non-positive, or flagged)")
+    cols = [np.concatenate(c) for c in zip(*parts)]
+    order = np.argsort(cols[0], kind="stable")
+    time, flux, err, ccol, crow, seg = (c[order] for c in cols)
+    return LightCurve(star_id=str(star_id), time=time, flux=flux, flux_err=err, centroid_col=ccol,
+                      centroid_row=crow, segment=seg, n_files=len(paths))

@@ -1,0 +1,179 @@
+"""Stars -> shards, and the HDF5 shard format.
+
+Stars go to ``n_shards`` shards by a stable hash of the star id (never Python's salted ``hash``),
+so a catalog update changes only the shards whose stars changed. Each shard is one HDF5 file:
+
+=====================  ==============  ======================================================
+path                   dtype, shape    meaning
+=====================  ==============  ======================================================
+``tce_id``             str (N,)        TCE id, ``<star_id>_<tce_num>``
+``star_id``            str (N,)        star id
+``disposition``        str (N,)        the source's label (PC, AFP, NTP, UNK, ...)
+``label``              int8 (N,)       1 positive, 0 negative, -1 unlabelled
+``ephemeris``          float64 (N, 3)  period [d], epoch [d], duration [d] (attrs ``columns``)
+``views/<name>``       float32 (N, B)  one dataset per view, e.g. ``global`` (N, 301)
+``scalars``            float32 (N, F)  scalar features, names in attrs ``columns``
+=====================  ==============  ======================================================
+
+Root attributes: ``schema_version``, ``config_hash``, ``source``, ``package_version``,
+``shard``, ``n_tces`` and ``complete`` (written last). Files are written under a temporary name
+and renamed, so a reader never sees a half-written shard; one without ``complete`` is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .utils import atomic_output, write_text_if_changed
+
+SCHEMA_VERSION = 1
+EPHEMERIS_COLUMNS = ["period", "epoch", "duration"]
+
+
+class ShardError(RuntimeError):
+    """A shard file is missing, truncated, corrupt, or of another schema or configuration."""
+
+
+def shard_of(star_id: str, n_shards: int) -> int:
+    digest = hashlib.blake2b(str(star_id).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n_shards
+
+
+def shard_names(n_shards: int) -> list[str]:
+    width = max(3, len(str(n_shards - 1)))
+    return [f"{i:0{width}d}" for i in range(n_shards)]
+
+
+def assign_shards(tces: pd.DataFrame, n_shards: int, out_dir: str | Path) -> pd.DataFrame:
+    """Write ``<out_dir>/<shard>.csv`` (the TCE rows of each shard's stars), rewriting a file only
+    when its content changed; return a manifest with one row per shard."""
+    names = shard_names(n_shards)
+    shard_idx = tces["star_id"].map(lambda s: shard_of(s, n_shards))
+    rows = []
+    for i, name in enumerate(names):
+        part = tces[shard_idx == i].sort_values(["star_id", "tce_num"], kind="stable")
+        text = part.to_csv(index=False, float_format="%.10g")
+        changed = write_text_if_changed(Path(out_dir) / f"{name}.csv", text)
+        rows.append({"shard": name, "n_stars": part["star_id"].nunique(), "n_tces": len(part),
+                     "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
+                     "rewritten": changed})
+    return pd.DataFrame(rows)
+
+
+@dataclass
+class ShardData:
+    """The contents of one or more shards, concatenated."""
+    meta: pd.DataFrame                          # tce_id, star_id, disposition, label, ephemeris
+    views: dict[str, np.ndarray] = field(default_factory=dict)
+    scalars: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
+    scalar_names: list[str] = field(default_factory=list)
+    attrs: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    def subset(self, index: np.ndarray) -> "ShardData":
+        return ShardData(meta=self.meta.iloc[index].reset_index(drop=True),
+                         views={k: v[index] for k, v in self.views.items()},
+                         scalars=self.scalars[index], scalar_names=self.scalar_names,
+                         attrs=self.attrs)
+
+
+def _strings(values) -> np.ndarray:
+    return np.array([str(v).encode() for v in values], dtype=h5py.string_dtype("utf-8"))
+
+
+def write_shard(path: str | Path, data: ShardData, attrs: dict) -> None:
+    n = len(data)
+    with atomic_output(path, ".h5") as tmp:
+        # track_times=False: identical inputs give byte-identical shards.
+        with h5py.File(tmp, "w", track_order=True) as h5:
+            kw = dict(track_times=False)
+            h5.create_dataset("tce_id", data=_strings(data.meta["tce_id"]), **kw)
+            h5.create_dataset("star_id", data=_strings(data.meta["star_id"]), **kw)
+            h5.create_dataset("disposition", data=_strings(data.meta["disposition"]), **kw)
+            h5.create_dataset("label", data=data.meta["label"].to_numpy(np.int8), **kw)
+            eph = h5.create_dataset("ephemeris", data=data.meta[EPHEMERIS_COLUMNS].to_numpy(np.float64)
+                                    .reshape(n, len(EPHEMERIS_COLUMNS)), **kw)
+            eph.attrs["columns"] = EPHEMERIS_COLUMNS
+            views = h5.create_group("views", track_order=True)
+            for name, arr in data.views.items():
+                views.create_dataset(name, data=np.asarray(arr, np.float32), **kw)
+            sc = h5.create_dataset("scalars", data=np.asarray(data.scalars, np.float32)
+                                   .reshape(n, len(data.scalar_names)), **kw)
+            sc.attrs["columns"] = list(data.scalar_names)
+            for key, value in attrs.items():
+                h5.attrs[key] = value
+            h5.attrs["schema_version"] = SCHEMA_VERSION
+            h5.attrs["package_version"] = __version__
+            h5.attrs["n_tces"] = n
+            h5.attrs["complete"] = True
+
+
+def read_shard(path: str | Path, views: list[str] | None = None) -> ShardData:
+    path = Path(path)
+    if not path.exists():
+        raise ShardError(f"shard {path} does not exist; run the workflow's preprocess step")
+    try:
+        with h5py.File(path, "r") as h5:
+            attrs = dict(h5.attrs)
+            if not attrs.get("complete", False):
+                raise ShardError(f"shard {path} is incomplete (no 'complete' mark); it was not "
+                                 "written to the end. Delete it and rerun the workflow.")
+            if attrs.get("schema_version") != SCHEMA_VERSION:
+                raise ShardError(f"shard {path} has schema version {attrs.get('schema_version')}, "
+                                 f"this ExoSieve reads version {SCHEMA_VERSION}; rebuild it")
+            n = int(attrs["n_tces"])
+            meta = pd.DataFrame({
+                "tce_id": h5["tce_id"].asstr()[:], "star_id": h5["star_id"].asstr()[:],
+                "disposition": h5["disposition"].asstr()[:], "label": h5["label"][:],
+            })
+            eph = h5["ephemeris"][:]
+            for j, col in enumerate(EPHEMERIS_COLUMNS):
+                meta[col] = eph[:, j] if n else np.zeros(0)
+            names = list(h5["views"].keys()) if views is None else views
+            missing = [v for v in names if v not in h5["views"]]
+            if missing:
+                raise ShardError(f"shard {path} has no view(s) {', '.join(missing)}; it holds "
+                                 f"{', '.join(h5['views'].keys())}. Rerun preprocessing.")
+            view_data = {v: h5["views"][v][:] for v in names}
+            scalars = h5["scalars"][:]
+            scalar_names = [str(s) for s in h5["scalars"].attrs["columns"]]
+    except ShardError:
+        raise
+    except (OSError, KeyError, ValueError) as exc:
+        raise ShardError(f"shard {path} is corrupt or truncated ({type(exc).__name__}: {exc}); "
+                         "delete it and rerun the workflow") from exc
+    lengths = {len(meta), scalars.shape[0], *(v.shape[0] for v in view_data.values())}
+    if lengths != {n}:
+        raise ShardError(f"shard {path} is inconsistent: datasets hold {sorted(lengths)} rows, "
+                         f"attrs say {n}")
+    return ShardData(meta=meta, views=view_data, scalars=scalars, scalar_names=scalar_names,
+                     attrs=attrs)
+
+
+def read_shards(paths: list[str | Path], views: list[str] | None = None) -> ShardData:
+    """Read and concatenate shards; all must share schema and preprocessing config."""
+    parts = [read_shard(p, views) for p in paths]
+    hashes = {p.attrs.get("config_hash") for p in parts if len(p)}
+    if len(hashes) > 1:
+        raise ShardError(f"shards were built with different preprocessing settings {sorted(hashes)}; "
+                         "rerun the workflow so that all are rebuilt")
+    names = next((p.scalar_names for p in parts if p.scalar_names), [])
+    view_names = views or next((list(p.views) for p in parts if len(p)), [])
+    return ShardData(
+        meta=pd.concat([p.meta for p in parts], ignore_index=True),
+        views={v: np.concatenate([p.views[v] for p in parts if len(p)]) if any(len(p) for p in parts)
+               else np.zeros((0, 0), np.float32) for v in view_names},
+        scalars=np.concatenate([p.scalars for p in parts if len(p)]) if any(len(p) for p in parts)
+        else np.zeros((0, len(names)), np.float32),
+        scalar_names=names,
+        attrs=parts[0].attrs if parts else {},
+    )

@@ -1,0 +1,141 @@
+"""Generate one simulated star's Kepler long-cadence light curve, quarter by quarter.
+
+Deterministic per star (seeded by survey seed and KIC), so the shard a star lands in, or the
+order stars are generated in, never changes its data.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .kepler_fits import write_kepler_llc
+from .population import KEPLER_QUARTERS
+from .signals import (KEPLER_LC_CADENCE, eclipse_signal, glitches, pulsation,
+                      rotational_modulation, sudden_drops)
+
+# Quality bits that lightkurve's default bitmask drops (their cadences are corrupted here) and
+# bits it keeps (their cadences are fine), as in real Kepler data.
+BAD_FLAGS = np.array([1, 4, 32, 256, 65536])
+BENIGN_FLAGS = np.array([16, 128, 8192])
+FLUX_AT_KP12 = 1.74e5  # [e-/s]
+
+
+def _time_grid(quarter_start: float, quarter_end: float) -> np.ndarray:
+    time = np.arange(quarter_start, quarter_end, KEPLER_LC_CADENCE)
+    # Monthly data downlinks leave ~1 day gaps.
+    keep = np.ones(time.size, bool)
+    for gap_start in np.arange(quarter_start + 30.0, quarter_end - 5, 31.0):
+        keep &= ~((time >= gap_start) & (time < gap_start + 1.0))
+    return time[keep]
+
+
+def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of a star's astrophysical signals, and the part of it from blended background sources
+    (which moves the flux-weighted centroid)."""
+    total = np.zeros_like(time)
+    blended = np.zeros_like(time)
+    for sig in signals.itertuples(index=False):
+        kind = sig.sig_kind
+        if kind in ("planet", "eb", "blend"):
+            s = eclipse_signal(time, sig.sig_period, sig.sig_epoch, sig.sig_k, sig.sig_a_rs, sig.sig_b,
+                               sig.sig_u1, sig.sig_u2,
+                               secondary_ratio=0.0 if kind == "planet" else sig.sig_sec_ratio,
+                               secondary_phase=0.5 if kind == "planet" else sig.sig_sec_phase,
+                               dilution=1.0 if kind == "planet" else sig.sig_dilution)
+            if kind == "blend":
+                blended += s
+        elif kind == "spots":
+            s = rotational_modulation(time, sig.sig_var_period, sig.sig_amp, rng, evolution=60.0)
+        elif kind == "pulsation":
+            n_modes = int(rng.integers(1, 4))
+            periods = sig.sig_period * np.r_[1.0, rng.uniform(0.5, 2.0, n_modes - 1)]
+            amps = sig.sig_amp * np.r_[1.0, rng.uniform(0.2, 0.6, n_modes - 1)]
+            # Phase chosen so the catalog epoch falls on a minimum of the main mode.
+            phases = np.r_[-2 * np.pi * sig.sig_epoch / sig.sig_period - np.pi / 2,
+                           rng.uniform(0, 2 * np.pi, n_modes - 1)]
+            s = pulsation(time, periods, amps, phases)
+        elif kind == "systematic":
+            events = [float(x) for x in str(sig.sig_events).split(";") if x]
+            s = sudden_drops(time, events, sig.sig_amp, sig.sig_event_width)
+        elif kind == "glitch":
+            events = [float(x) for x in str(sig.sig_events).split(";") if x]
+            s = glitches(time, events, sig.sig_amp, sig.sig_event_width)
+        else:
+            raise ValueError(f"unknown simulated signal kind {kind!r}")
+        total += s
+    return total, blended
+
+
+def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed: int,
+                  root: str | Path) -> list[Path]:
+    """Write every quarter of one star under ``root`` in MAST's layout; returns the paths."""
+    kepid = int(star["kepid"])
+    rng = np.random.default_rng([seed, kepid])
+    sigma = star["cdpp6"] * 1e-6 * np.sqrt(0.25 / KEPLER_LC_CADENCE)  # per-cadence white noise
+    level = FLUX_AT_KP12 * 10 ** (-0.4 * (star["kepmag"] - 12.0))
+    # Each of the 4 seasons puts the star on a different CCD: other pixel positions and throughput.
+    season_col = rng.uniform(20, 1100, 4)
+    season_row = rng.uniform(20, 1000, 4)
+    season_gain = rng.uniform(0.75, 1.0, 4)
+    dx = star["contaminant_dist"] * np.cos(star["contaminant_angle"])
+    dy = star["contaminant_dist"] * np.sin(star["contaminant_angle"])
+    blend_signals = signals[signals.sig_kind == "blend"]
+    blend_offsets = [(float(rng.uniform(0.5, 2.5)), float(rng.uniform(0, 2 * np.pi)))
+                     for _ in range(len(blend_signals))]
+    paths = []
+    unique_signals = signals.drop_duplicates("sig_signal_id")
+    for quarter, stamp, q_start, q_end in KEPLER_QUARTERS[:n_quarters]:
+        time = _time_grid(q_start, q_end)
+        n = time.size
+        season = (quarter + 2) % 4
+        variability = rotational_modulation(time, star["var_period"], star["var_amp"], rng)
+        astro, _ = star_signal(time, unique_signals, rng)
+        blended = np.zeros(n)
+        col_shift = np.zeros(n)
+        row_shift = np.zeros(n)
+        for sig, (dist, ang) in zip(blend_signals.drop_duplicates("sig_signal_id").itertuples(index=False),
+                                    blend_offsets):
+            _, b = star_signal(time, pd.DataFrame([sig._asdict()]), rng)
+            blended += b
+            # The flux-weighted centroid moves away from a background source while it dims.
+            col_shift += b * dist * np.cos(ang)
+            row_shift += b * dist * np.sin(ang)
+        # On-target dimming moves the centroid a little too, through the contaminating light.
+        contamination = 1.0 - star["crowding"]
+        on_target = astro - blended
+        col_shift -= on_target * contamination * dx
+        row_shift -= on_target * contamination * dy
+        ramp = 2e-4 * rng.normal() * (time - time.mean()) / (q_end - q_start)
+        rel = 1.0 + astro + variability + ramp + rng.normal(0, sigma, n)
+        pdc = level * season_gain[season] * rel
+        pdc_err = np.full(n, level * season_gain[season] * sigma)
+        drift = np.cumsum(rng.normal(0, 2e-4, n))
+        mom_col = season_col[season] + drift + col_shift + rng.normal(0, star["jitter"], n)
+        mom_row = season_row[season] - 0.5 * drift + row_shift + rng.normal(0, star["jitter"], n)
+        quality = np.zeros(n, dtype=np.int32)
+        bad = rng.random(n) < 0.015
+        quality[bad] = rng.choice(BAD_FLAGS, bad.sum())
+        pdc[bad] *= 1 + rng.normal(0, 30 * sigma, bad.sum())  # flagged cadences are corrupted
+        no_data = quality == 65536
+        benign = (~bad) & (rng.random(n) < 0.01)
+        quality[benign] = rng.choice(BENIGN_FLAGS, benign.sum())
+        time_out = time.copy()
+        pdc[no_data] = np.nan
+        pdc_err[no_data] = np.nan
+        time_out[no_data & (rng.random(n) < 0.5)] = np.nan  # real files have NaN TIME cadences too
+        sap = pdc / star["crowding"] * (1 + 3e-3 * (time - q_start) / (q_end - q_start))
+        columns = {
+            "TIME": time_out, "TIMECORR": np.full(n, 1e-3, np.float32),
+            "CADENCENO": np.arange(n, dtype=np.int32) + int((q_start - 131.5) / KEPLER_LC_CADENCE),
+            "SAP_FLUX": sap.astype(np.float32), "SAP_FLUX_ERR": (pdc_err / star["crowding"]).astype(np.float32),
+            "SAP_BKG": np.full(n, 0.02 * level, np.float32), "SAP_BKG_ERR": np.full(n, 1e-3 * level, np.float32),
+            "PDCSAP_FLUX": pdc.astype(np.float32), "PDCSAP_FLUX_ERR": pdc_err.astype(np.float32),
+            "SAP_QUALITY": quality, "MOM_CENTR1": mom_col, "MOM_CENTR1_ERR": np.full(n, star["jitter"], np.float32),
+            "MOM_CENTR2": mom_row, "MOM_CENTR2_ERR": np.full(n, star["jitter"], np.float32),
+            "POS_CORR1": drift.astype(np.float32), "POS_CORR2": (-0.5 * drift).astype(np.float32),
+        }
+        paths.append(write_kepler_llc(root, kepid, quarter, stamp, columns, star))
+    return paths

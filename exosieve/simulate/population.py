@@ -1,0 +1,293 @@
+"""Draw the simulated survey's stars and TCEs, with ground truth kept apart from the catalog.
+
+The catalog columns and units are the DR24 TCE table's (tce_period [d], tce_time0bk [BKJD],
+tce_duration [h], tce_depth [ppm], av_training_set); the stellar table has the Kepler stellar
+table's columns. Ephemerides in the catalog carry errors as a detection pipeline reports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..utils import atomic_output
+from .signals import transit_duration
+
+# (quarter, MAST file timestamp, first and last cadence time [BKJD]) of the real Kepler quarters.
+KEPLER_QUARTERS = [
+    (1, "2009166043257", 131.51, 164.98), (2, "2009259160929", 169.76, 258.47),
+    (3, "2009350155506", 260.22, 349.50), (4, "2010078095331", 352.38, 442.20),
+    (5, "2010174085026", 443.49, 538.16), (6, "2010265121752", 539.46, 629.30),
+    (7, "2010355172524", 630.18, 719.55), (8, "2011073133259", 735.36, 802.34),
+    (9, "2011177032512", 808.52, 905.93), (10, "2011271113734", 906.85, 1000.27),
+    (11, "2012004120508", 1001.21, 1098.33), (12, "2012088054726", 1099.42, 1182.02),
+    (13, "2012179063303", 1182.75, 1273.06), (14, "2012277125453", 1274.15, 1371.32),
+    (15, "2013011073258", 1373.49, 1471.14), (16, "2013098041711", 1472.10, 1557.96),
+    (17, "2013131215648", 1559.23, 1591.00),
+]
+FIRST_SIMULATED_KEPID = 100_000_001  # outside the real KIC range, 9 digits as MAST's layout wants
+R_EARTH_OVER_R_SUN = 0.009158
+CLASS_FRACTIONS = {"planet": 0.38, "eb": 0.20, "blend": 0.16, "spots": 0.08, "pulsation": 0.06,
+                   "systematic": 0.06, "glitch": 0.06}
+DISPOSITION = {"planet": "PC", "eb": "AFP", "eb_secondary": "AFP", "blend": "AFP",
+               "spots": "NTP", "pulsation": "NTP", "systematic": "NTP", "glitch": "NTP"}
+UNLABELLED_FRACTION = 0.15
+SIGNAL_COLUMNS = ["kind", "signal_id", "period", "epoch", "k", "a_rs", "b", "u1", "u2",
+                  "sec_ratio", "sec_phase", "dilution", "amp", "var_period", "events",
+                  "event_width", "true_depth", "duration", "snr", "radius_earth"]
+DETECTION_SNR = 7.1
+
+
+@dataclass
+class SimulatedSurvey:
+    stars: pd.DataFrame   # per-star truth: stellar parameters, noise and instrument settings
+    truth: pd.DataFrame   # per-TCE truth: class and the signal's true parameters
+    catalog: pd.DataFrame  # DR24-format TCE table, as a detection pipeline would report it
+
+
+def quarters_for(n_quarters: int) -> list[tuple]:
+    return KEPLER_QUARTERS[:n_quarters]
+
+
+def _a_over_rs(period, mass, radius):
+    # Kepler's third law with P in days, M in solar masses, R in solar radii.
+    return 215.03 * (mass * (period / 365.25) ** 2) ** (1 / 3) / radius
+
+
+def _expected_snr(depth, duration, period, cdpp6, baseline):
+    n_transits = np.maximum(np.floor(baseline / period), 1) * 0.85  # gaps eat ~15%
+    sigma = cdpp6 * 1e-6 * np.sqrt(0.25 / np.maximum(duration, 1e-3))
+    return depth / sigma * np.sqrt(n_transits)
+
+
+def _draw_stars(rng, n, quarters) -> pd.DataFrame:
+    teff = np.clip(rng.normal(5650, 650, n), 3600, 7200)
+    mass = np.clip(rng.normal(0.55 + 0.45 * (teff / 5800) ** 2, 0.12), 0.4, 1.8)
+    evolved = rng.random(n) < 0.15
+    radius = mass ** 0.85 * np.exp(rng.normal(0, 0.08, n)) * np.where(evolved, rng.uniform(1.5, 3.0, n), 1)
+    stars = pd.DataFrame({
+        "kepid": FIRST_SIMULATED_KEPID + np.arange(n),
+        "teff": teff.round(0), "mass": mass.round(3), "radius": radius.round(3),
+        "logg": (4.438 + np.log10(mass / radius**2)).round(3),
+        "feh": np.clip(rng.normal(-0.05, 0.22, n), -1.0, 0.5).round(2),
+        "kepmag": rng.uniform(11.0, 16.0, n).round(3),
+        # Combined differential photometric precision on 6 h, log-uniform over Kepler's range.
+        "cdpp6": np.exp(rng.uniform(np.log(30), np.log(400), n)).round(1),
+        "var_amp": np.exp(rng.uniform(np.log(1e-4), np.log(2e-3), n)),
+        "var_period": rng.uniform(3.0, 40.0, n),
+        "jitter": np.exp(rng.uniform(np.log(5e-4), np.log(4e-3), n)),
+        "crowding": rng.uniform(0.85, 1.0, n).round(4),
+        "contaminant_dist": rng.uniform(1.0, 4.0, n),
+        "contaminant_angle": rng.uniform(0, 2 * np.pi, n),
+    })
+    stars["dens"] = (1.41 * stars["mass"] / stars["radius"] ** 3).round(4)
+    stars["baseline"] = quarters[-1][3] - quarters[0][2]
+    stars["t_start"] = quarters[0][2]
+    return stars
+
+
+def _planet(rng, star, baseline, t_start):
+    """Draw planets from realistic distributions until one would be detected (SNR >= 7.1)."""
+    p_max = min(200.0, baseline / 3.0)
+    for _ in range(200):
+        m = 64
+        period = np.exp(rng.uniform(np.log(0.6), np.log(p_max), m))
+        # Occurrence rises steeply toward small radii: dN/dR ~ R^-1.8 from 0.8 to 20 Earth radii.
+        u = rng.random(m)
+        a_, b_ = 0.8 ** -0.8, 20.0 ** -0.8
+        r_p = (a_ + u * (b_ - a_)) ** (-1 / 0.8)
+        k = r_p * R_EARTH_OVER_R_SUN / star.radius
+        b = rng.uniform(0, 0.95, m)
+        a_rs = _a_over_rs(period, star.mass, star.radius)
+        ok = a_rs > 1.5 * (1 + k)
+        dur = transit_duration(period, a_rs, k, b)
+        depth = k**2 * 1.1
+        snr = _expected_snr(depth, dur, period, star.cdpp6, baseline)
+        hit = np.flatnonzero(ok & (snr >= DETECTION_SNR) & (dur > 0.04))
+        if hit.size:
+            i = hit[0]
+            u1 = float(np.clip(0.45 + (5800 - star.teff) / 6000, 0.2, 0.8))
+            return dict(kind="planet", period=period[i], epoch=t_start + rng.uniform(0, period[i]),
+                        k=k[i], a_rs=a_rs[i], b=b[i], u1=u1, u2=0.22, true_depth=depth[i] * 1e6,
+                        duration=dur[i], snr=snr[i], radius_earth=r_p[i])
+    return None
+
+
+def _eclipsing_binary(rng, star, baseline, t_start, blend: bool):
+    p_max = min(60.0, baseline / 3.0)
+    period = float(np.exp(rng.uniform(np.log(0.5), np.log(p_max))))
+    k = rng.uniform(0.3, 1.0) if not blend else rng.uniform(0.3, 0.8)
+    # Unblended EBs are often grazing (V-shaped); background EBs mostly not (box-like, planet-like).
+    b = rng.uniform(0, 1 + 0.9 * k) if not blend else rng.uniform(0, 0.8)
+    a_rs = _a_over_rs(period, 1.6 * star.mass, star.radius)
+    a_rs = max(a_rs, 2.2 * (1 + k))
+    dur = float(transit_duration(period, a_rs, k, min(b, 1 + k - 0.05)))
+    undiluted = min(k * k, 1.0) * 1.05 * (1.0 if b < 1 - k else 0.5)
+    if blend:
+        target_depth = float(np.exp(rng.uniform(np.log(150e-6), np.log(5000e-6))))
+        dilution = target_depth / undiluted
+        sec_ratio = rng.uniform(0, 0.3) ** 2
+        sec_phase = 0.5
+    else:
+        dilution = 1.0 if rng.random() < 0.6 else float(np.exp(rng.uniform(np.log(0.03), 0)))
+        sec_ratio = rng.uniform(0.0, 1.0) ** 1.5
+        sec_phase = 0.5 if rng.random() < 0.7 else float(np.clip(rng.normal(0.5, 0.06), 0.3, 0.7))
+    depth = undiluted * dilution
+    snr = _expected_snr(depth, dur, period, star.cdpp6, baseline)
+    if snr < DETECTION_SNR:
+        dilution *= DETECTION_SNR * 1.5 / snr
+        depth = undiluted * dilution
+        snr = DETECTION_SNR * 1.5
+    return dict(kind="blend" if blend else "eb", period=period,
+                epoch=t_start + rng.uniform(0, period), k=k, a_rs=a_rs, b=b, u1=0.5, u2=0.2,
+                sec_ratio=sec_ratio, sec_phase=sec_phase, dilution=min(dilution, 1.0),
+                true_depth=depth * 1e6, duration=dur, snr=snr)
+
+
+def _non_transiting(rng, kind, star, baseline, t_start):
+    if kind == "spots":
+        rot = rng.uniform(1.0, 25.0)
+        amp = float(np.exp(rng.uniform(np.log(1e-3), np.log(2e-2))))
+        period = rot if rng.random() < 0.7 else rot / 2
+        return dict(kind=kind, period=period, epoch=t_start + rng.uniform(0, period), amp=amp,
+                    var_period=rot, duration=min(0.15 * period, 0.6), true_depth=amp * 0.5e6)
+    if kind == "pulsation":
+        p0 = rng.uniform(0.15, 2.0)
+        amp = float(np.exp(rng.uniform(np.log(1e-4), np.log(3e-3))))
+        return dict(kind=kind, period=p0, epoch=t_start + rng.uniform(0, p0), amp=amp,
+                    var_period=p0, duration=0.25 * p0, true_depth=amp * 1e6)
+    p_max = min(150.0, baseline / 2.0)
+    period = rng.uniform(min(15.0, p_max / 2), p_max)
+    epoch = t_start + rng.uniform(0, period)
+    n_max = max(int((t_start + baseline - epoch) // period), 0)
+    if kind == "systematic":
+        n_events = min(int(rng.integers(2, 4)), n_max + 1)
+        depth = float(np.exp(rng.uniform(np.log(300e-6), np.log(3000e-6))))
+        width = rng.uniform(0.2, 1.5)  # recovery time [d]
+        duration = min(width, 0.6)
+        reported = 0.5 * depth
+    else:  # single glitches
+        n_events = min(int(rng.integers(1, 3)), n_max + 1)
+        depth = float(np.exp(rng.uniform(np.log(1000e-6), np.log(10000e-6))))
+        width = rng.uniform(0.01, 0.03)
+        duration = rng.uniform(1.0, 4.0) / 24
+        reported = 0.3 * depth
+    cycles = np.sort(rng.choice(n_max + 1, size=n_events, replace=False))
+    events = ";".join(f"{epoch + c * period:.5f}" for c in cycles)
+    return dict(kind=kind, period=period, epoch=epoch, amp=depth, event_width=width,
+                events=events, duration=duration, true_depth=reported * 1e6)
+
+
+def draw_survey(n_stars: int, n_quarters: int, seed: int) -> SimulatedSurvey:
+    """Draw the whole population. Deterministic in (n_stars, n_quarters, seed)."""
+    rng = np.random.default_rng([seed, n_stars, n_quarters])
+    quarters = quarters_for(n_quarters)
+    stars = _draw_stars(rng, n_stars, quarters)
+    baseline, t_start = float(stars.baseline.iloc[0]), float(stars.t_start.iloc[0])
+    kinds = list(CLASS_FRACTIONS)
+    probs = np.array(list(CLASS_FRACTIONS.values()))
+    main = rng.choice(kinds, size=n_stars, p=probs / probs.sum())
+    rows = []
+    for star, kind in zip(stars.itertuples(index=False), main):
+        signals = []
+        if kind == "planet":
+            n_planets = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
+            for _ in range(n_planets):
+                pl = _planet(rng, star, baseline, t_start)
+                if pl is not None:
+                    signals.append(pl)
+        elif kind in ("eb", "blend"):
+            signals.append(_eclipsing_binary(rng, star, baseline, t_start, blend=kind == "blend"))
+        else:
+            signals.append(_non_transiting(rng, kind, star, baseline, t_start))
+        for sig_id, sig in enumerate(signals):
+            sig["signal_id"] = sig_id
+            rows.extend(_reported_tces(rng, star, sig, baseline))
+    truth = pd.DataFrame(rows)
+    for col in SIGNAL_COLUMNS:  # tiny surveys may lack a class; keep the schema fixed anyway
+        if f"sig_{col}" not in truth.columns:
+            truth[f"sig_{col}"] = np.nan
+    truth["tce_plnt_num"] = truth.groupby("kepid").cumcount() + 1
+    truth.insert(0, "tce_id", truth.kepid.astype(str) + "_" + truth.tce_plnt_num.astype(str))
+    unlabelled = rng.random(len(truth)) < UNLABELLED_FRACTION
+    truth["av_training_set"] = np.where(unlabelled, "UNK", truth["true_class"].map(DISPOSITION))
+    catalog = _catalog_from_truth(rng, truth, baseline)
+    return SimulatedSurvey(stars=stars, truth=truth, catalog=catalog)
+
+
+def _reported_tces(rng, star, sig, baseline) -> list[dict]:
+    """How a detection pipeline reports a signal: sometimes at twice or half the period, and an
+    EB's secondary eclipse sometimes as a TCE of its own."""
+    base = dict(kepid=star.kepid, true_class=sig["kind"], **{f"sig_{k}": v for k, v in sig.items()})
+    reported = dict(period=sig["period"], epoch=sig["epoch"], duration=sig["duration"],
+                    depth=sig["true_depth"], factor=1.0)
+    out = []
+    if sig["kind"] == "eb":
+        u = rng.random()
+        if u < 0.25 and sig["period"] * 2 < baseline / 3:
+            reported.update(period=2 * sig["period"], factor=2.0)
+        elif u < 0.55 and sig["sec_ratio"] > 0.3:
+            # Primary and secondary fold on top of each other: the odd/even depths differ.
+            reported.update(period=sig["period"] / 2, factor=0.5,
+                            depth=sig["true_depth"] * (1 + sig["sec_ratio"]) / 2)
+        elif sig["sec_ratio"] > 0.15 and rng.random() < 0.6:
+            sec = dict(reported, epoch=sig["epoch"] + sig["sec_phase"] * sig["period"],
+                       depth=sig["true_depth"] * sig["sec_ratio"], factor=1.0)
+            out.append({**base, "true_class": "eb_secondary", **{f"rep_{k}": v for k, v in sec.items()}})
+    out.insert(0, {**base, **{f"rep_{k}": v for k, v in reported.items()}})
+    return out
+
+
+def _catalog_from_truth(rng, truth: pd.DataFrame, baseline: float) -> pd.DataFrame:
+    n = len(truth)
+    dur = truth.rep_duration.to_numpy()
+    period = truth.rep_period.to_numpy()
+    snr = np.clip(truth.sig_snr.fillna(15).to_numpy(), 7, 200)
+    # Ephemeris errors shrink with SNR and, for the period, with the number of transits.
+    epoch_err = np.clip(0.08 * dur * (10 / snr), 2e-4, 0.05)
+    n_transits = np.maximum(np.floor(baseline / period), 2)
+    period_err = epoch_err / n_transits * 2
+    depth_err = truth.rep_depth.to_numpy() / snr
+    return pd.DataFrame({
+        "kepid": truth.kepid,
+        "tce_plnt_num": truth.tce_plnt_num,
+        "tce_period": (period + rng.normal(0, period_err)).round(7),
+        "tce_period_err": period_err,
+        "tce_time0bk": (truth.rep_epoch.to_numpy() + rng.normal(0, epoch_err, n)).round(5),
+        "tce_time0bk_err": epoch_err,
+        "tce_duration": (24 * dur * np.exp(rng.normal(0, 0.12, n))).round(4),
+        "tce_duration_err": 24 * dur * 0.12,
+        "tce_depth": np.abs(truth.rep_depth.to_numpy() * np.exp(rng.normal(0, 0.1, n))).round(3),
+        "tce_depth_err": depth_err,
+        "av_training_set": truth.av_training_set,
+    })
+
+
+STELLAR_TABLE_COLUMNS = ["kepid", "teff", "logg", "feh", "radius", "mass", "dens", "kepmag"]
+CATALOG_HEADER = """# This file was produced by ExoSieve's simulated survey in the NASA Exoplanet Archive's format
+# COLUMN kepid:          KepID
+# COLUMN tce_plnt_num:   Planet Number
+# COLUMN tce_period:     Orbital Period [days]
+# COLUMN tce_time0bk:    Transit Epoch [BKJD]
+# COLUMN tce_duration:   Transit Duration [hrs]
+# COLUMN tce_depth:      Transit Depth [ppm]
+# COLUMN av_training_set: Autovetter Training Set Label
+#
+"""
+
+
+def write_catalog_files(survey: SimulatedSurvey, out_dir: str | Path) -> dict[str, Path]:
+    """Write the survey's catalog (DR24 format), stellar table and truth tables."""
+    out = Path(out_dir)
+    paths = {"catalog": out / "q1_q17_dr24_tce.csv", "stellar": out / "keplerstellar.csv",
+             "truth": out / "truth.csv", "stars": out / "stars_truth.csv"}
+    with atomic_output(paths["catalog"], ".csv") as tmp:
+        tmp.write_text(CATALOG_HEADER + survey.catalog.to_csv(index=False))
+    for key, df in (("stellar", survey.stars[STELLAR_TABLE_COLUMNS]), ("truth", survey.truth),
+                    ("stars", survey.stars)):
+        with atomic_output(paths[key], ".csv") as tmp:
+            df.to_csv(tmp, index=False)
+    return paths

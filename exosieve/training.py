@@ -1,0 +1,158 @@
+"""Training one cross-validation fold with PyTorch Lightning.
+
+The fold's test TCEs are never seen: a star-grouped validation split is carved from the other
+folds for early stopping on PR-AUC; scalar features are normalised with statistics of this fold's
+training TCEs only, and those statistics are saved with the weights in ``model.pt``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import pandas as pd
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader, Dataset
+
+from .evaluation import model_inputs, pr_auc
+from .features import ScalarScaler
+from .folds import validation_mask
+from .models import build_model
+from .shards import ShardData, read_shards
+from .utils import atomic_output
+
+log = logging.getLogger(__name__)
+
+
+class ViewDataset(Dataset):
+    def __init__(self, views: dict[str, np.ndarray], scalars: np.ndarray, labels: np.ndarray):
+        self.views = {k: torch.from_numpy(v) for k, v in views.items()}
+        self.scalars = torch.from_numpy(scalars)
+        self.labels = torch.from_numpy(labels.astype(np.float32))
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    def __getitem__(self, i):
+        return {k: v[i] for k, v in self.views.items()}, self.scalars[i], self.labels[i]
+
+
+class VettingModule(L.LightningModule):
+    def __init__(self, views: list[str], n_scalars: int, model_cfg: dict, train_cfg: dict, pos_weight: float):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = build_model(views, n_scalars, model_cfg)
+        self.loss = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
+        self._val_scores: list[torch.Tensor] = []
+        self._val_labels: list[torch.Tensor] = []
+
+    def forward(self, views, scalars):
+        return self.net(views, scalars)
+
+    def training_step(self, batch, _):
+        views, scalars, y = batch
+        loss = self.loss(self(views, scalars).float(), y)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=y.shape[0])
+        return loss
+
+    def validation_step(self, batch, _):
+        views, scalars, y = batch
+        logits = self(views, scalars).float()
+        self.log("val_loss", self.loss(logits, y), on_step=False, on_epoch=True, batch_size=y.shape[0])
+        self._val_scores.append(torch.sigmoid(logits).detach().cpu())
+        self._val_labels.append(y.detach().cpu())
+
+    def on_validation_epoch_end(self):
+        scores = torch.cat(self._val_scores).numpy()
+        labels = torch.cat(self._val_labels).numpy()
+        self._val_scores.clear()
+        self._val_labels.clear()
+        value = pr_auc(labels, scores)
+        self.log("val_pr_auc", 0.0 if np.isnan(value) else value, prog_bar=True)
+
+    def configure_optimizers(self):
+        t = self.hparams.train_cfg
+        return torch.optim.AdamW(self.parameters(), lr=t["learning_rate"], weight_decay=t["weight_decay"])
+
+
+def choose_accelerator(setting: str) -> tuple[str, str]:
+    """(accelerator, precision): GPU with mixed precision when present (or asked), else CPU."""
+    has_gpu = torch.cuda.is_available()
+    if setting == "gpu" and not has_gpu:
+        raise RuntimeError("training.accelerator is 'gpu' but PyTorch sees no CUDA device; "
+                           "set training.accelerator: auto or cpu")
+    if setting == "cpu" or not has_gpu:
+        return "cpu", "32-true"
+    return "gpu", "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def fold_datasets(data: ShardData, folds: pd.DataFrame, fold: int, cfg: dict):
+    """Split into (train, validation) ShardData for ``fold``; the test fold is left out entirely."""
+    merged = data.meta[["tce_id"]].merge(folds[["tce_id", "fold"]], on="tce_id", how="left")
+    fold_of = merged["fold"].fillna(-2).astype(int).to_numpy()
+    labels = data.meta["label"].to_numpy()
+    pool = np.flatnonzero((fold_of != fold) & (fold_of >= 0) & (labels >= 0))
+    if pool.size == 0:
+        raise RuntimeError(f"fold {fold}: no labelled training TCEs")
+    val = validation_mask(labels[pool], data.meta["star_id"].to_numpy()[pool],
+                          cfg["cv"]["validation_fraction"], cfg["cv"]["seed"] + fold)
+    return data.subset(pool[~val]), data.subset(pool[val])
+
+
+def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out_dir: str | Path,
+               progress: bool = True) -> dict:
+    """Train fold ``fold``; writes model.pt, best.ckpt and metrics.csv (per epoch) in ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t = cfg["training"]
+    torch.set_num_threads(t["threads"])
+    L.seed_everything(t["seed"] + fold, workers=True, verbose=False)
+    views = list(cfg["views"]["enabled"])
+    data = read_shards(shard_paths, views)
+    folds = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
+    train, val = fold_datasets(data, folds, fold, cfg)
+    scaler = ScalarScaler([n for n in cfg["features"] if n in data.scalar_names]).fit(
+        train.scalars[:, [data.scalar_names.index(n) for n in cfg["features"] if n in data.scalar_names]])
+    y_train = train.meta["label"].to_numpy()
+    n_pos, n_neg = int(y_train.sum()), int((y_train == 0).sum())
+    if n_pos == 0 or n_neg == 0:
+        raise RuntimeError(f"fold {fold}: training set has {n_pos} positives and {n_neg} negatives")
+    loaders = []
+    for part, shuffle in ((train, True), (val, False)):
+        v, s = model_inputs(part, views, scaler)
+        gen = torch.Generator().manual_seed(t["seed"] + fold)
+        loaders.append(DataLoader(ViewDataset(v, s, part.meta["label"].to_numpy()),
+                                  batch_size=t["batch_size"], shuffle=shuffle, generator=gen,
+                                  num_workers=0))
+    accelerator, precision = choose_accelerator(t["accelerator"])
+    log.info("fold %d: %d train (%d PC), %d validation TCEs; %s, precision %s", fold, len(train), n_pos,
+             len(val), accelerator, precision)
+    module = VettingModule(views, len(scaler.names), cfg["model"], t, pos_weight=n_neg / n_pos)
+    ckpt_dir = out_dir / "checkpoints"
+    if ckpt_dir.exists():  # a rerun starts clean instead of mixing with an interrupted run
+        shutil.rmtree(ckpt_dir)
+    for stale in ("metrics.csv", "hparams.yaml"):
+        if (out_dir / stale).exists():
+            os.remove(out_dir / stale)
+    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_pr_auc", mode="max")
+    trainer = L.Trainer(
+        max_epochs=t["max_epochs"], accelerator=accelerator, devices=1, precision=precision,
+        callbacks=[EarlyStopping(monitor="val_pr_auc", mode="max", patience=t["patience"]), checkpoint],
+        logger=CSVLogger(out_dir, name="", version=""), deterministic=True,
+        enable_progress_bar=progress, enable_model_summary=False, num_sanity_val_steps=0,
+        log_every_n_steps=1,
+    )
+    trainer.fit(module, loaders[0], loaders[1])
+    best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
+    bundle = {"state_dict": best.net.state_dict(), "views": views, "scaler": scaler.to_dict(),
+              "model_cfg": cfg["model"], "fold": fold, "best_val_pr_auc": float(checkpoint.best_model_score),
+              "epochs": trainer.current_epoch, "accelerator": accelerator, "precision": precision}
+    with atomic_output(out_dir / "model.pt", ".pt") as tmp:
+        torch.save(bundle, tmp)
+    return {"fold": fold, "best_val_pr_auc": bundle["best_val_pr_auc"], "epochs": trainer.current_epoch}

@@ -1,0 +1,72 @@
+"""Small shared helpers: atomic file writes and target-id hygiene."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+log = logging.getLogger("exosieve")
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+class TargetError(ValueError):
+    """A problem with one target (star or TCE). Recorded in a failure manifest; the run goes on."""
+
+
+def safe_id(value: object, what: str = "id") -> str:
+    """Return ``value`` as a string that is safe to use in a file name, or raise TargetError.
+
+    Ids end up in paths (light-curve folders, manifests); '../x' or 'a/b' must never get there.
+    """
+    text = str(value).strip()
+    if not _SAFE_ID.match(text) or ".." in text:
+        raise TargetError(f"{what} {text!r} is not a valid identifier (letters, digits, '_', '-', '.'; "
+                          "no path separators or '..')")
+    return text
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    Readers therefore see either the old complete file or the new complete file, never a half.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text_if_changed(path: str | os.PathLike, text: str) -> bool:
+    """Write ``text`` atomically unless the file already holds exactly that; True if written.
+
+    Keeping an unchanged file's mtime is what lets Snakemake skip the jobs that read it.
+    """
+    path = Path(path)
+    if path.exists() and path.read_text() == text:
+        return False
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
+    return True
+
+
+def setup_logging(log_file: str | os.PathLike | None = None, level: int = logging.INFO) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if log_file:
+        Path(log_file).parent.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(log_file, mode="w"))
+    logging.basicConfig(level=level, handlers=handlers, force=True,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,42 @@
+# Shared settings and helpers: validated config, paths, and the shard/fold lists.
+import os
+import sys
+
+# Jobs (scripts, --use-conda environments, cluster jobs) import the package from this checkout
+# even when it is not pip-installed there.
+_REPO = os.path.abspath(os.path.join(workflow.basedir))
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO, os.environ.get("PYTHONPATH")) if p)
+sys.path.insert(0, _REPO)
+
+import exosieve
+from exosieve.catalog.sources import get_source
+from exosieve.config import ConfigError, load as load_config, preprocessing_hash, stable_hash
+from exosieve.shards import shard_names
+
+try:
+    config = load_config(config)
+except ConfigError as exc:
+    raise WorkflowError(str(exc))
+
+R = config["results"]
+SOURCE = get_source(config)
+SHARDS = shard_names(config["shards"])
+FOLDS = list(range(config["cv"]["folds"]))
+ENV = "../envs/exosieve.yaml"
+RUNTIME = config["resources"]["runtime_min"]
+
+# Each rule reruns only when the settings it depends on change (Snakemake's params trigger).
+PREPROCESS_SETTINGS = preprocessing_hash(config)
+TRAIN_SETTINGS = stable_hash({k: config[k] for k in ("model", "training", "views", "features", "cv")})
+
+REPORT_FILES = [
+    f"{R}/report/index.html",
+    f"{R}/report/metrics.csv",
+    f"{R}/report/vetted_catalog.csv",
+]
+
+
+def shard_targets(wildcards):
+    """The shard's target list, written by the assign_shards checkpoint only when it changed."""
+    checkpoints.assign_shards.get()
+    return f"{R}/shards/targets/{wildcards.shard}.csv"

@@ -1,0 +1,23 @@
+# Folds stage: k folds stratified by label and grouped by star, deterministic from cv.seed.
+
+
+rule folds:
+    input:
+        tces=f"{R}/catalog/tces.csv",
+    output:
+        folds=f"{R}/folds/folds.csv",
+    params:
+        folds=config["cv"]["folds"],
+        seed=config["cv"]["seed"],
+    log:
+        f"{R}/logs/folds.log",
+    benchmark:
+        f"{R}/benchmarks/folds.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=RUNTIME,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/folds.py"

@@ -1,0 +1,25 @@
+# Stars -> shards by a stable hash of the star id. A checkpoint whose declared output is a small
+# manifest: per-shard target lists are side files rewritten only when their content changed, so a
+# catalog update reruns only the shards whose stars changed (a directory() output would be wiped).
+
+
+checkpoint assign_shards:
+    input:
+        tces=f"{R}/catalog/tces.csv",
+    output:
+        manifest=f"{R}/shards/manifest.csv",
+    params:
+        shards=config["shards"],
+        targets_dir=f"{R}/shards/targets",
+    log:
+        f"{R}/logs/assign_shards.log",
+    benchmark:
+        f"{R}/benchmarks/assign_shards.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=RUNTIME,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/assign_shards.py"

@@ -1,0 +1,6 @@
+# Thin entry point: rule simulate_survey_catalog -> exosieve.simulate.
+from exosieve.catalog.sources import get_source
+from exosieve.utils import setup_logging
+
+setup_logging(snakemake.log[0])
+get_source(snakemake.config).write_raw_catalog()

@@ -1,0 +1,10 @@
+# Thin entry point: rule train -> exosieve.training.train_fold.
+import logging
+
+from exosieve.training import train_fold
+from exosieve.utils import setup_logging
+
+setup_logging(snakemake.log[0])
+result = train_fold(list(snakemake.input.shards), snakemake.input.folds, int(snakemake.wildcards.fold),
+                    snakemake.config, snakemake.params.out_dir, progress=False)
+logging.getLogger("exosieve").info("trained: %s", result)
