@@ -51,6 +51,11 @@ def _coerce(node: dict, value: Any) -> Any:
             parsed = value
         if not isinstance(parsed, str):
             value = parsed
+        elif {"number", "integer"} & set(types):
+            try:  # YAML 1.1 reads '3e-4' as a string
+                value = float(value) if "number" in types else int(value)
+            except ValueError:
+                pass
     if isinstance(value, dict):
         for key, sub in node.get("properties", {}).items():
             if key in value:

@@ -1,0 +1,73 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import DR24, needs_shared_data
+from exosieve.catalog import CatalogError
+from exosieve.catalog.kepler import load_dr24, normalize_dr24
+
+LABELS = {"positive": ["PC"], "negative": ["AFP", "NTP"]}
+
+
+def dr24_frame(**overrides):
+    df = pd.DataFrame({
+        "kepid": [757450, 892772, 1162345], "tce_plnt_num": [1, 1, 2],
+        "tce_period": [8.88492, 5.09, 0.83185], "tce_time0bk": [134.452, 135.0, 132.227],
+        "tce_duration": [2.078, 3.0, 2.392], "tce_depth": [16310.0, 246.5, 6.09],
+        "av_training_set": ["PC", "AFP", "UNK"],
+    })
+    for k, v in overrides.items():
+        df[k] = v
+    return df
+
+
+def test_normalizes_units_ids_and_labels():
+    tces, rejected = normalize_dr24(dr24_frame(), LABELS)
+    assert rejected.empty
+    row = tces.set_index("tce_id").loc["757450_1"]
+    assert row.duration == pytest.approx(2.078 / 24)  # hours -> days
+    assert row.label == 1 and row.star_id == "757450"
+    assert tces.set_index("tce_id").loc["1162345_2"].label == -1  # UNK is unlabelled
+    assert tces.set_index("tce_id").loc["892772_1"].label == 0
+
+
+def test_missing_column_is_refused_by_name():
+    with pytest.raises(CatalogError, match="missing required column\\(s\\) tce_period"):
+        normalize_dr24(dr24_frame().drop(columns=["tce_period"]), LABELS)
+
+
+def test_duplicate_ids_are_refused():
+    df = dr24_frame(kepid=[757450, 757450, 1162345], tce_plnt_num=[1, 1, 2])
+    with pytest.raises(CatalogError, match="duplicate TCE ids 757450_1"):
+        normalize_dr24(df, LABELS)
+
+
+def test_bad_rows_are_rejected_with_reasons_and_the_rest_kept():
+    df = dr24_frame(tce_period=[np.nan, 0.05, 0.83185])  # NaN period; duration 3 h > 0.05 d
+    tces, rejected = normalize_dr24(df, LABELS)
+    assert list(tces.tce_id) == ["1162345_2"]
+    reasons = rejected.set_index("tce_id")["error"]
+    assert "period is missing" in reasons["757450_1"]
+    assert "duration is not shorter than the period" in reasons["892772_1"]
+
+
+def test_unsafe_star_id_is_rejected():
+    from exosieve.catalog.table import finalize
+    df = normalize_dr24(dr24_frame(), LABELS)[0].drop(columns=["label"])
+    df.loc[0, "star_id"] = "../etc"
+    good, rejected = finalize(df[[c for c in df.columns if c not in ("teff", "logg", "feh", "radius", "mass", "dens")]],
+                              None, LABELS, "test")
+    assert "../etc" not in set(good.star_id)
+    assert "not a valid identifier" in rejected.error.iloc[0]
+
+
+@needs_shared_data
+def test_reads_the_real_dr24_table_with_its_comment_header():
+    tces, rejected = load_dr24(DR24, LABELS)
+    assert len(tces) + len(rejected) == 20367
+    assert tces.star_id.nunique() == 12669
+    counts = tces.disposition.value_counts()
+    assert counts["PC"] == 3600 and counts["AFP"] == 9596 and counts["NTP"] == 2541
+    assert (tces.label == 1).sum() == 3600
+    row = tces.set_index("tce_id").loc["757450_1"]
+    assert row.period == pytest.approx(8.88492) and row.depth == pytest.approx(16310)

@@ -1,0 +1,45 @@
+import pytest
+
+from exosieve.config import ConfigError, load, preprocessing_hash
+
+
+def test_defaults_fill_every_section():
+    cfg = load({})
+    assert cfg["catalog"]["source"] == "simulated"
+    assert cfg["views"]["global_bins"] == 301 and cfg["views"]["local_bins"] == 31
+    assert cfg["cv"]["folds"] == 5
+    assert cfg["catalog"]["labels"] == {"positive": ["PC"], "negative": ["AFP", "NTP"]}
+
+
+def test_repo_config_yaml_is_valid():
+    from conftest import REPO
+    cfg = load(REPO / "config.yaml")
+    assert cfg["survey"]["stars"] >= 1000
+
+
+def test_unknown_key_is_named_with_allowed_keys():
+    with pytest.raises(ConfigError, match=r"cv: Additional properties .*'fold'.*allowed keys are folds"):
+        load({"cv": {"fold": 3}})
+
+
+def test_bad_value_names_the_dotted_key():
+    with pytest.raises(ConfigError, match=r"cv\.folds: 1 is less than the minimum of 2"):
+        load({"cv": {"folds": 1}})
+
+
+def test_strings_from_snakemake_command_line_are_coerced():
+    cfg = load({"cv": {"folds": "10"}, "views": {"enabled": "[global]"}, "training": {"learning_rate": "3e-4"}})
+    assert cfg["cv"]["folds"] == 10
+    assert cfg["views"]["enabled"] == ["global"]
+    assert cfg["training"]["learning_rate"] == pytest.approx(3e-4)
+
+
+def test_local_source_requires_paths():
+    with pytest.raises(ConfigError, match="catalog.path and catalog.lightcurve_dir must be set"):
+        load({"catalog": {"source": "local"}})
+
+
+def test_preprocessing_hash_ignores_training_settings():
+    a = load({})
+    assert preprocessing_hash(a) == preprocessing_hash(load({"training": {"max_epochs": 3}}))
+    assert preprocessing_hash(a) != preprocessing_hash(load({"views": {"local_bins": 201}}))

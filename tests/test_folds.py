@@ -1,0 +1,46 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from exosieve.folds import FoldError, assign_folds, validation_mask
+
+
+def _tces(n_stars=200, seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(n_stars):
+        for j in range(rng.integers(1, 4)):
+            rows.append({"tce_id": f"{s}_{j + 1}", "star_id": str(s), "label": int(rng.choice([-1, 0, 0, 1]))})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("k", [5, 10])
+def test_grouping_never_splits_a_star(k):
+    f = assign_folds(_tces(), k, 3)
+    labelled = f[f.label >= 0]
+    assert labelled.groupby("star_id").fold.nunique().max() == 1
+    assert set(labelled.fold) == set(range(k))
+    assert (f[f.label < 0].fold == -1).all()
+
+
+def test_folds_are_stratified_and_deterministic():
+    t = _tces(400)
+    a, b = assign_folds(t, 5, 3), assign_folds(t.sample(frac=1, random_state=1), 5, 3)
+    pd.testing.assert_frame_equal(a, b)
+    rates = a[a.label >= 0].groupby("fold").label.mean()
+    assert rates.max() - rates.min() < 0.1
+    assert not a.fold.equals(assign_folds(t, 5, 4).fold)
+
+
+def test_too_few_stars_is_a_clear_error():
+    t = pd.DataFrame({"tce_id": ["1_1", "2_1", "3_1"], "star_id": ["1", "2", "3"], "label": [1, 0, 0]})
+    with pytest.raises(FoldError, match="only 1 stars have positive TCEs, fewer than cv.folds=2"):
+        assign_folds(t, 2, 0)
+
+
+def test_validation_split_is_grouped():
+    t = _tces(300)
+    t = t[t.label >= 0]
+    m = validation_mask(t.label.to_numpy(), t.star_id.to_numpy(), 0.12, 0)
+    assert 0.05 < m.mean() < 0.2
+    assert not set(t.star_id[m]) & set(t.star_id[~m])

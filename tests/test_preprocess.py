@@ -1,0 +1,66 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from exosieve.catalog.kepler import load_dr24
+from exosieve.preprocess import preprocess_shard
+from exosieve.shards import read_shard
+
+LABELS = {"positive": ["PC"], "negative": ["AFP", "NTP"]}
+
+
+def _shard_inputs(small_survey, tmp_path, n_stars=6):
+    tces, _ = load_dr24(small_survey["files"]["catalog"], LABELS, small_survey["files"]["stellar"])
+    stars = sorted(tces.star_id.unique())[:n_stars]
+    targets = tces[tces.star_id.isin(stars)].copy()
+    index = small_survey["index"][small_survey["index"].star_id.isin(stars)].copy()
+    return targets, index
+
+
+def test_one_bad_target_never_stops_the_rest(small_survey, tmp_path, cfg):
+    targets, index = _shard_inputs(small_survey, tmp_path)
+    stars = sorted(targets.star_id.unique())
+    # Star 0: its first quarter is a corrupt download. Star 1: one TCE with a period longer than
+    # the data. Star 2: no light-curve files at all.
+    corrupt = tmp_path / "corrupt_llc.fits"
+    corrupt.write_bytes(b"SIMPLE  =                    T" + b"\0" * 100)
+    first = index.index[index.star_id == stars[0]][0]
+    index.loc[first, "path"] = str(corrupt)
+    long_tce = targets.index[targets.star_id == stars[1]][0]
+    targets.loc[long_tce, "period"] = 5000.0
+    index = index[index.star_id != stars[2]]
+    targets.to_csv(tmp_path / "targets.csv", index=False)
+    index.to_csv(tmp_path / "index.csv", index=False)
+    counts = preprocess_shard(tmp_path / "targets.csv", tmp_path / "index.csv", cfg, "000",
+                              tmp_path / "s.h5", tmp_path / "f.csv", progress=False)
+    failures = pd.read_csv(tmp_path / "f.csv", dtype=str)
+    by_star = failures.groupby("star_id").error.first()
+    assert "corrupt_llc.fits is not a valid light-curve FITS" in by_star[stars[0]]
+    assert "period 5000 d is longer than" in by_star[stars[1]]
+    assert "no light-curve files found" in by_star[stars[2]]
+    shard = read_shard(tmp_path / "s.h5")
+    expected_ok = set(targets.tce_id) - set(failures.tce_id)
+    assert set(shard.meta.tce_id) == expected_ok and len(expected_ok) >= 3
+    assert counts == {"tces": len(expected_ok), "failures": len(failures)}
+    assert np.isfinite(shard.views["global"]).all() and np.isfinite(shard.views["local"]).all()
+    assert shard.views["local"].shape[1] == 31
+
+
+def test_preprocessing_is_deterministic(small_survey, tmp_path, cfg):
+    targets, index = _shard_inputs(small_survey, tmp_path, 3)
+    targets.to_csv(tmp_path / "t.csv", index=False)
+    index.to_csv(tmp_path / "i.csv", index=False)
+    for name in ("a", "b"):
+        preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", cfg, "000", tmp_path / f"{name}.h5",
+                         tmp_path / f"{name}.csv", progress=False)
+    assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
+
+
+def test_every_target_failing_fails_the_shard_loudly(small_survey, tmp_path, cfg):
+    targets, index = _shard_inputs(small_survey, tmp_path, 2)
+    targets.to_csv(tmp_path / "t.csv", index=False)
+    index.iloc[:0].to_csv(tmp_path / "i.csv", index=False)
+    with pytest.raises(RuntimeError, match="every one of its"):
+        preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", cfg, "000", tmp_path / "s.h5",
+                         tmp_path / "f.csv", progress=False)
+    assert not (tmp_path / "s.h5").exists()

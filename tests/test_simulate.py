@@ -1,0 +1,90 @@
+import numpy as np
+import pandas as pd
+import pytest
+from astropy.io import fits
+
+from conftest import KEPLER_LC, needs_shared_data
+from exosieve.simulate import draw_survey
+
+
+def test_survey_is_deterministic_and_seed_dependent():
+    a, b, c = draw_survey(60, 4, 5), draw_survey(60, 4, 5), draw_survey(60, 4, 6)
+    pd.testing.assert_frame_equal(a.catalog, b.catalog)
+    assert not a.catalog.equals(c.catalog)
+
+
+def test_catalog_has_dr24_columns_units_and_all_classes():
+    s = draw_survey(600, 6, 3)
+    for col in ["kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration", "tce_depth", "av_training_set"]:
+        assert col in s.catalog.columns
+    assert set(s.catalog.av_training_set) == {"PC", "AFP", "NTP", "UNK"}
+    assert {"planet", "eb", "blend", "spots", "pulsation", "systematic", "glitch"} <= set(s.truth.true_class)
+    # Several TCEs per star sometimes.
+    assert s.catalog.kepid.value_counts().max() >= 2
+    # Durations in hours, epochs in BKJD within the observed span.
+    assert 0.5 < s.catalog.tce_duration.median() < 24
+    assert s.catalog.tce_time0bk.between(131, 700).all()
+    # Ephemerides carry errors: not the true values.
+    planets = s.truth.true_class == "planet"
+    assert not np.allclose(s.catalog.tce_time0bk[planets], s.truth.rep_epoch[planets])
+    # Many planets near the detection limit.
+    snr = s.truth.loc[planets, "sig_snr"]
+    assert snr.min() >= 7.1 and (snr < 12).mean() > 0.1
+    # Some EBs are reported at twice or half their true period.
+    assert {0.5, 2.0} <= set(s.truth.loc[s.truth.true_class == "eb", "rep_factor"])
+
+
+def test_simulated_fits_reads_back(small_survey):
+    from exosieve.lightcurves import read_kepler_lightcurve
+    sid = str(small_survey["survey"].stars.kepid.iloc[0])
+    paths = list(small_survey["index"].query("star_id == @sid").path)
+    assert len(paths) == 3
+    lc = read_kepler_lightcurve(paths, sid)
+    assert np.all(np.diff(lc.time) > 0) and np.isfinite(lc.flux).all()
+    assert abs(np.median(lc.flux) - 1) < 1e-3
+
+
+@needs_shared_data
+def test_simulated_files_match_the_archive_format(small_survey):
+    real_path = sorted((KEPLER_LC / "0007" / "000757450").glob("*.fits"))[2]
+    sim_path = small_survey["index"].path.iloc[2]
+    with fits.open(real_path) as real, fits.open(sim_path) as sim:
+        assert [h.name for h in sim] == [h.name for h in real]
+        assert sim[1].columns.names == real[1].columns.names
+        assert [c.format for c in sim[1].columns] == [c.format for c in real[1].columns]
+        assert [c.unit for c in sim[1].columns] == [c.unit for c in real[1].columns]
+        for key in ["KEPLERID", "QUARTER", "OBJECT", "TELESCOP", "OBSMODE", "TEFF", "RADIUS"]:
+            assert key in sim[0].header
+        for key in ["BJDREFI", "TSTART", "TSTOP", "TIMEDEL", "CDPP6_0", "CROWDSAP"]:
+            assert key in sim[1].header
+        q = sim[0].header["QUARTER"]
+        assert sim_path.endswith(f"{small_survey['survey'].stars.kepid.iloc[0]:09d}-"
+                                 f"{dict((x[0], x[1]) for x in __import__('exosieve.simulate', fromlist=['KEPLER_QUARTERS']).KEPLER_QUARTERS)[q]}_llc.fits")
+        flags = sim[1].data["SAP_QUALITY"]
+        assert (flags != 0).any() and np.isnan(sim[1].data["PDCSAP_FLUX"]).any()
+
+
+def test_blend_moves_the_centroid_in_transit():
+    from exosieve.simulate.lightcurves import generate_star
+    import tempfile
+    s = draw_survey(300, 3, 9)
+    truth = s.truth[(s.truth.true_class == "blend")].iloc[0]
+    star = s.stars.set_index("kepid").loc[truth.kepid]
+    star["kepid"] = truth.kepid
+    with tempfile.TemporaryDirectory() as d:
+        paths = generate_star(star, s.truth[s.truth.kepid == truth.kepid], 3, 9, d)
+        from exosieve.lightcurves import read_kepler_lightcurve
+        from exosieve.views import phase_fold
+        lc = read_kepler_lightcurve(paths, str(truth.kepid))
+    ph = np.abs(phase_fold(lc.time, truth.sig_period, truth.sig_epoch))
+    dur = truth.sig_duration
+    inside, outside = ph < 0.3 * dur, (ph > 2 * dur) & (ph < 5 * dur)
+    # Compare in-transit with nearby out-of-transit centroids, season by season.
+    shifts = []
+    for seg in np.unique(lc.segment):
+        i, o = inside & (lc.segment == seg), outside & (lc.segment == seg)
+        if i.sum() > 3:
+            shifts.append(np.hypot(np.median(lc.centroid_col[i]) - np.median(lc.centroid_col[o]),
+                                   np.median(lc.centroid_row[i]) - np.median(lc.centroid_row[o])))
+    expected = truth.sig_true_depth * 1e-6 * 0.5  # at least half a pixel offset times the depth
+    assert np.median(shifts) > expected

@@ -1,0 +1,124 @@
+"""End-to-end runs of the Snakemake workflow in temporary directories (minutes, marked slow)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import REPO
+from exosieve.shards import shard_of
+
+pytestmark = pytest.mark.slow
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2"]
+
+
+def snakemake(workdir: Path, *args: str) -> str:
+    out = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{out.stdout[-4000:]}\n{out.stderr[-6000:]}")
+    return out.stdout + out.stderr
+
+
+def job_counts(dry_run_output: str) -> dict[str, int]:
+    table = dry_run_output.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def planned_wildcards(dry_run_output: str, rule: str) -> list[str]:
+    blocks = re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_output)
+    return [re.search(r"wildcards: (\S+)", b).group(1) for b in blocks
+            if re.match(rf"(?:local)?rule {rule}:", b.strip()) and "wildcards:" in b]
+
+
+def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
+    cfg = {"survey": {"stars": 260, "quarters": 4, "seed": 5}, "shards": 3, "cv": {"folds": 3},
+           "training": {"max_epochs": 25, "patience": 8}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    snakemake(tmp_path)
+    report = tmp_path / "results" / "report"
+    for name in ("index.html", "metrics.csv", "vetted_catalog.csv", "pr_curve.png", "roc_curve.png",
+                 "score_histogram.png", "training_curves.png", "confusion_matrix.png", "by_true_class.csv"):
+        assert (report / name).stat().st_size > 0, name
+    metrics = pd.read_csv(report / "metrics.csv", dtype={"fold": str})
+    assert list(metrics.fold) == ["0", "1", "2", "mean", "std"]
+    mean = metrics.set_index("fold").loc["mean"]
+    # The model must have learned: chance is 0.5 ROC-AUC and ~0.45 PR-AUC here.
+    assert mean.roc_auc > 0.8, metrics
+    assert mean.pr_auc > 0.7, metrics
+    catalog = pd.read_csv(report / "vetted_catalog.csv", dtype={"tce_id": str})
+    tces = pd.read_csv(tmp_path / "results" / "catalog" / "tces.csv", dtype={"tce_id": str})
+    assert set(catalog.tce_id) == set(tces.tce_id)
+    scored = catalog[catalog.status == "scored"]
+    assert scored.score.between(0, 1).all() and len(scored) >= 0.95 * len(catalog)
+    assert sorted(scored["rank"]) == list(range(1, len(scored) + 1))
+    assert scored[scored.label < 0].n_models.eq(3).all()  # unlabelled: every fold model
+    html = (report / "index.html").read_text()
+    for img in ("pr_curve.png", "training_curves.png"):
+        assert f'src="{img}"' in html
+    # Every fold's per-epoch log and every rule's benchmark exist.
+    assert len(list((tmp_path / "results" / "models").glob("fold_*/metrics.csv"))) == 3
+    assert (tmp_path / "results" / "benchmarks" / "preprocess").is_dir()
+    # A second run has nothing to do.
+    assert "Nothing to be done" in snakemake(tmp_path, "-n")
+
+
+@pytest.fixture(scope="module")
+def local_survey(tmp_path_factory):
+    """A simulated survey written to disk, used through the `local` source like a bulk download."""
+    from exosieve.lightcurves.obtain import generate_simulated
+    from exosieve.simulate import draw_survey, write_catalog_files
+    data = tmp_path_factory.mktemp("data")
+    survey = draw_survey(70, 2, seed=21)
+    files = write_catalog_files(survey, data)
+    generate_simulated([str(k) for k in survey.stars.kepid], files, data / "lightcurves",
+                       {"quarters": 2, "seed": 21}, progress=False)
+    return data, survey
+
+
+def _catalog_text(df: pd.DataFrame) -> str:
+    return "# catalog update\n" + df.to_csv(index=False)
+
+
+def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
+    data, survey = local_survey
+    catalog = survey.catalog.copy()
+    new_star = int(catalog.kepid.iloc[-1])
+    base = catalog[catalog.kepid != new_star]
+    cat_path = tmp_path / "tces.csv"
+    cat_path.write_text(_catalog_text(base))
+    n_shards = 6
+    cfg = {"catalog": {"source": "local", "path": str(cat_path), "stellar_path": str(data / "keplerstellar.csv"),
+                       "lightcurve_dir": str(data / "lightcurves")},
+           "shards": n_shards, "cv": {"folds": 2}, "training": {"max_epochs": 2, "patience": 1}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    snakemake(tmp_path)
+
+    def plan_after(update: pd.DataFrame, star: int) -> None:
+        cat_path.write_text(_catalog_text(update))
+        snakemake(tmp_path, "results/shards/manifest.csv")  # catalog + shard assignment only
+        plan = snakemake(tmp_path, "-n")
+        counts = job_counts(plan)
+        assert counts.get("preprocess") == 1 and counts.get("lightcurves") == 1, plan
+        assert planned_wildcards(plan, "preprocess") == [f"shard={shard_of(str(star), n_shards):03d}"]
+        assert counts.get("folds") == 1 and counts.get("train") == 2 and counts.get("evaluate") == 2
+        assert counts.get("report") == 1
+        snakemake(tmp_path)
+
+    # 1. One TCE on a new star.
+    added = pd.concat([base, catalog[catalog.kepid == new_star].head(1)], ignore_index=True)
+    plan_after(added, new_star)
+    # 2. One TCE removed.
+    victim = added.iloc[3]
+    removed = added.drop(index=3).reset_index(drop=True)
+    plan_after(removed, int(victim.kepid))
+    # 3. One TCE's period changed.
+    changed = removed.copy()
+    changed.loc[5, "tce_period"] = changed.loc[5, "tce_period"] * 1.001
+    plan_after(changed, int(changed.loc[5, "kepid"]))
+    assert "Nothing to be done" in snakemake(tmp_path, "-n")
