@@ -138,9 +138,10 @@ def _confusion(oof: pd.DataFrame, threshold: float, out: Path) -> tuple[str, np.
     return "confusion_matrix.png", cm
 
 
-def _table_html(df: pd.DataFrame, floatfmt: str = "{:.3f}") -> str:
-    return df.to_html(index=False, float_format=lambda v: floatfmt.format(v), na_rep="–", border=0,
-                      classes="tbl")
+def _table_html(df: pd.DataFrame) -> str:
+    def fmt(v: float) -> str:  # counts stay counts; rates get three decimals
+        return f"{v:.0f}" if float(v).is_integer() and abs(v) >= 2 else f"{v:.3f}"
+    return df.to_html(index=False, float_format=fmt, na_rep="–", border=0, classes="tbl")
 
 
 def build_report(tces_csv, folds_csv, score_csvs, history_csvs, failure_csvs, out_dir, cfg,
