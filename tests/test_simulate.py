@@ -4,7 +4,7 @@ import pytest
 from astropy.io import fits
 
 from conftest import KEPLER_LC, needs_shared_data
-from exosieve.simulate import draw_survey
+from exosieve.simulate import KEPLER_QUARTERS, draw_survey
 
 
 def test_survey_is_deterministic_and_seed_dependent():
@@ -57,9 +57,9 @@ def test_simulated_files_match_the_archive_format(small_survey):
             assert key in sim[0].header
         for key in ["BJDREFI", "TSTART", "TSTOP", "TIMEDEL", "CDPP6_0", "CROWDSAP"]:
             assert key in sim[1].header
-        q = sim[0].header["QUARTER"]
-        assert sim_path.endswith(f"{small_survey['survey'].stars.kepid.iloc[0]:09d}-"
-                                 f"{dict((x[0], x[1]) for x in __import__('exosieve.simulate', fromlist=['KEPLER_QUARTERS']).KEPLER_QUARTERS)[q]}_llc.fits")
+        stamp = {q: ts for q, ts, _, _ in KEPLER_QUARTERS}[sim[0].header["QUARTER"]]
+        kepid = small_survey["survey"].stars.kepid.iloc[0]
+        assert sim_path.endswith(f"{kepid:09d}/kplr{kepid:09d}-{stamp}_llc.fits")
         flags = sim[1].data["SAP_QUALITY"]
         assert (flags != 0).any() and np.isnan(sim[1].data["PDCSAP_FLUX"]).any()
 
