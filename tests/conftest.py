@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,10 +56,3 @@ def synthetic_lightcurve(period=3.7, epoch=131.9, k=0.1, b=0.3, noise=2e-4, days
     depth = -float(eclipse_signal(np.array([epoch]), period, epoch, k, a_rs, b, 0.4, 0.25, supersample=1)[0])
     return time, flux, depth, duration
 
-
-def tce_row(**kw) -> pd.DataFrame:
-    base = dict(tce_id="100000001_1", star_id="100000001", tce_num=1, mission="kepler", period=3.7,
-                epoch=131.9, duration=0.1, depth=1000.0, disposition="PC", label=1, teff=5700.0,
-                logg=4.4, feh=0.0, radius=1.0, mass=1.0, dens=1.4)
-    base.update(kw)
-    return pd.DataFrame([base])

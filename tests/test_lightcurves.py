@@ -1,5 +1,3 @@
-import shutil
-
 import numpy as np
 import pytest
 from astropy.io import fits

@@ -64,18 +64,16 @@ def test_simulated_files_match_the_archive_format(small_survey):
         assert (flags != 0).any() and np.isnan(sim[1].data["PDCSAP_FLUX"]).any()
 
 
-def test_blend_moves_the_centroid_in_transit():
+def test_blend_moves_the_centroid_in_transit(tmp_path):
+    from exosieve.lightcurves import read_kepler_lightcurve
     from exosieve.simulate.lightcurves import generate_star
-    import tempfile
+    from exosieve.views import phase_fold
     s = draw_survey(300, 3, 9)
     truth = s.truth[(s.truth.true_class == "blend")].iloc[0]
     star = s.stars.set_index("kepid").loc[truth.kepid]
     star["kepid"] = truth.kepid
-    with tempfile.TemporaryDirectory() as d:
-        paths = generate_star(star, s.truth[s.truth.kepid == truth.kepid], 3, 9, d)
-        from exosieve.lightcurves import read_kepler_lightcurve
-        from exosieve.views import phase_fold
-        lc = read_kepler_lightcurve(paths, str(truth.kepid))
+    paths = generate_star(star, s.truth[s.truth.kepid == truth.kepid], 3, 9, tmp_path)
+    lc = read_kepler_lightcurve(paths, str(truth.kepid))
     ph = np.abs(phase_fold(lc.time, truth.sig_period, truth.sig_epoch))
     dur = truth.sig_duration
     inside, outside = ph < 0.3 * dur, (ph > 2 * dur) & (ph < 5 * dur)

@@ -79,7 +79,7 @@ def write_kepler_llc(root: str | Path, kepid: int, quarter: int, timestamp: str,
     ]:
         t[key] = (value, comment)
     table = fits.BinTableHDU(data=records, header=t)
-    for i, (name, _, unit) in enumerate(LC_COLUMNS, start=1):
+    for name, _, unit in LC_COLUMNS:
         if unit:  # building from a structured array drops the template's units
             table.columns[name].unit = unit
     aperture = fits.ImageHDU(np.full((5, 5), 3, dtype=np.int32), name="APERTURE")
