@@ -7,6 +7,7 @@ from there, so ``config.yaml`` only needs what differs.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 from importlib import resources
@@ -21,27 +22,46 @@ class ConfigError(ValueError):
     """The configuration does not satisfy the schema; the message names each bad key."""
 
 
+@functools.lru_cache(maxsize=1)
+def _schema() -> dict:
+    return yaml.safe_load(resources.files("exosieve").joinpath("config.schema.yaml").read_text())
+
+
 def schema() -> dict:
-    text = resources.files("exosieve").joinpath("config.schema.yaml").read_text()
-    return yaml.safe_load(text)
+    return copy.deepcopy(_schema())
+
+
+def _resolve(node: dict) -> dict:
+    """Inline a local ``$ref`` (``#/$defs/name``), keeping the referring node's own keys."""
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    target = _schema()["$defs"][ref.rsplit("/", 1)[-1]]
+    return {**target, **{k: v for k, v in node.items() if k != "$ref"}}
 
 
 def _fill_defaults(node: dict, value: Any) -> Any:
-    """Return ``value`` with schema defaults filled in recursively (objects only)."""
+    """Return ``value`` with schema defaults filled in recursively (objects only). A partly given
+    object keeps the rest of its node's own default (e.g. models.exominer.scalars) before the
+    per-key defaults apply."""
+    node = _resolve(node)
     if value is None and "default" in node:
         value = copy.deepcopy(node["default"])
+    elif isinstance(value, dict) and isinstance(node.get("default"), dict):
+        value = {**copy.deepcopy(node["default"]), **value}
     if node.get("type") == "object" and isinstance(value, dict):
         for key, sub in node.get("properties", {}).items():
             if key in value:
                 value[key] = _fill_defaults(sub, value[key])
-            elif "default" in sub:
-                value[key] = _fill_defaults(sub, copy.deepcopy(sub["default"]))
+            elif "default" in _resolve(sub):
+                value[key] = _fill_defaults(sub, copy.deepcopy(_resolve(sub)["default"]))
     return value
 
 
 def _coerce(node: dict, value: Any) -> Any:
     """Turn strings into the schema's types where they parse: Snakemake's ``--config
     'cv={folds: 10}'`` hands nested values over as strings."""
+    node = _resolve(node)
     types = node.get("type")
     types = [types] if isinstance(types, str) else (types or [])
     if isinstance(value, str) and not ("string" in types or "enum" in node and value in node["enum"]):
@@ -108,6 +128,18 @@ def _check_consistency(cfg: dict) -> None:
             raise ConfigError("catalog.source is 'local', so catalog." + " and catalog.".join(missing)
                               + " must be set (a DR24-format TCE CSV and a folder of Kepler FITS "
                               "in MAST's layout)")
+    if cat["source"] == "views" and not cat.get("path"):
+        raise ConfigError("catalog.source is 'views', so catalog.path must name an NPZ or HDF5 file of "
+                          "precomputed views (see exosieve/catalog/views_dataset.py)")
+    models = cfg["models"]
+    if models["primary"] not in models["enabled"]:
+        raise ConfigError(f"models.primary is {models['primary']!r} but models.enabled is "
+                          f"{models['enabled']}; enable it or pick one of those")
+    need_flux_views = {"exominer", "astronet"} & set(models["enabled"])
+    missing_views = {"global", "local"} - set(cfg["views"]["enabled"])
+    if need_flux_views and missing_views and cat["source"] != "views":
+        raise ConfigError(f"models {sorted(need_flux_views)} need the views {sorted(missing_views)}: add "
+                          "them to views.enabled or drop those models from models.enabled")
     overlap = set(cat["labels"]["positive"]) & set(cat["labels"]["negative"])
     if overlap:
         raise ConfigError(f"catalog.labels: {sorted(overlap)} listed as both positive and negative")
@@ -121,7 +153,8 @@ def stable_hash(obj: Any, length: int = 12) -> str:
 
 def preprocessing_hash(cfg: Mapping[str, Any]) -> str:
     """Hash of every setting that changes what a shard holds; recorded in each shard."""
-    return stable_hash({k: cfg[k] for k in ("lightcurves", "detrend", "views", "features")})
+    return stable_hash({**{k: cfg[k] for k in ("lightcurves", "detrend", "views", "features")},
+                        "raw_flux": "raw_flux" in cfg["models"]["enabled"]})
 
 
 def survey_hash(cfg: Mapping[str, Any]) -> str:

@@ -59,12 +59,19 @@ def _fit_segment(t, f, use, knot_spacing, sigma, iterations):
     return spline(t)
 
 
+def fit_trend(time, values, mask, segment=None, knot_spacing=1.5, gap=0.75, sigma_clip=3.0,
+              iterations=3) -> np.ndarray:
+    """Spline trend of ``values`` fitted per segment, ignoring cadences where ``mask`` is True."""
+    trend = np.empty_like(values)
+    for start, stop in segment_bounds(time, segment, gap):
+        sl = slice(start, stop)
+        trend[sl] = _fit_segment(time[sl], values[sl], ~mask[sl], knot_spacing, sigma_clip, iterations)
+    return trend
+
+
 def detrend(time, flux, periods, epochs, durations, segment=None, knot_spacing=1.5, gap=0.75,
             mask_durations=1.5, sigma_clip=3.0, iterations=3) -> tuple[np.ndarray, np.ndarray]:
     """Return (flux / trend, in-transit mask). ``time`` must be sorted."""
     mask = transit_mask(time, periods, epochs, durations, mask_durations)
-    trend = np.empty_like(flux)
-    for start, stop in segment_bounds(time, segment, gap):
-        sl = slice(start, stop)
-        trend[sl] = _fit_segment(time[sl], flux[sl], ~mask[sl], knot_spacing, sigma_clip, iterations)
+    trend = fit_trend(time, flux, mask, segment, knot_spacing, gap, sigma_clip, iterations)
     return flux / trend, mask

@@ -1,33 +1,126 @@
-"""Scalar features of a TCE, measured from its detrended light curve (plus stellar parameters)."""
+"""Scalar features of a TCE, measured by ExoSieve from its detrended light curve (never copied
+from the catalog), plus the stellar parameters where the source has them."""
 
 from __future__ import annotations
 
 import numpy as np
 
-MEASURED = ("period", "duration", "depth", "snr", "n_transits")
+MEASURED = ("period", "duration", "depth", "snr", "n_transits", "odd_even_diff", "odd_even_sigma",
+            "secondary_depth", "secondary_snr", "secondary_phase", "centroid_offset", "centroid_sigma",
+            "transit_shape")
 
 
-def transit_statistics(time: np.ndarray, phase: np.ndarray, flux: np.ndarray, duration: float,
-                       period: float, epoch: float, other_transits: np.ndarray) -> dict[str, float]:
-    """Depth [ppm] (median flux in the central half of the transit below the out-of-transit
-    median), SNR of that depth, and the number of transits with data."""
-    in_core = np.abs(phase) < 0.25 * duration
-    in_transit = np.abs(phase) < 0.5 * duration
-    out = (np.abs(phase) > duration) & ~other_transits
+def _robust_std(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else float("nan")
+
+
+def _dip(flux: np.ndarray, sel: np.ndarray, level: float, scatter: float) -> tuple[float, float]:
+    """(depth, its 1-sigma error) of the cadences ``sel`` below ``level``, in relative flux."""
+    n = int(sel.sum())
+    if n == 0:
+        return float("nan"), float("nan")
+    return level - float(np.mean(flux[sel])), scatter / np.sqrt(n)
+
+
+def find_secondary(phase: np.ndarray, flux: np.ndarray, period: float, duration: float, level: float,
+                   scatter: float) -> tuple[float, float, float]:
+    """The most significant dip at least one transit duration away from the primary.
+
+    Box search on a grid of quarter-duration steps by bincount sums and a circular running sum:
+    O(n + P/D). Returns (phase as a fraction of the period in [0, 1), depth, SNR); (0.5, 0, 0)
+    when no window has data.
+    """
+    n_bins = int(min(max(np.ceil(4 * period / duration), 8), 200000))
+    x = (phase % period) / period  # primary at 0
+    idx = np.minimum((x * n_bins).astype(np.int64), n_bins - 1)
+    s = np.bincount(idx, level - flux, minlength=n_bins)
+    n = np.bincount(idx, minlength=n_bins).astype(float)
+    w = max(int(round(duration / period * n_bins)), 1)
+    cs = np.concatenate([[0.0], np.concatenate([s, s[:w]]).cumsum()])
+    cn = np.concatenate([[0.0], np.concatenate([n, n[:w]]).cumsum()])
+    win_s, win_n = (cs[w:] - cs[:-w])[:n_bins], (cn[w:] - cn[:-w])[:n_bins]  # window i: bins i..i+w-1
+    centre = ((np.arange(n_bins) + 0.5 * w) % n_bins) / n_bins
+    dist = np.minimum(centre, 1 - centre) * period
+    valid = (win_n > 0) & (dist > duration)
+    if not valid.any() or not scatter > 0:
+        return 0.5, 0.0, 0.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        snr = np.where(valid, win_s / np.sqrt(np.maximum(win_n, 1)) / scatter, -np.inf)
+    best = int(np.argmax(snr))
+    # The grid window may straddle the dip's edge; measure the depth on its central half instead.
+    off = np.abs((x - centre[best] + 0.5) % 1.0 - 0.5) * period
+    core = off < 0.25 * duration
+    depth = float(np.mean(level - flux[core])) if core.any() else float(win_s[best] / win_n[best])
+    return float(centre[best]), depth, float(snr[best])
+
+
+def _centroid_shift(dcol, drow, in_transit, baseline) -> tuple[float, float]:
+    """(in-transit centroid shift [pixel], its significance) from the centroid residuals."""
+    shifts, sigmas = [], []
+    for d in (dcol, drow):
+        ok = np.isfinite(d)
+        inn, base = ok & in_transit, ok & baseline
+        if inn.sum() < 3 or base.sum() < 3:
+            return float("nan"), float("nan")
+        shift = float(np.mean(d[inn]) - np.median(d[base]))
+        err = _robust_std(d[base]) * np.sqrt(1 / inn.sum() + 1 / base.sum())
+        shifts.append(shift)
+        sigmas.append(shift / err if err > 0 else 0.0)
+    return float(np.hypot(*shifts)), float(np.hypot(*sigmas))
+
+
+def measure_features(time, phase, flux, dcol, drow, duration, period, epoch,
+                     other_transits) -> dict[str, float]:
+    """Every measured scalar of one TCE. ``phase`` is the time from the nearest transit [d];
+    ``other_transits`` marks cadences in the star's other TCEs' transits (kept out of baselines).
+
+    Depths are in ppm; ``odd_even_diff`` is relative to the depth; ``secondary_phase`` is a
+    fraction of the period; ``transit_shape`` is the depth near ingress/egress over the central
+    depth (about 1 for a box-shaped transit, well under 1 for a V).
+    """
+    a = np.abs(phase)
+    clean = ~other_transits
+    out = (a > duration) & clean
     if not out.any():
-        out = np.abs(phase) > duration
+        out = a > duration
     level = float(np.median(flux[out])) if out.any() else 1.0
-    depth = (level - float(np.median(flux[in_core]))) * 1e6 if in_core.any() else 0.0
-    scatter = 1.4826 * float(np.median(np.abs(flux[out] - level))) if out.any() else np.nan
+    scatter = _robust_std(flux[out] - level) if out.any() else float("nan")
+    in_transit = a < 0.5 * duration
+    core = a < 0.25 * duration
+    depth, _ = _dip(flux, core, level, scatter)
+    depth = depth if np.isfinite(depth) else 0.0
     n_in = int(in_transit.sum())
-    snr = depth * 1e-6 / (scatter / np.sqrt(n_in)) if n_in and scatter > 0 else 0.0
-    cycles = np.unique(np.round((time[in_transit] - epoch) / period)).size
-    return {"depth": depth, "snr": snr, "n_transits": float(cycles)}
+    snr = depth / (scatter / np.sqrt(n_in)) if n_in and scatter > 0 else 0.0
+    cycle = np.round((time - epoch) / period).astype(np.int64)
+
+    d_odd, e_odd = _dip(flux, core & (cycle % 2 == 1), level, scatter)
+    d_even, e_even = _dip(flux, core & (cycle % 2 == 0), level, scatter)
+    odd_even_diff = odd_even_sigma = float("nan")
+    if np.isfinite(d_odd) and np.isfinite(d_even) and depth > 0:
+        odd_even_diff = (d_odd - d_even) / depth
+        odd_even_sigma = abs(d_odd - d_even) / np.hypot(e_odd, e_even)
+
+    # The search keeps the star's other TCEs' transits: an EB's secondary eclipse is often a TCE
+    # of its own, at this very period, and it is exactly what the search must find.
+    away = a >= duration
+    sec_phase, sec_depth, sec_snr = find_secondary(phase[away], flux[away], period, duration, level,
+                                                   scatter)
+    d_ring, _ = _dip(flux, (a > 0.3 * duration) & (a < 0.45 * duration), level, scatter)
+    d_centre, _ = _dip(flux, a < 0.15 * duration, level, scatter)
+    shape = d_ring / d_centre if np.isfinite(d_ring) and np.isfinite(d_centre) and d_centre > 0 else np.nan
+    offset, offset_sigma = _centroid_shift(dcol, drow, in_transit, (a > duration) & (a < 3 * duration) & clean)
+    return {"depth": depth * 1e6, "snr": snr, "n_transits": float(np.unique(cycle[in_transit]).size),
+            "odd_even_diff": odd_even_diff, "odd_even_sigma": odd_even_sigma,
+            "secondary_depth": sec_depth * 1e6, "secondary_snr": sec_snr, "secondary_phase": sec_phase,
+            "centroid_offset": offset, "centroid_sigma": offset_sigma,
+            "transit_shape": float(np.clip(shape, -2, 3)) if np.isfinite(shape) else np.nan}
 
 
 # Heavy-tailed features are compared on a log scale (a 3 d and a 300 d period differ as much as
 # 0.3 d and 3 d for vetting purposes).
-LOG_FEATURES = {"period", "duration", "depth", "snr", "n_transits", "dens"}
+LOG_FEATURES = {"period", "duration", "depth", "snr", "n_transits", "dens", "odd_even_sigma",
+                "secondary_depth", "secondary_snr", "centroid_offset", "centroid_sigma"}
 
 
 class ScalarScaler:

@@ -1,24 +1,70 @@
-"""The multi-branch 1D CNN (Astronet / ExoMiner family), in plain PyTorch.
+"""The vetting models: multi-branch 1D CNNs (ExoMiner, Astronet, a raw-flux CNN) in plain PyTorch,
+and gradient-boosted trees on the scalar features (scikit-learn).
 
-One convolutional branch per view, a dense branch for the scalar features, concatenated into
-fully connected layers with one logit (planet vs not). Kept free of Lightning so that scoring
-needs only torch.
+A CNN is a list of *branches*; each branch owns one or more *towers* (a stack of convolutions
+over one group of channels) and is the unit that explanations occlude. ExoMiner's odd/even
+branch runs odd and even views through one tower (shared weights) and passes on the absolute
+difference of their features, so only a difference between them can move the score. Kept free of
+Lightning so that scoring needs only torch.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 
+from .views import required_arrays, usable_models  # noqa: F401  (re-exported)
 
-class ConvBranch(nn.Module):
+CNN_MODELS = ("exominer", "astronet", "raw_flux")
+
+
+@dataclass(frozen=True)
+class Branch:
+    name: str
+    towers: tuple[tuple[str, ...], ...]  # each tower: the shard arrays stacked as its channels
+    paired: bool = False                 # two towers, shared weights, |difference| of features
+
+
+def model_branches(model: str, arrays: list[str]) -> list[Branch]:
+    """The branches of ``model`` given the view arrays the shards hold."""
+    have = set(arrays)
+
+    def tower(*names):
+        return tuple(n for n in names if n in have)
+
+    if model == "astronet":
+        return [Branch("global", (("global",),)), Branch("local", (("local",),))]
+    if model == "raw_flux":
+        return [Branch("raw_flux", (("raw_flux",),))]
+    if model != "exominer":
+        raise ValueError(f"{model} is not a CNN model")
+    branches = []
+    for flux in ("global", "local"):
+        if flux in have:
+            branches.append(Branch(flux, (tower(flux, f"{flux}_scatter"),)))
+    if {"odd_local", "even_local"} <= have:
+        branches.append(Branch("odd_even", (("odd_local",), ("even_local",)), paired=True))
+    if "secondary" in have:
+        branches.append(Branch("secondary", (("secondary",),)))
+    if {"centroid_global", "centroid_local"} & have:
+        branches.append(Branch("centroid", tuple((n,) for n in ("centroid_global", "centroid_local")
+                                                 if n in have)))
+    for name in ("double_period", "unfolded"):
+        if name in have:
+            branches.append(Branch(name, ((name,),)))
+    return branches
+
+
+class ConvTower(nn.Module):
     """Blocks of two same-padded convolutions and a max pool, doubling filters each block, then
     an adaptive pool so any view length (31, 301, 2001 bins) gives the same feature size."""
 
-    def __init__(self, blocks: int, filters: int, kernel_size: int, out_length: int = 4):
+    def __init__(self, channels: int, blocks: int, filters: int, kernel_size: int, out_length: int = 4):
         super().__init__()
         layers: list[nn.Module] = []
-        c_in = 1
+        c_in = channels
         for b in range(blocks):
             c_out = filters * 2**b
             layers += [nn.Conv1d(c_in, c_out, kernel_size, padding=kernel_size // 2), nn.ReLU(),
@@ -30,16 +76,28 @@ class ConvBranch(nn.Module):
         self.out_features = c_in * out_length
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.unsqueeze(1))
+        return self.net(x)
+
+
+def _stack(views: dict[str, torch.Tensor], names: tuple[str, ...]) -> torch.Tensor:
+    """(batch, channels, length): 1D arrays become one channel, 2D arrays (unfolded) many."""
+    return torch.cat([views[n].unsqueeze(1) if views[n].dim() == 2 else views[n] for n in names], dim=1)
 
 
 class MultiBranchCNN(nn.Module):
-    def __init__(self, views: list[str], n_scalars: int, conv_blocks: int = 2, filters: int = 16,
-                 kernel_size: int = 5, scalar_units: int = 32, fc_units=(128, 64), dropout: float = 0.2):
+    def __init__(self, branches: list[Branch], channels: dict[str, int], n_scalars: int,
+                 conv_blocks: int = 2, filters: int = 16, kernel_size: int = 5, scalar_units: int = 32,
+                 fc_units=(128, 64), dropout: float = 0.2):
         super().__init__()
-        self.view_names = list(views)
-        self.branches = nn.ModuleDict({v: ConvBranch(conv_blocks, filters, kernel_size) for v in views})
-        width = sum(b.out_features for b in self.branches.values())
+        self.branch_specs = list(branches)
+        self.towers = nn.ModuleDict()
+        width = 0
+        for br in branches:
+            towers = br.towers[:1] if br.paired else br.towers
+            for i, names in enumerate(towers):
+                t = ConvTower(sum(channels[n] for n in names), conv_blocks, filters, kernel_size)
+                self.towers[f"{br.name}_{i}"] = t
+                width += t.out_features
         self.scalar_branch = None
         if n_scalars:
             self.scalar_branch = nn.Sequential(nn.Linear(n_scalars, scalar_units), nn.ReLU())
@@ -52,14 +110,35 @@ class MultiBranchCNN(nn.Module):
         self.head = nn.Sequential(*head)
 
     def forward(self, views: dict[str, torch.Tensor], scalars: torch.Tensor) -> torch.Tensor:
-        parts = [self.branches[v](views[v]) for v in self.view_names]
+        parts = []
+        for br in self.branch_specs:
+            if br.paired:
+                tower = self.towers[f"{br.name}_0"]
+                a, b = (tower(_stack(views, names)) for names in br.towers)
+                parts.append(torch.abs(a - b))
+            else:
+                parts += [self.towers[f"{br.name}_{i}"](_stack(views, names))
+                          for i, names in enumerate(br.towers)]
         if self.scalar_branch is not None:
             parts.append(self.scalar_branch(scalars))
         return self.head(torch.cat(parts, dim=1)).squeeze(1)
 
 
-def build_model(views: list[str], n_scalars: int, model_cfg: dict) -> MultiBranchCNN:
-    return MultiBranchCNN(views, n_scalars, conv_blocks=model_cfg["conv_blocks"],
-                          filters=model_cfg["filters"], kernel_size=model_cfg["kernel_size"],
-                          scalar_units=model_cfg["scalar_units"], fc_units=tuple(model_cfg["fc_units"]),
-                          dropout=model_cfg["dropout"])
+def build_cnn(model: str, arrays: dict[str, tuple[int, ...]], n_scalars: int, model_cfg: dict) -> MultiBranchCNN:
+    """``arrays``: the per-TCE shape of every view array the shards hold."""
+    branches = model_branches(model, list(arrays))
+    channels = {n: (shape[0] if len(shape) == 2 else 1) for n, shape in arrays.items()}
+    return MultiBranchCNN(branches, channels, n_scalars if model_cfg.get("scalars", False) else 0,
+                          conv_blocks=model_cfg["conv_blocks"], filters=model_cfg["filters"],
+                          kernel_size=model_cfg["kernel_size"],
+                          scalar_units=model_cfg.get("scalar_units", 32),
+                          fc_units=tuple(model_cfg["fc_units"]), dropout=model_cfg["dropout"])
+
+
+def build_trees(trees_cfg: dict, seed: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    # Missing features (no centroids, no stellar parameters) are handled natively as NaN.
+    return HistGradientBoostingClassifier(max_iter=trees_cfg["max_iter"],
+                                          learning_rate=trees_cfg["learning_rate"],
+                                          max_leaf_nodes=trees_cfg["max_leaf_nodes"],
+                                          class_weight="balanced", random_state=seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,45 +15,76 @@ from tqdm import tqdm
 from . import __version__
 from .catalog.table import STELLAR_COLUMNS
 from .config import preprocessing_hash
-from .detrend import detrend, transit_mask
-from .features import transit_statistics
+from .detrend import detrend, fit_trend, transit_mask
+from .features import measure_features
 from .lightcurves.reader import read_kepler_lightcurve
 from .shards import ShardData, write_shard
 from .utils import TargetError, atomic_output
-from .views import global_view, local_view, phase_fold
+from .views import ViewMaker, array_shape, phase_fold, raw_flux_view, shard_arrays
 
 log = logging.getLogger(__name__)
 FAILURE_COLUMNS = ["tce_id", "star_id", "stage", "error"]
 
 
-def tce_views_and_features(time, flux, tce, all_tces, cfg) -> tuple[dict, dict]:
+def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[dict, dict]:
     """Views and measured features of one TCE from its star's detrended light curve."""
     period, epoch, duration = float(tce.period), float(tce.epoch), float(tce.duration)
+    time = star.time
     baseline = float(time[-1] - time[0])
     if period > baseline:
         raise TargetError(f"TCE {tce.tce_id}: period {period:.4g} d is longer than the "
                           f"{baseline:.4g} d the light curve spans; it cannot be folded")
     phase = phase_fold(time, period, epoch)
-    in_transit = np.abs(phase) < 0.5 * duration
-    if not in_transit.any():
+    if not (np.abs(phase) < 0.5 * duration).any():
         raise TargetError(f"TCE {tce.tce_id}: no cadence falls inside any transit "
                           f"(P={period:.5g} d, epoch={epoch:.5g}, duration={duration * 24:.3g} h)")
-    vcfg = cfg["views"]
-    order = np.argsort(phase, kind="stable")
-    phase, folded = phase[order], flux[order]
-    views = {}
-    if "global" in vcfg["enabled"]:
-        views["global"] = global_view(phase, folded, period, vcfg["global_bins"])
-    if "local" in vcfg["enabled"]:
-        views["local"] = local_view(phase, folded, duration, vcfg["local_bins"], vcfg["local_durations"])
     others = all_tces[all_tces.tce_id != tce.tce_id]
     other_mask = transit_mask(time, others.period, others.epoch, others.duration,
-                              cfg["detrend"]["mask_durations"])[order]
-    stats = transit_statistics(time[order], phase, folded, duration, period, epoch, other_mask)
-    features = {"period": period, "duration": duration * 24.0, **stats}
+                              cfg["detrend"]["mask_durations"])
+    measured = measure_features(time, phase, star.flux, star.dcol, star.drow, duration, period, epoch,
+                                other_mask)
+    maker = ViewMaker(time, star.flux, star.dcol, star.drow, period, epoch, duration, cfg["views"])
+    names = [n for n in shard_arrays(cfg) if n != "raw_flux"]
+    views = maker.make(names, measured["secondary_phase"])
+    if star.raw_flux is not None:
+        views["raw_flux"] = star.raw_flux
+    features = {"period": period, "duration": duration * 24.0, **measured}
     for col in STELLAR_COLUMNS:
         features[col] = float(getattr(tce, col)) if pd.notna(getattr(tce, col, np.nan)) else np.nan
     return views, features
+
+
+@dataclass
+class DetrendedStar:
+    time: np.ndarray
+    flux: np.ndarray           # relative flux, trend divided out
+    dcol: np.ndarray           # centroid residuals [pixel], trend subtracted
+    drow: np.ndarray
+    raw_flux: np.ndarray | None  # the raw_flux baseline's input, when that model is enabled
+
+
+def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
+    """Detrend flux (divide) and centroids (subtract) with every TCE's transits masked."""
+    d = cfg["detrend"]
+    spline = dict(segment=lc.segment, knot_spacing=d["knot_spacing"], gap=d["gap"],
+                  sigma_clip=d["sigma_clip"], iterations=d["iterations"])
+    flat, mask = detrend(lc.time, lc.flux, star_tces.period.to_numpy(), star_tces.epoch.to_numpy(),
+                         star_tces.duration.to_numpy(), mask_durations=d["mask_durations"], **spline)
+    good = np.isfinite(flat)
+    residuals = []
+    for centroid in (lc.centroid_col, lc.centroid_row):
+        res = np.full(lc.time.size, np.nan)
+        ok = np.isfinite(centroid)
+        if ok.sum() > 10:
+            seg = spline["segment"][ok] if spline["segment"] is not None else None
+            res[ok] = centroid[ok] - fit_trend(lc.time[ok], centroid[ok], mask[ok],
+                                               **{**spline, "segment": seg})
+        residuals.append(res[good])
+    time, flat = lc.time[good], flat[good]
+    raw = None
+    if "raw_flux" in cfg["models"]["enabled"]:
+        raw = raw_flux_view(time, flat, cfg["views"]["raw_flux_bins"])
+    return DetrendedStar(time, flat, residuals[0], residuals[1], raw)
 
 
 def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
@@ -60,17 +92,11 @@ def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
     star_id = str(star_tces.star_id.iloc[0])
     lc = read_kepler_lightcurve(paths, star_id, cfg["lightcurves"]["flux_column"],
                                 cfg["lightcurves"]["quality_bitmask"])
-    d = cfg["detrend"]
-    flat, _ = detrend(lc.time, lc.flux, star_tces.period.to_numpy(), star_tces.epoch.to_numpy(),
-                      star_tces.duration.to_numpy(), segment=lc.segment, knot_spacing=d["knot_spacing"],
-                      gap=d["gap"], mask_durations=d["mask_durations"], sigma_clip=d["sigma_clip"],
-                      iterations=d["iterations"])
-    good = np.isfinite(flat)
-    time, flat = lc.time[good], flat[good]
+    star = detrend_star(lc, star_tces, cfg)
     results, failures = [], []
     for tce in star_tces.itertuples(index=False):
         try:
-            views, feats = tce_views_and_features(time, flat, tce, star_tces, cfg)
+            views, feats = tce_views_and_features(star, tce, star_tces, cfg)
             results.append((tce, views, feats))
         except TargetError as exc:
             failures.append({"tce_id": tce.tce_id, "star_id": star_id, "stage": "preprocess",
@@ -125,14 +151,12 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
 
 def _assemble(results, cfg) -> ShardData:
     names = list(cfg["features"])
-    enabled = list(cfg["views"]["enabled"])
-    sizes = {"global": cfg["views"]["global_bins"], "local": cfg["views"]["local_bins"]}
     meta = pd.DataFrame([{"tce_id": t.tce_id, "star_id": t.star_id, "disposition": t.disposition,
                           "label": int(t.label), "period": t.period, "epoch": t.epoch,
                           "duration": t.duration} for t, _, _ in results],
                         columns=["tce_id", "star_id", "disposition", "label", "period", "epoch", "duration"])
-    views = {v: np.array([r[1][v] for r in results], np.float32).reshape(len(results), sizes[v])
-             for v in enabled}
+    views = {v: np.array([r[1][v] for r in results], np.float32).reshape(len(results), *array_shape(v, cfg["views"]))
+             for v in shard_arrays(cfg)}
     scalars = np.array([[r[2].get(n, np.nan) for n in names] for r in results], np.float32)
     return ShardData(meta=meta, views=views, scalars=scalars.reshape(len(results), len(names)),
                      scalar_names=names)

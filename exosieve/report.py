@@ -1,5 +1,7 @@
-"""The cross-validation report: metrics per fold, curves, score histograms, training curves, a
-confusion matrix, the vetted catalog and an ``index.html`` that ties them together."""
+"""The cross-validation report: every model side by side (metrics over folds, overlaid PR curves,
+breakdowns by label and true class), the primary model's per-fold metrics, curves, histograms,
+training curves and confusion matrix, the vetted catalog with explanations, diagnostic sheets, an
+optional external test set, and an ``index.html`` that ties them together."""
 
 from __future__ import annotations
 
@@ -40,13 +42,37 @@ def fold_metrics(oof: pd.DataFrame, threshold: float, precision_target: float) -
     return pd.concat([table, pd.DataFrame([mean, std])], ignore_index=True)
 
 
-def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFrame) -> pd.DataFrame:
-    """Every catalog TCE with its out-of-fold score (labelled) or mean fold-model score
-    (unlabelled, with the spread across folds), ranked; failed TCEs keep their error."""
-    test = scores[scores.role == "test"][["tce_id", "fold", "score"]]
-    unl = (scores[scores.role == "unlabelled"].groupby("tce_id")["score"]
-           .agg(["mean", "std", "count"]).reset_index()
+COMPARED = ["pr_auc", "roc_auc", "precision", "recall", "accuracy"]
+
+
+def model_comparison(per_model: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One row per model: each metric's mean ± std over folds, as text, plus the raw means."""
+    rows = []
+    for model, m in per_model.items():
+        mean, std = m[m.fold == "mean"].iloc[0], m[m.fold == "std"].iloc[0]
+        row = {"model": model}
+        for col in COMPARED + [c for c in m.columns if c.startswith("recall_at_precision")]:
+            row[col] = f"{mean[col]:.3f} ± {std[col]:.3f}"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _attribution_columns(scores: pd.DataFrame) -> list[str]:
+    return [c for c in scores.columns if c.startswith("attr_")]
+
+
+def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFrame,
+                   other_scores: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Every catalog TCE with the primary model's out-of-fold score (labelled) or mean fold-model
+    score (unlabelled, with the spread across folds), its branch attributions and the branch that
+    moved its score most, the other models' scores, ranked; failed TCEs keep their error."""
+    attrs = _attribution_columns(scores)
+    test = scores[scores.role == "test"][["tce_id", "fold", "score", *attrs]]
+    unl_rows = scores[scores.role == "unlabelled"]
+    unl = (unl_rows.groupby("tce_id")["score"].agg(["mean", "std", "count"]).reset_index()
            .rename(columns={"mean": "score", "std": "score_std", "count": "n_models"}))
+    if attrs:
+        unl = unl.merge(unl_rows.groupby("tce_id")[attrs].mean().reset_index(), on="tce_id")
     test = test.assign(score_std=np.nan, n_models=1)
     unl = unl.assign(fold=-1)
     scored = pd.concat([test, unl], ignore_index=True)
@@ -54,6 +80,14 @@ def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFr
     cat = tces[cols].merge(scored, on="tce_id", how="left")
     cat["duration"] = cat["duration"] * 24.0
     cat = cat.rename(columns={"duration": "duration_hours", "depth": "depth_ppm"})
+    if attrs:
+        values = cat[attrs].to_numpy()
+        has = np.isfinite(values).any(axis=1)
+        top = np.full(len(cat), "", dtype=object)
+        top[has] = [attrs[i][5:] for i in np.nanargmax(np.abs(np.where(np.isfinite(values), values, 0))[has], axis=1)]
+        cat["top_branch"] = top
+    for model, other in (other_scores or {}).items():
+        cat[f"score_{model}"] = cat["tce_id"].map(_one_score_per_tce(other))
     if len(failures):
         err = failures.drop_duplicates("tce_id").set_index("tce_id")["error"]
         cat["error"] = cat["tce_id"].map(err)
@@ -62,6 +96,30 @@ def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFr
     cat["status"] = np.where(cat["score"].notna(), "scored", "failed")
     cat["rank"] = cat["score"].rank(ascending=False, method="first").astype("Int64")
     return cat.sort_values(["rank", "tce_id"], na_position="last").reset_index(drop=True)
+
+
+def _one_score_per_tce(scores: pd.DataFrame) -> pd.Series:
+    """Out-of-fold score for labelled TCEs, mean over fold models for unlabelled ones."""
+    test = scores[scores.role == "test"].set_index("tce_id")["score"]
+    unl = scores[scores.role == "unlabelled"].groupby("tce_id")["score"].mean()
+    return pd.concat([test, unl])
+
+
+def breakdown(scores_by_model: dict[str, pd.Series], groups: pd.Series, threshold: float) -> pd.DataFrame:
+    """Per group (catalog label or true class) and model: TCE count, mean score and the fraction
+    called planet (score >= threshold)."""
+    rows = []
+    for model, score in scores_by_model.items():
+        df = pd.DataFrame({"group": groups, "score": score}).dropna()
+        for group, part in df.groupby("group"):
+            rows.append({"group": group, "model": model, "n": len(part), "mean_score": part.score.mean(),
+                         "called_planet": float((part.score >= threshold).mean())})
+    table = pd.DataFrame(rows, columns=["group", "model", "n", "mean_score", "called_planet"])
+    if table.empty:
+        return table
+    wide = table.pivot(index="group", columns="model", values="called_planet")
+    wide.insert(0, "n", table.groupby("group")["n"].first())
+    return wide[["n", *scores_by_model]].reset_index()
 
 
 def _curves(oof: pd.DataFrame, out: Path) -> list[str]:
@@ -144,59 +202,129 @@ def _table_html(df: pd.DataFrame) -> str:
     return df.to_html(index=False, float_format=fmt, na_rep="–", border=0, classes="tbl")
 
 
-def build_report(tces_csv, folds_csv, score_csvs, history_csvs, failure_csvs, out_dir, cfg,
-                 truth_csv=None) -> pd.DataFrame:
+def _model_curves(oof_by_model: dict[str, pd.DataFrame], out: Path, name: str, title: str) -> str:
+    from sklearn.metrics import precision_recall_curve
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.6, 4.8))
+    for i, (model, oof) in enumerate(oof_by_model.items()):
+        if oof.label.nunique() < 2:
+            continue
+        p, r, _ = precision_recall_curve(oof.label, oof.score)
+        ax.plot(r, p, lw=2 if i == 0 else 1.4, color=f"C{i}",
+                label=f"{model} (PR-AUC {classification_metrics(oof.label, oof.score)['pr_auc']:.3f})")
+    ax.set(xlabel="recall", ylabel="precision", title=title, xlim=(0, 1), ylim=(0, 1.02))
+    ax.legend(fontsize=8, loc="lower left")
+    _save(fig, out / name)
+    return name
+
+
+def group_by_model(paths, levels_up: int = 1) -> dict[str, list[str]]:
+    """{model: paths}, the model being the folder ``levels_up`` above each file
+    (scores/<model>/fold_0.csv: 1; models/<model>/fold_0/metrics.csv: 2), in first-seen order."""
+    groups: dict[str, list[str]] = {}
+    for path in paths:
+        groups.setdefault(Path(path).parents[levels_up - 1].name, []).append(str(path))
+    return groups
+
+
+def _read_scores(paths: list[str]) -> pd.DataFrame:
+    return pd.concat([pd.read_csv(p, dtype={"tce_id": str}) for p in paths], ignore_index=True)
+
+
+def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_csvs: dict[str, list[str]],
+                 failure_csvs, out_dir, cfg, truth_csv=None, shard_paths=(), test_csvs=None) -> pd.DataFrame:
+    """Write the whole report into ``out_dir``; returns the model comparison table."""
     from .catalog.table import read_normalized
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rep = cfg["report"]
+    primary = cfg["models"]["primary"]
     tces = read_normalized(tces_csv)
-    scores = pd.concat([pd.read_csv(p, dtype={"tce_id": str}) for p in score_csvs], ignore_index=True)
+    scores = {m: _read_scores(paths) for m, paths in score_csvs.items()}
     failures = pd.concat([pd.read_csv(p, dtype=str) for p in failure_csvs if Path(p).stat().st_size > 0],
                          ignore_index=True) if failure_csvs else pd.DataFrame(columns=["tce_id", "error"])
-    oof = scores[scores.role == "test"].copy()
-    metrics = fold_metrics(oof, rep["threshold"], rep["precision_target"])
-    with atomic_output(out / "metrics.csv", ".csv") as tmp:
-        metrics.to_csv(tmp, index=False, float_format="%.4f")
-    catalog = vetted_catalog(tces, scores, failures)
-    with atomic_output(out / "vetted_catalog.csv", ".csv") as tmp:
-        catalog.to_csv(tmp, index=False, float_format="%.6g")
-    with atomic_output(out / "failures.csv", ".csv") as tmp:
-        failures.to_csv(tmp, index=False)
-    histories = {}
-    for p in history_csvs:
-        h = pd.read_csv(p)
-        histories[int(Path(p).parent.name.split("_")[-1])] = h
-    plots = _curves(oof, out) + [_histogram(catalog, out), _training_curves(histories, out)]
-    cm_png, cm = _confusion(oof, rep["threshold"], out)
-    plots.append(cm_png)
+    oof = {m: s[s.role == "test"].copy() for m, s in scores.items()}
+    per_model = {m: fold_metrics(o, rep["threshold"], rep["precision_target"]) for m, o in oof.items()}
+    metrics = pd.concat([m.assign(model=name) for name, m in per_model.items()], ignore_index=True)
+    metrics = metrics[["model", *[c for c in metrics.columns if c != "model"]]]
+    comparison = model_comparison(per_model)
+    others = {m: s for m, s in scores.items() if m != primary}
+    catalog = vetted_catalog(tces, scores[primary], failures, others)
+    one_score = {m: _one_score_per_tce(s) for m, s in scores.items()}
+    by_label = breakdown({m: catalog.tce_id.map(v) for m, v in one_score.items()}, catalog.disposition,
+                         rep["threshold"])
+    tables = {"metrics.csv": metrics, "model_comparison.csv": comparison, "vetted_catalog.csv": catalog,
+              "failures.csv": failures, "by_label.csv": by_label}
     by_class = None
     if truth_csv and Path(truth_csv).exists():
-        truth = pd.read_csv(truth_csv, dtype={"tce_id": str})[["tce_id", "true_class"]]
-        merged = catalog.merge(truth, on="tce_id", how="left").dropna(subset=["score"])
-        by_class = (merged.groupby("true_class")["score"]
-                    .agg(n="count", mean_score="mean",
-                         called_planet=lambda s: float((s >= rep["threshold"]).mean()))
-                    .reset_index())
-        with atomic_output(out / "by_true_class.csv", ".csv") as tmp:
-            by_class.to_csv(tmp, index=False, float_format="%.4f")
-    _write_html(out, cfg, metrics, catalog, failures, plots, cm, by_class, len(tces))
-    return metrics
+        truth = pd.read_csv(truth_csv, dtype={"tce_id": str}).set_index("tce_id")["true_class"]
+        by_class = breakdown({m: catalog.tce_id.map(v) for m, v in one_score.items()},
+                             catalog.tce_id.map(truth), rep["threshold"])
+        tables["by_true_class.csv"] = by_class
+    test_metrics = None
+    if test_csvs:
+        test_scores = {m: pd.read_csv(p, dtype={"tce_id": str}) for m, p in test_csvs.items()}
+        test_metrics = pd.DataFrame([{"model": m, **classification_metrics(
+            t.label[t.label >= 0], t.score[t.label >= 0], rep["threshold"], rep["precision_target"])}
+            for m, t in test_scores.items()])
+        tables["test_metrics.csv"] = test_metrics
+    for name, table in tables.items():
+        with atomic_output(out / name, ".csv") as tmp:
+            table.to_csv(tmp, index=False, float_format="%.6g" if name == "vetted_catalog.csv" else "%.4f")
+
+    histories = {int(Path(p).parent.name.split("_")[-1]): pd.read_csv(p) for p in history_csvs.get(primary, [])}
+    plots = _curves(oof[primary], out) + [_histogram(catalog, out), _training_curves(histories, out)]
+    cm_png, cm = _confusion(oof[primary], rep["threshold"], out)
+    plots += [cm_png, _model_curves(oof, out, "model_pr_curves.png", "Precision-recall by model (out of fold)")]
+    if test_metrics is not None:
+        plots.append(_model_curves({m: t[t.label >= 0] for m, t in test_scores.items()}, out,
+                                   "test_pr_curves.png", "Precision-recall on the external test set"))
+    sheets = []
+    if rep["sheets"] and shard_paths:
+        from .sheets import write_sheets
+        sheets = write_sheets(catalog, list(shard_paths), out / "sheets", rep["sheets"], cfg)
+    _write_html(out, cfg, metrics[metrics.model == primary], comparison, catalog, failures, cm, by_label,
+                by_class, test_metrics, sheets, len(tces))
+    return comparison
 
 
-def _write_html(out: Path, cfg, metrics, catalog, failures, plots, cm, by_class, n_catalog) -> None:
+def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_label, by_class,
+                test_metrics, sheets, n_catalog) -> None:
     rep = cfg["report"]
+    primary = cfg["models"]["primary"]
     mean = metrics[metrics.fold == "mean"].iloc[0]
-    top = catalog.head(25)[["rank", "tce_id", "period", "duration_hours", "depth_ppm", "disposition", "score"]]
+    attr_cols = [c for c in catalog.columns if c.startswith("attr_")]
+    top = catalog.head(25)[["rank", "tce_id", "period", "duration_hours", "depth_ppm", "disposition", "score",
+                            *(["top_branch"] if "top_branch" in catalog else [])]]
     n_scored = int((catalog.status == "scored").sum())
     source = cfg["catalog"]["source"]
     fig = lambda name, caption: (f'<figure><img src="{name}" alt="{html.escape(caption)}">'
                                  f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    called = (f"Each cell is the fraction of the group's TCEs that the model calls a planet (score at or "
+              f"above {rep['threshold']:g}): high is right for planets, low for everything else.")
     class_section = ""
     if by_class is not None:
-        class_section = ("<h2>Scores by true class (simulated survey only)</h2><p>The simulated survey "
-                         "knows what each TCE really is. <em>called planet</em> is the fraction scored "
-                         f"at or above {rep['threshold']:g}.</p>" + _table_html(by_class))
+        class_section = ("<h3>By true class (simulated survey only)</h3><p>The simulated survey knows what "
+                         f"each TCE really is. {called}</p>" + _table_html(by_class))
+    test_section = ""
+    if test_metrics is not None:
+        test_section = ("<h2>External test set</h2><p>Scored by the mean of each model's fold models; never "
+                        "used in training or model selection. Download: "
+                        '<a href="test_metrics.csv">test_metrics.csv</a>.</p>' + _table_html(test_metrics)
+                        + fig("test_pr_curves.png", "Precision-recall of each model on the external test set"))
+    explain = ""
+    if attr_cols:
+        explain = (f"<h2>Explanations</h2><p>For every TCE, <code>attr_&lt;branch&gt;</code> in the vetted "
+                   f"catalog is how much the {primary} score drops when that branch's input is replaced "
+                   "by its training median (occlusion); <code>top_branch</code> is the branch that moved "
+                   "the score most. Share of TCEs whose score each branch moved most:</p>"
+                   + _table_html(catalog.top_branch[catalog.top_branch != ""].value_counts(normalize=True)
+                                 .rename_axis("branch").reset_index(name="share")))
+    if sheets:
+        items = "".join(f'<li><a href="sheets/{html.escape(f)}">{html.escape(label)}</a></li>'
+                        for label, f in sheets)
+        explain += ("<h3>Diagnostic sheets</h3><p>Every view, the score and the attributions of the "
+                    f"top-ranked TCEs and of the worst misclassifications:</p><ul>{items}</ul>")
     failure_section = ("<p>No TCE failed.</p>" if not len(failures) else
                        f"<p>{len(failures)} TCE(s) could not be preprocessed and are listed in "
                        f'<a href="failures.csv">failures.csv</a>; the first few:</p>'
@@ -213,24 +341,33 @@ figcaption {{ font-size: 0.85em; color: #555; }} .big {{ font-size: 1.3em; }}
 <p>Source: <b>{html.escape(source)}</b>. {n_catalog} TCEs in the catalog, {n_scored} scored.
 Each labelled TCE is scored by the one model that never saw its star ({cfg['cv']['folds']}-fold
 cross-validation, grouped by star, stratified by label); unlabelled TCEs get the mean of all fold models.
-A score near 1 means "looks like a planet".</p>
-<p class="big">Mean over folds: PR-AUC <b>{mean.pr_auc:.3f}</b>, ROC-AUC <b>{mean.roc_auc:.3f}</b>,
-precision {mean.precision:.3f} and recall {mean.recall:.3f} at threshold {rep['threshold']:g}.</p>
-<h2>Metrics per fold</h2>
-<p>PR-AUC is the area under the precision-recall curve (average precision); recall at precision
-{rep['precision_target']:g} is how many planets survive if almost no false positives may.
-Download: <a href="metrics.csv">metrics.csv</a>.</p>
-{_table_html(metrics)}
-<h2>Curves</h2>
+A score near 1 means "looks like a planet". The vetted catalog and explanations come from
+<b>{html.escape(primary)}</b>.</p>
+<p class="big">{html.escape(primary)}, mean over folds: PR-AUC <b>{mean.pr_auc:.3f}</b>, ROC-AUC
+<b>{mean.roc_auc:.3f}</b>, precision {mean.precision:.3f} and recall {mean.recall:.3f} at threshold
+{rep['threshold']:g}.</p>
+<h2>Models side by side</h2>
+<p>Every model is trained and scored on the same folds (mean ± std over folds). PR-AUC is the area
+under the precision-recall curve (average precision); recall at precision {rep['precision_target']:g}
+is how many planets survive if almost no false positives may. Download:
+<a href="model_comparison.csv">model_comparison.csv</a>, <a href="metrics.csv">metrics.csv</a> (per fold).</p>
+{_table_html(comparison)}
+{fig("model_pr_curves.png", "Precision-recall of every model, all out-of-fold scores")}
+<h3>By catalog label</h3><p>{called}</p>
+{_table_html(by_label)}
+{class_section}
+<h2>{html.escape(primary)} per fold</h2>
+{_table_html(metrics.drop(columns=["model"]))}
 {fig("pr_curve.png", "Precision-recall curve of each fold and of all out-of-fold scores")}
 {fig("roc_curve.png", "ROC curve of each fold and of all out-of-fold scores")}
 {fig("score_histogram.png", "Score distribution by catalog label (log scale)")}
 {fig("confusion_matrix.png", "Confusion matrix of out-of-fold predictions")}
-<h2>Training</h2>
 {fig("training_curves.png", "Per-fold validation PR-AUC (early stopping) and losses by epoch")}
-{class_section}
+{test_section}
+{explain}
 <h2>Vetted catalog</h2>
-<p>Every TCE with its score and rank: <a href="vetted_catalog.csv">vetted_catalog.csv</a>. The 25 highest-ranked:</p>
+<p>Every TCE with its score, rank, attributions and the other models' scores:
+<a href="vetted_catalog.csv">vetted_catalog.csv</a>. The 25 highest-ranked:</p>
 {_table_html(top)}
 <h2>Failures</h2>
 {failure_section}

@@ -11,7 +11,8 @@ path                   dtype, shape    meaning
 ``disposition``        str (N,)        the source's label (PC, AFP, NTP, UNK, ...)
 ``label``              int8 (N,)       1 positive, 0 negative, -1 unlabelled
 ``ephemeris``          float64 (N, 3)  period [d], epoch [d], duration [d] (attrs ``columns``)
-``views/<name>``       float32 (N, B)  one dataset per view, e.g. ``global`` (N, 301)
+``views/<name>``       float32 (N,..)  one dataset per view array: ``global`` (N, 301),
+                                       ``unfolded`` (N, K, L), ... (see exosieve/views.py)
 ``scalars``            float32 (N, F)  scalar features, names in attrs ``columns``
 =====================  ==============  ======================================================
 
@@ -33,7 +34,7 @@ import pandas as pd
 from . import __version__
 from .utils import atomic_output, write_text_if_changed
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: diagnostic views (2D unfolded view), measured features
 EPHEMERIS_COLUMNS = ["period", "epoch", "duration"]
 
 
@@ -159,6 +160,15 @@ def read_shard(path: str | Path, views: list[str] | None = None) -> ShardData:
                      attrs=attrs)
 
 
+def view_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
+    """Per-TCE shape of every view array in a shard, e.g. {"global": (301,), "unfolded": (8, 31)}."""
+    try:
+        with h5py.File(path, "r") as h5:
+            return {name: tuple(ds.shape[1:]) for name, ds in h5["views"].items()}
+    except (OSError, KeyError) as exc:
+        raise ShardError(f"shard {path} is unreadable ({exc}); delete it and rerun the workflow") from exc
+
+
 def read_shards(paths: list[str | Path], views: list[str] | None = None) -> ShardData:
     """Read and concatenate shards; all must share schema and preprocessing config."""
     parts = [read_shard(p, views) for p in paths]
@@ -167,7 +177,7 @@ def read_shards(paths: list[str | Path], views: list[str] | None = None) -> Shar
         raise ShardError(f"shards were built with different preprocessing settings {sorted(hashes)}; "
                          "rerun the workflow so that all are rebuilt")
     names = next((p.scalar_names for p in parts if p.scalar_names), [])
-    view_names = views or next((list(p.views) for p in parts if len(p)), [])
+    view_names = views if views is not None else next((list(p.views) for p in parts if len(p)), [])
     return ShardData(
         meta=pd.concat([p.meta for p in parts], ignore_index=True),
         views={v: np.concatenate([p.views[v] for p in parts if len(p)]) if any(len(p) for p in parts)
@@ -177,3 +187,20 @@ def read_shards(paths: list[str | Path], views: list[str] | None = None) -> Shar
         scalar_names=names,
         attrs=parts[0].attrs if parts else {},
     )
+
+
+def read_tces(paths: list[str | Path], tce_ids: list[str]) -> ShardData:
+    """Only the rows of the given TCEs (any order, missing ones skipped), every view array."""
+    wanted = set(tce_ids)
+    parts = []
+    for path in paths:
+        with h5py.File(path, "r") as h5:
+            ids = h5["tce_id"].asstr()[:]
+        rows = np.flatnonzero(np.isin(ids, list(wanted)))
+        if rows.size:
+            parts.append(read_shard(path).subset(rows))
+    if not parts:
+        return ShardData(meta=pd.DataFrame(columns=["tce_id"]))
+    return ShardData(meta=pd.concat([p.meta for p in parts], ignore_index=True),
+                     views={v: np.concatenate([p.views[v] for p in parts]) for v in parts[0].views},
+                     scalars=np.concatenate([p.scalars for p in parts]), scalar_names=parts[0].scalar_names)

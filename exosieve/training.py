@@ -23,8 +23,9 @@ from torch.utils.data import DataLoader, Dataset
 from .evaluation import model_inputs, pr_auc
 from .features import ScalarScaler
 from .folds import validation_mask
-from .models import build_model
-from .shards import ShardData, read_shards
+from .models import CNN_MODELS, build_cnn, build_trees, model_branches
+from .views import required_arrays
+from .shards import ShardData, read_shards, view_shapes
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
@@ -44,10 +45,11 @@ class ViewDataset(Dataset):
 
 
 class VettingModule(L.LightningModule):
-    def __init__(self, views: list[str], n_scalars: int, model_cfg: dict, train_cfg: dict, pos_weight: float):
+    def __init__(self, model: str, arrays: dict, n_scalars: int, model_cfg: dict, train_cfg: dict,
+                 pos_weight: float):
         super().__init__()
         self.save_hyperparameters()
-        self.net = build_model(views, n_scalars, model_cfg)
+        self.net = build_cnn(model, arrays, n_scalars, model_cfg)
         self.loss = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
         self._val_scores: list[torch.Tensor] = []
         self._val_labels: list[torch.Tensor] = []
@@ -105,42 +107,72 @@ def fold_datasets(data: ShardData, folds: pd.DataFrame, fold: int, cfg: dict):
     return data.subset(pool[~val]), data.subset(pool[val])
 
 
+def feature_names(cfg: dict, available: list[str]) -> list[str]:
+    """Scalar features a model uses: the configured ones the shards hold (a ``views`` dataset
+    brings its own columns, all used)."""
+    if cfg["catalog"]["source"] == "views":
+        return list(available)
+    return [n for n in cfg["features"] if n in available]
+
+
+def model_arrays(model: str, available: dict[str, tuple]) -> dict[str, tuple]:
+    """The view arrays (name -> per-TCE shape) that ``model`` reads."""
+    if model not in CNN_MODELS:
+        return {}
+    missing = [a for a in required_arrays(model) if a not in available]
+    if missing:
+        raise RuntimeError(f"model {model} needs view array(s) {', '.join(missing)}, which the shards "
+                           f"do not hold (they hold {', '.join(available) or 'none'}); enable them in "
+                           "views.enabled or drop the model from models.enabled")
+    used = {n for br in model_branches(model, list(available)) for tower in br.towers for n in tower}
+    return {n: shape for n, shape in available.items() if n in used}
+
+
+def _reset(out_dir: Path) -> None:
+    """A rerun starts clean instead of mixing with an interrupted run's files."""
+    if (out_dir / "checkpoints").exists():
+        shutil.rmtree(out_dir / "checkpoints")
+    for stale in ("metrics.csv", "hparams.yaml"):
+        if (out_dir / stale).exists():
+            os.remove(out_dir / stale)
+
+
 def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out_dir: str | Path,
-               progress: bool = True) -> dict:
-    """Train fold ``fold``; writes model.pt, best.ckpt and metrics.csv (per epoch) in ``out_dir``."""
+               model: str = "exominer", progress: bool = True) -> dict:
+    """Train ``model`` on fold ``fold``; writes model.pt and metrics.csv (per epoch; one row for
+    trees) in ``out_dir``, plus checkpoints/best.ckpt for the CNNs."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _reset(out_dir)
     t = cfg["training"]
     torch.set_num_threads(t["threads"])
     L.seed_everything(t["seed"] + fold, workers=True, verbose=False)
-    views = list(cfg["views"]["enabled"])
-    data = read_shards(shard_paths, views)
+    arrays = model_arrays(model, view_shapes(shard_paths[0]))
+    data = read_shards(shard_paths, list(arrays))
     folds = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
     train, val = fold_datasets(data, folds, fold, cfg)
-    scaler = ScalarScaler([n for n in cfg["features"] if n in data.scalar_names]).fit(
-        train.scalars[:, [data.scalar_names.index(n) for n in cfg["features"] if n in data.scalar_names]])
+    names = feature_names(cfg, data.scalar_names)
+    cols = [data.scalar_names.index(n) for n in names]
     y_train = train.meta["label"].to_numpy()
     n_pos, n_neg = int(y_train.sum()), int((y_train == 0).sum())
     if n_pos == 0 or n_neg == 0:
         raise RuntimeError(f"fold {fold}: training set has {n_pos} positives and {n_neg} negatives")
+    if model not in CNN_MODELS:
+        return _train_trees(train, val, cols, names, fold, cfg, out_dir)
+    scaler = ScalarScaler(names).fit(train.scalars[:, cols])
     loaders = []
     for part, shuffle in ((train, True), (val, False)):
-        v, s = model_inputs(part, views, scaler)
+        v, s = model_inputs(part, list(arrays), scaler)
         gen = torch.Generator().manual_seed(t["seed"] + fold)
         loaders.append(DataLoader(ViewDataset(v, s, part.meta["label"].to_numpy()),
                                   batch_size=t["batch_size"], shuffle=shuffle, generator=gen,
                                   num_workers=0))
     accelerator, precision = choose_accelerator(t["accelerator"])
-    log.info("fold %d: %d train (%d PC), %d validation TCEs; %s, precision %s", fold, len(train), n_pos,
-             len(val), accelerator, precision)
-    module = VettingModule(views, len(scaler.names), cfg["model"], t, pos_weight=n_neg / n_pos)
-    ckpt_dir = out_dir / "checkpoints"
-    if ckpt_dir.exists():  # a rerun starts clean instead of mixing with an interrupted run
-        shutil.rmtree(ckpt_dir)
-    for stale in ("metrics.csv", "hparams.yaml"):
-        if (out_dir / stale).exists():
-            os.remove(out_dir / stale)
-    checkpoint = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor="val_pr_auc", mode="max")
+    log.info("%s fold %d: %d train (%d PC), %d validation TCEs; arrays %s; %s, precision %s", model, fold,
+             len(train), n_pos, len(val), ", ".join(arrays), accelerator, precision)
+    module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=n_neg / n_pos)
+    checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val_pr_auc",
+                                 mode="max")
     trainer = L.Trainer(
         max_epochs=t["max_epochs"], accelerator=accelerator, devices=1, precision=precision,
         callbacks=[EarlyStopping(monitor="val_pr_auc", mode="max", patience=t["patience"]), checkpoint],
@@ -150,9 +182,29 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     )
     trainer.fit(module, loaders[0], loaders[1])
     best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
-    bundle = {"state_dict": best.net.state_dict(), "views": views, "scaler": scaler.to_dict(),
-              "model_cfg": cfg["model"], "fold": fold, "best_val_pr_auc": float(checkpoint.best_model_score),
+    # Occlusion replaces a branch's input with the training median of each of its arrays.
+    medians = {n: np.median(train.views[n], axis=0).astype(np.float32) for n in arrays}
+    bundle = {"kind": "cnn", "model": model, "state_dict": best.net.state_dict(), "arrays": arrays,
+              "scaler": scaler.to_dict(), "model_cfg": cfg["models"][model], "medians": medians,
+              "fold": fold, "best_val_pr_auc": float(checkpoint.best_model_score),
               "epochs": trainer.current_epoch, "accelerator": accelerator, "precision": precision}
     with atomic_output(out_dir / "model.pt", ".pt") as tmp:
         torch.save(bundle, tmp)
-    return {"fold": fold, "best_val_pr_auc": bundle["best_val_pr_auc"], "epochs": trainer.current_epoch}
+    return {"model": model, "fold": fold, "best_val_pr_auc": bundle["best_val_pr_auc"],
+            "epochs": trainer.current_epoch}
+
+
+def _train_trees(train: ShardData, val: ShardData, cols, names, fold, cfg, out_dir: Path) -> dict:
+    """Gradient-boosted trees on the raw scalar features (trees need no scaling; NaN is native)."""
+    clf = build_trees(cfg["models"]["trees"], cfg["training"]["seed"] + fold)
+    clf.fit(train.scalars[:, cols], train.meta["label"].to_numpy())
+    val_score = pr_auc(val.meta["label"].to_numpy(), clf.predict_proba(val.scalars[:, cols])[:, 1])
+    log.info("trees fold %d: %d train TCEs, %d features, validation PR-AUC %.3f", fold, len(train),
+             len(cols), val_score)
+    with atomic_output(out_dir / "metrics.csv", ".csv") as tmp:
+        pd.DataFrame([{"epoch": clf.n_iter_ - 1, "val_pr_auc": val_score}]).to_csv(tmp, index=False)
+    bundle = {"kind": "trees", "model": "trees", "estimator": clf, "features": names, "arrays": {},
+              "fold": fold, "best_val_pr_auc": val_score}
+    with atomic_output(out_dir / "model.pt", ".pt") as tmp:
+        torch.save(bundle, tmp)
+    return {"model": "trees", "fold": fold, "best_val_pr_auc": val_score, "iterations": int(clf.n_iter_)}

@@ -1,13 +1,77 @@
 """Phase folding and binning into fixed-length views (Shallue & Vanderburg 2018; ExoMiner).
 
-A view is a median-binned, phase-folded light curve: ``global`` spans the whole orbit, ``local``
-spans ``local_durations`` transit durations either side of the transit. Views are normalised so
-that the out-of-transit median is 0 and the minimum is -1; the raw depth is kept as a scalar.
+A view is a median-binned, phase-folded light curve. Flux views are normalised so that the
+out-of-transit level is 0 and the primary transit's depth is -1; the diagnostic views that must be
+compared with the primary (odd/even, secondary, unfolded) share the local view's scale, so an odd
+transit half as deep as the even one reads -0.5 and a secondary eclipse a third as deep reads -0.33.
+
+View groups (``views.enabled``) and the arrays each puts in a shard:
+
+================  =============================  ==================================================
+group             arrays                         what it catches
+================  =============================  ==================================================
+global            global (G)                     the whole orbit: secondaries, variability
+local             local (L)                      the transit's shape (U vs V)
+scatter           global_scatter, local_scatter  per-bin spread beside each flux view (ExoMiner++)
+odd_even          odd_local, even_local          EBs at half their period (unequal depths)
+secondary         secondary (L)                  the most significant dip away from the transit
+centroid          centroid_global, centroid_local  the image moving in transit: a background blend
+double_period     double_period (G)              the orbit folded at twice the period
+unfolded          unfolded (K, L)                each transit on its own: single-event glitches
+================  =============================  ==================================================
+
+``raw_flux`` (R) is the detrended light curve binned in time, unfolded, for the ``raw_flux``
+baseline model.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+VIEW_GROUPS = {
+    "global": ["global"],
+    "local": ["local"],
+    "scatter": ["global_scatter", "local_scatter"],
+    "odd_even": ["odd_local", "even_local"],
+    "secondary": ["secondary"],
+    "centroid": ["centroid_global", "centroid_local"],
+    "double_period": ["double_period"],
+    "unfolded": ["unfolded"],
+}
+# Centroid views are in units of the star's own centroid noise; beyond this they carry no more
+# information than "huge", and the scalar features keep the magnitude.
+CENTROID_CLIP = 30.0
+RAW_FLUX_CLIP = 50.0
+
+
+def shard_arrays(cfg: dict) -> list[str]:
+    """Names of the view arrays preprocessing writes for this configuration."""
+    names = [a for group in cfg["views"]["enabled"] for a in VIEW_GROUPS[group]]
+    if "raw_flux" in cfg["models"]["enabled"]:
+        names.append("raw_flux")
+    return names
+
+
+def required_arrays(model: str) -> list[str]:
+    """View arrays a model cannot do without (``trees`` reads only scalar features)."""
+    return {"astronet": ["global", "local"], "exominer": ["global", "local"],
+            "raw_flux": ["raw_flux"]}.get(model, [])
+
+
+def usable_models(enabled: list[str], arrays: list[str]) -> tuple[list[str], list[str]]:
+    """(models whose input arrays exist, models skipped for lack of them)."""
+    ok = [m for m in enabled if set(required_arrays(m)) <= set(arrays)]
+    return ok, [m for m in enabled if m not in ok]
+
+
+def array_shape(name: str, vcfg: dict) -> tuple[int, ...]:
+    if name == "unfolded":
+        return (vcfg["unfolded_transits"], vcfg["local_bins"])
+    if name == "raw_flux":
+        return (vcfg["raw_flux_bins"],)
+    if name in ("global", "global_scatter", "centroid_global", "double_period"):
+        return (vcfg["global_bins"],)
+    return (vcfg["local_bins"],)
 
 
 def phase_fold(time: np.ndarray, period: float, epoch: float) -> np.ndarray:
@@ -15,17 +79,21 @@ def phase_fold(time: np.ndarray, period: float, epoch: float) -> np.ndarray:
     return (time - epoch + 0.5 * period) % period - 0.5 * period
 
 
-def binned_median(x: np.ndarray, y: np.ndarray, lo: float, hi: float, n_bins: int
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Median of ``y`` in ``n_bins`` equal bins of ``x`` over [lo, hi); (medians, counts).
+def bin_index(x: np.ndarray, lo: float, hi: float, n_bins: int) -> np.ndarray:
+    """Bin of each ``x`` among ``n_bins`` equal bins of [lo, hi); -1 outside."""
+    idx = np.floor((x - lo) / (hi - lo) * n_bins).astype(np.int64)
+    idx[(x < lo) | (x >= hi)] = -1
+    return np.minimum(idx, n_bins - 1)
+
+
+def median_by_bin(idx: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Median of ``y`` for each bin index in [0, n_bins) (others ignored); (medians, counts).
 
     Vectorised: one lexsort by (bin, y) puts each bin's values in order, so each median is
     read off at the middle of its run. O(n log n), no Python loop over bins.
     """
-    inside = (x >= lo) & (x < hi)
-    idx = ((x[inside] - lo) / (hi - lo) * n_bins).astype(np.int64)
-    idx = np.minimum(idx, n_bins - 1)
-    vals = y[inside]
+    keep = (idx >= 0) & np.isfinite(y)
+    idx, vals = idx[keep], y[keep]
     order = np.lexsort((vals, idx))
     idx, vals = idx[order], vals[order]
     counts = np.bincount(idx, minlength=n_bins)
@@ -36,6 +104,24 @@ def binned_median(x: np.ndarray, y: np.ndarray, lo: float, hi: float, n_bins: in
     hi_mid = starts[has] + counts[has] // 2
     med[has] = 0.5 * (vals[lo_mid] + vals[hi_mid])
     return med, counts
+
+
+def binned_median(x, y, lo, hi, n_bins) -> tuple[np.ndarray, np.ndarray]:
+    """Median of ``y`` in ``n_bins`` equal bins of ``x`` over [lo, hi); (medians, counts)."""
+    return median_by_bin(bin_index(np.asarray(x, float), lo, hi, n_bins), np.asarray(y, float), n_bins)
+
+
+def binned_std(x, y, lo, hi, n_bins) -> np.ndarray:
+    """Standard deviation of ``y`` per bin (NaN with fewer than two points), by bincount sums."""
+    idx = bin_index(np.asarray(x, float), lo, hi, n_bins)
+    keep = idx >= 0
+    idx, v = idx[keep], y[keep] - np.median(y[keep]) if keep.any() else y[keep]
+    n = np.bincount(idx, minlength=n_bins).astype(float)
+    s1 = np.bincount(idx, v, minlength=n_bins)
+    s2 = np.bincount(idx, v * v, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = (s2 - s1 * s1 / n) / (n - 1)
+    return np.where(n >= 2, np.sqrt(np.maximum(var, 0)), np.nan)
 
 
 def fill_empty(view: np.ndarray) -> np.ndarray:
@@ -56,6 +142,15 @@ def normalize_view(view: np.ndarray, baseline: float) -> np.ndarray:
     return v / depth if depth > 0 else v
 
 
+def bin_centres(lo: float, hi: float, n_bins: int) -> np.ndarray:
+    return lo + (np.arange(n_bins) + 0.5) * (hi - lo) / n_bins
+
+
+def out_of_transit_level(view: np.ndarray, centres: np.ndarray, duration: float) -> float:
+    out = np.abs(centres) > duration
+    return float(np.median(view[out])) if out.any() else float(np.median(view))
+
+
 def global_view(phase: np.ndarray, flux: np.ndarray, period: float, n_bins: int) -> np.ndarray:
     med, _ = binned_median(phase, flux, -0.5 * period, 0.5 * period, n_bins)
     med = fill_empty(med)
@@ -66,9 +161,137 @@ def local_view(phase: np.ndarray, flux: np.ndarray, duration: float, n_bins: int
                half_width: float) -> np.ndarray:
     """``half_width`` durations either side of the transit centre."""
     lo, hi = -half_width * duration, half_width * duration
-    med, _ = binned_median(phase, flux, lo, hi, n_bins)
-    med = fill_empty(med)
-    centres = np.linspace(lo, hi, n_bins, endpoint=False) + 0.5 * (hi - lo) / n_bins
-    out_of_transit = np.abs(centres) > duration
-    baseline = float(np.median(med[out_of_transit])) if out_of_transit.any() else float(np.median(med))
-    return normalize_view(med, baseline)
+    med = fill_empty(binned_median(phase, flux, lo, hi, n_bins)[0])
+    return normalize_view(med, out_of_transit_level(med, bin_centres(lo, hi, n_bins), duration))
+
+
+def _robust_std(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else 0.0
+
+
+class ViewMaker:
+    """Builds every enabled view of one TCE from its star's detrended light curve.
+
+    ``time``/``flux`` are the detrended cadences; ``dcol``/``drow`` the centroid residuals in
+    pixels (NaN where missing). The local view's level and depth are measured once and shared by
+    the views that must be compared with it.
+    """
+
+    def __init__(self, time, flux, dcol, drow, period, epoch, duration, vcfg: dict):
+        self.t, self.f, self.dcol, self.drow = time, flux, dcol, drow
+        self.period, self.epoch, self.duration = period, epoch, duration
+        self.c = vcfg
+        self.phase = phase_fold(time, period, epoch)
+        self.half = vcfg["local_durations"] * duration
+        self.lbins, self.gbins = vcfg["local_bins"], vcfg["global_bins"]
+        self.lcentres = bin_centres(-self.half, self.half, self.lbins)
+        self.local_raw = fill_empty(binned_median(self.phase, flux, -self.half, self.half, self.lbins)[0])
+        self.level = out_of_transit_level(self.local_raw, self.lcentres, duration)
+        self.depth = max(-float(np.min(self.local_raw - self.level)), 1e-9)
+        self.global_raw = fill_empty(binned_median(self.phase, flux, -0.5 * period, 0.5 * period,
+                                                   self.gbins)[0])
+        self.global_level = float(np.median(self.global_raw))
+        self.global_depth = max(-float(np.min(self.global_raw - self.global_level)), 1e-9)
+
+    def _local_scaled(self, phase, flux) -> np.ndarray:
+        med = fill_empty(binned_median(phase, flux, -self.half, self.half, self.lbins)[0])
+        level = out_of_transit_level(med, self.lcentres, self.duration)
+        return (med - level) / self.depth
+
+    def make(self, names: list[str], secondary_phase: float) -> dict[str, np.ndarray]:
+        out = {}
+        for name in names:
+            out[name] = np.asarray(getattr(self, "_" + name)(secondary_phase), np.float32)
+        return out
+
+    def _global(self, _):
+        return (self.global_raw - self.global_level) / self.global_depth
+
+    def _local(self, _):
+        return (self.local_raw - self.level) / self.depth
+
+    def _global_scatter(self, _):
+        std = binned_std(self.phase, self.f, -0.5 * self.period, 0.5 * self.period, self.gbins)
+        return np.nan_to_num(std / self.global_depth, nan=0.0)
+
+    def _local_scatter(self, _):
+        std = binned_std(self.phase, self.f, -self.half, self.half, self.lbins)
+        return np.nan_to_num(std / self.depth, nan=0.0)
+
+    def _cycle(self) -> np.ndarray:
+        return np.round((self.t - self.epoch) / self.period).astype(np.int64)
+
+    def _odd_local(self, _):
+        odd = self._cycle() % 2 == 1
+        return self._local_scaled(self.phase[odd], self.f[odd])
+
+    def _even_local(self, _):
+        even = self._cycle() % 2 == 0
+        return self._local_scaled(self.phase[even], self.f[even])
+
+    def _secondary(self, secondary_phase):
+        phase2 = phase_fold(self.t, self.period, self.epoch + secondary_phase * self.period)
+        return self._local_scaled(phase2, self.f)
+
+    def _centroid(self, lo, hi, n_bins, centres):
+        parts = []
+        for d in (self.dcol, self.drow):
+            med = fill_empty(binned_median(self.phase, d, lo, hi, n_bins)[0])
+            parts.append(med - out_of_transit_level(med, centres, self.duration))
+        offset = np.hypot(*parts)
+        offset = offset - out_of_transit_level(offset, centres, self.duration)
+        noise = _robust_std(offset[np.abs(centres) > self.duration])
+        scale = noise if noise > 0 else 1.0
+        return np.clip(offset / scale, -CENTROID_CLIP, CENTROID_CLIP)
+
+    def _centroid_global(self, _):
+        p = self.period
+        return self._centroid(-0.5 * p, 0.5 * p, self.gbins, bin_centres(-0.5 * p, 0.5 * p, self.gbins))
+
+    def _centroid_local(self, _):
+        return self._centroid(-self.half, self.half, self.lbins, self.lcentres)
+
+    def _double_period(self, _):
+        # Fold at 2P about the point between two transits: even transits land at -P/2, odd at +P/2.
+        p2 = 2 * self.period
+        ph = phase_fold(self.t, p2, self.epoch + 0.5 * self.period)
+        med = fill_empty(binned_median(ph, self.f, -self.period, self.period, self.gbins)[0])
+        return normalize_view(med, float(np.median(med)))
+
+    def _unfolded(self, _):
+        """Each transit's own local view (shared scale), deepest first, zero rows as padding."""
+        k, n = self.c["unfolded_transits"], self.lbins
+        near = np.abs(self.phase) < self.half
+        cycles, row = np.unique(self._cycle()[near], return_inverse=True)
+        out = np.zeros((k, n))
+        if cycles.size == 0:
+            return out
+        local_idx = bin_index(self.phase[near], -self.half, self.half, n)
+        med, counts = median_by_bin(row * n + local_idx, self.f[near], cycles.size * n)
+        med, counts = med.reshape(-1, n), counts.reshape(-1, n)
+        usable = (counts > 0).sum(axis=1) >= n // 3  # a transit mostly in a gap says nothing
+        rows = np.array([fill_empty(r) for r in med[usable]]).reshape(-1, n)
+        rows = rows - self.level
+        core = np.abs(self.lcentres) < 0.5 * self.duration
+        depth = -rows[:, core].mean(axis=1) if core.any() else -rows.mean(axis=1)
+        order = np.argsort(-depth, kind="stable")[:k]
+        # Scaled by the deepest transit, not the fold: a glitch folds to almost nothing, and
+        # what this view must show is one transit standing out from the others.
+        scale = max(-float(rows[order[0]].min()) if order.size else 0.0, self.depth)
+        out[: order.size] = rows[order] / scale
+        return out
+
+
+def raw_flux_view(time: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray:
+    """The detrended light curve, unfolded, binned in time and in units of its own noise
+    (0 out of transit, clipped): the input of the ``raw_flux`` baseline."""
+    # Bin means, not medians: a transit shorter than half a bin would vanish from a median.
+    idx = bin_index(time, float(time[0]), float(time[-1]) + 1e-9, n_bins)
+    counts = np.bincount(idx, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        med = np.bincount(idx, flux, minlength=n_bins) / counts
+    level = float(np.nanmedian(med))
+    noise = _robust_std(med) or 1.0
+    z = np.nan_to_num((med - level) / noise, nan=0.0)  # gaps read as "nothing happening"
+    return np.clip(z, -RAW_FLUX_CLIP, RAW_FLUX_CLIP).astype(np.float32)

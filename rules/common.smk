@@ -11,6 +11,7 @@ sys.path.insert(0, _REPO)
 import exosieve
 from exosieve.catalog.sources import get_source
 from exosieve.config import ConfigError, load as load_config, preprocessing_hash, stable_hash
+from exosieve.views import usable_models
 from exosieve.shards import shard_names
 
 try:
@@ -27,7 +28,19 @@ RUNTIME = config["resources"]["runtime_min"]
 
 # Each rule reruns only when the settings it depends on change (Snakemake's params trigger).
 PREPROCESS_SETTINGS = preprocessing_hash(config)
-TRAIN_SETTINGS = stable_hash({k: config[k] for k in ("model", "training", "views", "features", "cv")})
+MODELS = config["models"]["enabled"]
+if config["catalog"]["source"] == "views":
+    # A views file may lack what a model needs (raw_flux has no light curve to start from).
+    MODELS, _skipped = usable_models(MODELS, SOURCE.view_arrays())
+    if _skipped:
+        logger.warning(f"models {_skipped} skipped: {config['catalog']['path']} lacks their input views")
+    if config["models"]["primary"] not in MODELS:
+        raise WorkflowError(f"models.primary {config['models']['primary']} cannot run on this views file")
+PRIMARY = config["models"]["primary"]
+TRAIN_SETTINGS = {
+    m: stable_hash({"model": config["models"][m], **{k: config[k] for k in ("training", "views", "features", "cv")}})
+    for m in MODELS
+}
 
 REPORT_FILES = [
     f"{R}/report/index.html",

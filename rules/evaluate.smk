@@ -1,17 +1,20 @@
-# Evaluate stage: each fold's model scores its test fold and every unlabelled TCE.
+# Evaluate stage: each (model, fold) scores its test fold and every unlabelled TCE, with branch
+# attributions by occlusion for the CNNs.
 
 
 rule evaluate:
     input:
-        model=f"{R}/models/fold_{{fold}}/model.pt",
+        model=f"{R}/models/{{model}}/fold_{{fold}}/model.pt",
         shards=expand(f"{R}/shards/{{shard}}.h5", shard=SHARDS),
         folds=f"{R}/folds/folds.csv",
     output:
-        scores=f"{R}/scores/fold_{{fold}}.csv",
+        scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
+    wildcard_constraints:
+        model="|".join(MODELS),
     log:
-        f"{R}/logs/evaluate/fold_{{fold}}.log",
+        f"{R}/logs/evaluate/{{model}}/fold_{{fold}}.log",
     benchmark:
-        f"{R}/benchmarks/evaluate/fold_{{fold}}.tsv"
+        f"{R}/benchmarks/evaluate/{{model}}/fold_{{fold}}.tsv"
     threads: 1
     resources:
         mem_mb=2000,
@@ -20,3 +23,26 @@ rule evaluate:
         ENV
     script:
         "../workflow_scripts/evaluate.py"
+
+
+# An external test set (evaluation.test_path): each model's fold ensemble scores it.
+rule score_test_set:
+    input:
+        models=expand(f"{R}/models/{{{{model}}}}/fold_{{fold}}/model.pt", fold=FOLDS),
+        test=config["evaluation"]["test_path"] or [],
+    output:
+        scores=f"{R}/test_set/{{model}}/scores.csv",
+    wildcard_constraints:
+        model="|".join(MODELS),
+    log:
+        f"{R}/logs/score_test_set/{{model}}.log",
+    benchmark:
+        f"{R}/benchmarks/score_test_set/{{model}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=RUNTIME,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/score_test_set.py"

@@ -1,31 +1,34 @@
 # Light-curve stage: per shard, locate (local) or generate (simulated) every star's FITS files.
 
 
-def lightcurve_inputs(wildcards):
-    inputs = {"targets": shard_targets(wildcards)}
-    if config["catalog"]["source"] == "simulated":
-        files = SOURCE.raw_catalog_files()
-        inputs.update(stars=str(files["stars"]), truth=str(files["truth"]))
-    return inputs
+# The views source has no light curves.
+if config["catalog"]["source"] != "views":
+
+    def lightcurve_inputs(wildcards):
+        inputs = {"targets": shard_targets(wildcards)}
+        if config["catalog"]["source"] == "simulated":
+            files = SOURCE.raw_catalog_files()
+            inputs.update(stars=str(files["stars"]), truth=str(files["truth"]))
+        return inputs
 
 
-rule lightcurves:
-    input:
-        unpack(lightcurve_inputs),
-    output:
-        index=f"{R}/lightcurves/{{shard}}.csv",
-        failures=f"{R}/lightcurves/{{shard}}.failures.csv",
-    params:
-        root=str(SOURCE.lightcurve_root()),
-    log:
-        f"{R}/logs/lightcurves/{{shard}}.log",
-    benchmark:
-        f"{R}/benchmarks/lightcurves/{{shard}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=1000,
-        runtime=RUNTIME,
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/lightcurves.py"
+    rule lightcurves:
+        input:
+            unpack(lightcurve_inputs),
+        output:
+            index=f"{R}/lightcurves/{{shard}}.csv",
+            failures=f"{R}/lightcurves/{{shard}}.failures.csv",
+        params:
+            root=str(SOURCE.lightcurve_root()),
+        log:
+            f"{R}/logs/lightcurves/{{shard}}.log",
+        benchmark:
+            f"{R}/benchmarks/lightcurves/{{shard}}.tsv"
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=RUNTIME,
+        conda:
+            ENV
+        script:
+            "../workflow_scripts/lightcurves.py"

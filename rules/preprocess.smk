@@ -1,25 +1,52 @@
 # Preprocess stage: per shard, detrend, fold and bin every TCE into views and scalar features.
 
 
-rule preprocess:
-    input:
-        targets=shard_targets,
-        index=f"{R}/lightcurves/{{shard}}.csv",
-        lc_failures=f"{R}/lightcurves/{{shard}}.failures.csv",
-    output:
-        shard=f"{R}/shards/{{shard}}.h5",
-        failures=f"{R}/shards/{{shard}}.failures.csv",
-    params:
-        settings=PREPROCESS_SETTINGS,
-    log:
-        f"{R}/logs/preprocess/{{shard}}.log",
-    benchmark:
-        f"{R}/benchmarks/preprocess/{{shard}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=config["resources"]["preprocess_mem_mb"],
-        runtime=RUNTIME,
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/preprocess.py"
+if config["catalog"]["source"] != "views":
+
+    rule preprocess:
+        input:
+            targets=shard_targets,
+            index=f"{R}/lightcurves/{{shard}}.csv",
+            lc_failures=f"{R}/lightcurves/{{shard}}.failures.csv",
+        output:
+            shard=f"{R}/shards/{{shard}}.h5",
+            failures=f"{R}/shards/{{shard}}.failures.csv",
+        params:
+            settings=PREPROCESS_SETTINGS,
+        log:
+            f"{R}/logs/preprocess/{{shard}}.log",
+        benchmark:
+            f"{R}/benchmarks/preprocess/{{shard}}.tsv"
+        threads: 1
+        resources:
+            mem_mb=config["resources"]["preprocess_mem_mb"],
+            runtime=RUNTIME,
+        conda:
+            ENV
+        script:
+            "../workflow_scripts/preprocess.py"
+
+else:
+
+    # Precomputed views: each shard takes its TCEs' rows of the file as they are.
+    rule import_views:
+        input:
+            targets=shard_targets,
+            views=config["catalog"]["path"],
+        output:
+            shard=f"{R}/shards/{{shard}}.h5",
+            failures=f"{R}/shards/{{shard}}.failures.csv",
+        params:
+            settings=PREPROCESS_SETTINGS,
+        log:
+            f"{R}/logs/import_views/{{shard}}.log",
+        benchmark:
+            f"{R}/benchmarks/import_views/{{shard}}.tsv"
+        threads: 1
+        resources:
+            mem_mb=config["resources"]["preprocess_mem_mb"],
+            runtime=RUNTIME,
+        conda:
+            ENV
+        script:
+            "../workflow_scripts/import_views.py"

@@ -1,21 +1,25 @@
 # Report stage: metrics, curves, vetted catalog and index.html in results/report/.
 
 
-def report_truth(wildcards):
+def report_extras(wildcards):
+    extras = {}
     if config["catalog"]["source"] == "simulated":
-        return {"truth": str(SOURCE.raw_catalog_files()["truth"])}
-    return {}
+        extras["truth"] = str(SOURCE.raw_catalog_files()["truth"])
+    if config["evaluation"]["test_path"]:
+        extras["test_scores"] = expand(f"{R}/test_set/{{model}}/scores.csv", model=MODELS)
+    return extras
 
 
 rule report:
     input:
-        unpack(report_truth),
+        unpack(report_extras),
         tces=f"{R}/catalog/tces.csv",
         rejected=f"{R}/catalog/rejected.csv",
         folds=f"{R}/folds/folds.csv",
-        scores=expand(f"{R}/scores/fold_{{fold}}.csv", fold=FOLDS),
-        histories=expand(f"{R}/models/fold_{{fold}}/metrics.csv", fold=FOLDS),
+        scores=expand(f"{R}/scores/{{model}}/fold_{{fold}}.csv", model=MODELS, fold=FOLDS),
+        histories=expand(f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv", model=MODELS, fold=FOLDS),
         failures=expand(f"{R}/shards/{{shard}}.failures.csv", shard=SHARDS),
+        shards=expand(f"{R}/shards/{{shard}}.h5", shard=SHARDS),
     output:
         REPORT_FILES,
     params:

@@ -1,4 +1,5 @@
-# Train stage: one job per fold; GPU with mixed precision when present, CPU otherwise.
+# Train stage: one job per (model, fold); GPU with mixed precision when present, CPU otherwise.
+# Every model trains on the same folds, so the report compares them like for like.
 
 
 rule train:
@@ -6,20 +7,23 @@ rule train:
         shards=expand(f"{R}/shards/{{shard}}.h5", shard=SHARDS),
         folds=f"{R}/folds/folds.csv",
     output:
-        model=f"{R}/models/fold_{{fold}}/model.pt",
-        history=f"{R}/models/fold_{{fold}}/metrics.csv",
+        model=f"{R}/models/{{model}}/fold_{{fold}}/model.pt",
+        history=f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv",
     params:
-        settings=TRAIN_SETTINGS,
-        out_dir=f"{R}/models/fold_{{fold}}",
+        settings=lambda wc: TRAIN_SETTINGS[wc.model],
+        out_dir=f"{R}/models/{{model}}/fold_{{fold}}",
+    wildcard_constraints:
+        model="|".join(MODELS),
     log:
-        f"{R}/logs/train/fold_{{fold}}.log",
+        f"{R}/logs/train/{{model}}/fold_{{fold}}.log",
     benchmark:
-        f"{R}/benchmarks/train/fold_{{fold}}.tsv"
+        f"{R}/benchmarks/train/{{model}}/fold_{{fold}}.tsv"
     threads: config["training"]["threads"]
     resources:
         mem_mb=config["resources"]["train_mem_mb"],
         runtime=RUNTIME,
-        gpu=config["resources"]["train_gpus"],
+        # Trees train on CPU; only the CNNs ask a cluster for a GPU.
+        gpu=lambda wc: 0 if wc.model == "trees" else config["resources"]["train_gpus"],
     conda:
         ENV
     script:

@@ -3,7 +3,7 @@ import pytest
 
 from conftest import synthetic_lightcurve
 from exosieve.detrend import detrend, segment_bounds, transit_mask
-from exosieve.features import transit_statistics
+from exosieve.features import measure_features
 from exosieve.views import binned_median, global_view, local_view, phase_fold
 
 
@@ -33,7 +33,8 @@ def _fold(period=3.7, epoch=131.9, global_bins=301, local_bins=31, **kw):
     order = np.argsort(ph)
     ph, f = ph[order], flat[order]
     return (global_view(ph, f, period, global_bins), local_view(ph, f, duration, local_bins, 2.5),
-            transit_statistics(time[order], ph, f, duration, period, epoch, np.zeros(ph.size, bool)),
+            measure_features(time[order], ph, f, np.zeros(ph.size), np.zeros(ph.size), duration, period,
+                             epoch, np.zeros(ph.size, bool)),
             depth)
 
 

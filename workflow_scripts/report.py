@@ -1,12 +1,14 @@
 # Thin entry point: rule report -> exosieve.report.build_report.
 import logging
 
-from exosieve.report import build_report
+from exosieve.report import build_report, group_by_model
 from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
-failures = [snakemake.input.rejected, *snakemake.input.failures]
-metrics = build_report(snakemake.input.tces, snakemake.input.folds, list(snakemake.input.scores),
-                       list(snakemake.input.histories), failures, snakemake.params.out_dir,
-                       snakemake.config, truth_csv=snakemake.input.get("truth"))
-logging.getLogger("exosieve").info("cross-validation metrics:\n%s", metrics.to_string(index=False))
+inp = snakemake.input
+comparison = build_report(
+    inp.tces, inp.folds, group_by_model(inp.scores), group_by_model(inp.histories, levels_up=2),
+    [inp.rejected, *inp.failures], snakemake.params.out_dir, snakemake.config,
+    truth_csv=inp.get("truth"), shard_paths=list(inp.shards),
+    test_csvs={m: paths[0] for m, paths in group_by_model(inp.get("test_scores", [])).items()} or None)
+logging.getLogger("exosieve").info("models compared:\n%s", comparison.to_string(index=False))

@@ -6,5 +6,6 @@ from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
 result = train_fold(list(snakemake.input.shards), snakemake.input.folds, int(snakemake.wildcards.fold),
-                    snakemake.config, snakemake.params.out_dir, progress=False)
+                    snakemake.config, snakemake.params.out_dir, model=snakemake.wildcards.model,
+                    progress=False)
 logging.getLogger("exosieve").info("trained: %s", result)

@@ -74,7 +74,47 @@ class LocalSource:
         return locate_local(star_ids, self.lightcurve_root())
 
 
-SOURCES = {"simulated": SimulatedSource, "local": LocalSource}
+class ViewsSource:
+    """Precomputed views (NPZ or HDF5, see ``views_dataset``): no light curves, no preprocessing;
+    the file's rows go straight into shards, then the usual CV, models and report."""
+
+    name = "views"
+
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        self.files = {"catalog": Path(cfg["catalog"]["path"])}
+
+    def raw_catalog_files(self) -> dict[str, Path]:
+        return self.files
+
+    def lightcurve_root(self) -> None:
+        return None
+
+    def write_raw_catalog(self) -> dict[str, Path]:
+        return self.files
+
+    def normalize(self, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from .views_dataset import views_catalog
+        return views_catalog(files["catalog"], self.cfg["catalog"]["labels"])
+
+    def view_arrays(self) -> list[str]:
+        """Names of the view arrays in the file (``global_view`` -> ``global``), read cheaply."""
+        path = self.files["catalog"]
+        if path.suffix.lower() == ".npz":
+            import zipfile
+            with zipfile.ZipFile(path) as z:
+                keys = [n[:-4] for n in z.namelist()]
+        else:
+            import h5py
+            with h5py.File(path, "r") as h5:
+                keys = list(h5.keys())
+        return [k[: -len("_view")] for k in keys if k.endswith("_view")]
+
+    def obtain_lightcurves(self, star_ids, progress: bool = True):
+        raise RuntimeError("the views source has no light curves: its shards come from the file")
+
+
+SOURCES = {"simulated": SimulatedSource, "local": LocalSource, "views": ViewsSource}
 
 
 def get_source(cfg: dict):

@@ -1,0 +1,106 @@
+"""Diagnostic sheets: one PNG per TCE with every view, the score and the branch attributions, for
+the top-ranked TCEs and for the worst misclassifications (what a vetter looks at first)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .shards import read_tces
+from .utils import atomic_output
+
+PANELS = [  # (array, title, scatter array drawn as a band around it)
+    ("global", "global view", "global_scatter"),
+    ("local", "local view", "local_scatter"),
+    ("odd_local", "odd (blue) / even (orange) transits", None),
+    ("secondary", "secondary eclipse (local scale)", None),
+    ("double_period", "folded at twice the period", None),
+    ("centroid_global", "centroid offset, global [sigma]", None),
+    ("centroid_local", "centroid offset, local [sigma]", None),
+    ("unfolded", "individual transits, deepest first", None),
+    ("raw_flux", "detrended light curve, unfolded [sigma]", None),
+]
+
+
+def select_sheet_tces(catalog: pd.DataFrame, n: int) -> list[tuple[str, str]]:
+    """(kind, tce_id): the n top-ranked TCEs, the n highest-scored negatives and the n
+    lowest-scored positives (out-of-fold scores)."""
+    scored = catalog[catalog.status == "scored"]
+    picks = [("top", t) for t in scored.sort_values("rank").tce_id.head(n)]
+    picks += [("false_positive", t) for t in
+              scored[scored.label == 0].sort_values("score", ascending=False).tce_id.head(n)]
+    picks += [("missed_planet", t) for t in scored[scored.label == 1].sort_values("score").tce_id.head(n)]
+    return picks
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: str) -> None:
+    plt = _plt()
+    panels = [p for p in PANELS if p[0] in views]
+    attrs = {c[5:]: row[c] for c in row.index if c.startswith("attr_") and pd.notna(row[c])}
+    n = len(panels) + (1 if attrs else 0)
+    cols = 3
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 2.6 * rows), squeeze=False)
+    for ax, (name, title, band) in zip(axes.flat, panels):
+        v = views[name]
+        if name == "unfolded":
+            ax.imshow(v, aspect="auto", cmap="viridis_r", vmin=-1.5, vmax=0.5)
+            ax.set_ylabel("transit")
+        else:
+            x = np.arange(v.size)
+            ax.plot(x, v, lw=1, color="C0")
+            if name == "odd_local" and "even_local" in views:
+                ax.plot(x, views["even_local"], lw=1, color="C1")
+            if band and band in views:
+                ax.fill_between(x, v - views[band], v + views[band], color="C0", alpha=0.2, lw=0)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=7)
+    if attrs:
+        ax = axes.flat[len(panels)]
+        names = list(attrs)
+        vals = np.array([attrs[k] for k in names])
+        ax.barh(names, vals, color=np.where(vals >= 0, "C2", "C3"))
+        ax.axvline(0, color="grey", lw=0.8)
+        ax.set_title("attribution (score change when occluded)", fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    label = {"top": "top-ranked", "false_positive": "worst false positive",
+             "missed_planet": "worst missed planet"}[kind]
+    fig.suptitle(f"{row.tce_id} ({label}): {row.disposition or 'unlabelled'}, score {row.score:.3f}, "
+                 f"rank {row['rank']}; P = {row.period:.4g} d, depth {row.depth_ppm:.0f} ppm, "
+                 f"{row.duration_hours:.3g} h", fontsize=10)
+    fig.tight_layout()
+    with atomic_output(path, ".png") as tmp:
+        fig.savefig(tmp, dpi=90, format="png")
+    plt.close(fig)
+
+
+def write_sheets(catalog: pd.DataFrame, shard_paths: list[str], out_dir: Path, n: int,
+                 cfg: dict) -> list[tuple[str, str]]:
+    """Draw the sheets; returns (link text, file name) for the report."""
+    picks = select_sheet_tces(catalog, n)
+    if not picks:
+        return []
+    data = read_tces(shard_paths, [t for _, t in picks])
+    where = {t: i for i, t in enumerate(data.meta.tce_id)}
+    by_id = catalog.set_index("tce_id", drop=False)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    made = []
+    for i, (kind, tce) in enumerate(picks):
+        if tce not in where:
+            continue
+        j = where[tce]
+        name = f"{kind}_{i:02d}_{tce}.png"
+        draw_sheet(by_id.loc[tce], {k: v[j] for k, v in data.views.items()}, out_dir / name, kind)
+        made.append((f"{kind.replace('_', ' ')}: {tce} (score {by_id.loc[tce, 'score']:.3f})", name))
+    return made
