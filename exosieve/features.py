@@ -7,7 +7,7 @@ import numpy as np
 
 MEASURED = ("period", "duration", "depth", "snr", "n_transits", "odd_even_diff", "odd_even_sigma",
             "secondary_depth", "secondary_snr", "secondary_phase", "centroid_offset", "centroid_sigma",
-            "transit_shape")
+            "centroid_source_offset", "transit_shape")
 
 
 def _robust_std(x: np.ndarray) -> float:
@@ -110,17 +110,21 @@ def measure_features(time, phase, flux, dcol, drow, duration, period, epoch,
     d_centre, _ = _dip(flux, a < 0.15 * duration, level, scatter)
     shape = d_ring / d_centre if np.isfinite(d_ring) and np.isfinite(d_centre) and d_centre > 0 else np.nan
     offset, offset_sigma = _centroid_shift(dcol, drow, in_transit, (a > duration) & (a < 3 * duration) & clean)
+    # How far from the centroid the dimming source must be to move it this much for this depth
+    # (ExoMiner's transit-source offset): about the blend's distance for a background EB, a
+    # small fraction of a pixel for the target itself.
+    source_offset = float(np.clip(offset / depth, 0, 50)) if depth > 0 and np.isfinite(offset) else np.nan
     return {"depth": depth * 1e6, "snr": snr, "n_transits": float(np.unique(cycle[in_transit]).size),
             "odd_even_diff": odd_even_diff, "odd_even_sigma": odd_even_sigma,
             "secondary_depth": sec_depth * 1e6, "secondary_snr": sec_snr, "secondary_phase": sec_phase,
-            "centroid_offset": offset, "centroid_sigma": offset_sigma,
+            "centroid_offset": offset, "centroid_sigma": offset_sigma, "centroid_source_offset": source_offset,
             "transit_shape": float(np.clip(shape, -2, 3)) if np.isfinite(shape) else np.nan}
 
 
 # Heavy-tailed features are compared on a log scale (a 3 d and a 300 d period differ as much as
 # 0.3 d and 3 d for vetting purposes).
 LOG_FEATURES = {"period", "duration", "depth", "snr", "n_transits", "dens", "odd_even_sigma",
-                "secondary_depth", "secondary_snr", "centroid_offset", "centroid_sigma"}
+                "secondary_depth", "secondary_snr", "centroid_offset", "centroid_sigma", "centroid_source_offset"}
 
 
 class ScalarScaler:

@@ -38,9 +38,12 @@ VIEW_GROUPS = {
     "double_period": ["double_period"],
     "unfolded": ["unfolded"],
 }
-# Centroid views are in units of the star's own centroid noise; beyond this they carry no more
-# information than "huge", and the scalar features keep the magnitude.
-CENTROID_CLIP = 30.0
+# Views are bounded so that no odd star (a shallow fold with one huge event, a near-zero depth)
+# feeds a network values far outside what it trained on; the scalar features keep magnitudes.
+# Flux views sit in about [-1, 0] and diagnostic views rarely leave [-3, 3]; centroid views are in
+# units of the star's own centroid noise, where a blend often shows tens of sigma.
+VIEW_CLIP = 10.0
+CENTROID_CLIP = 20.0
 RAW_FLUX_CLIP = 50.0
 
 
@@ -202,7 +205,9 @@ class ViewMaker:
     def make(self, names: list[str], secondary_phase: float) -> dict[str, np.ndarray]:
         out = {}
         for name in names:
-            out[name] = np.asarray(getattr(self, "_" + name)(secondary_phase), np.float32)
+            view = getattr(self, "_" + name)(secondary_phase)
+            bound = CENTROID_CLIP if name.startswith("centroid") else VIEW_CLIP
+            out[name] = np.clip(view, -bound, bound).astype(np.float32)
         return out
 
     def _global(self, _):
@@ -243,7 +248,7 @@ class ViewMaker:
         offset = offset - out_of_transit_level(offset, centres, self.duration)
         noise = _robust_std(offset[np.abs(centres) > self.duration])
         scale = noise if noise > 0 else 1.0
-        return np.clip(offset / scale, -CENTROID_CLIP, CENTROID_CLIP)
+        return offset / scale
 
     def _centroid_global(self, _):
         p = self.period

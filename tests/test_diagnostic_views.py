@@ -76,6 +76,7 @@ def test_blend_shows_the_centroid_shift():
     views, feats = views_and_features(time, flux, period, epoch, dcol, drow)
     assert feats["centroid_offset"] == pytest.approx(0.005, rel=0.15)
     assert feats["centroid_sigma"] > 20
+    assert feats["centroid_source_offset"] == pytest.approx(0.005 / 0.002, rel=0.2)  # pixels
     local = views["centroid_local"]
     centre = local.size // 2
     in_transit_bins = np.abs(np.arange(local.size) - centre) <= 3

@@ -5,23 +5,59 @@ import torch
 from exosieve.config import load
 from exosieve.evaluation import classification_metrics, recall_at_precision
 from exosieve.features import ScalarScaler
-from exosieve.models import build_model
+from exosieve.models import build_cnn, model_branches
+from exosieve.views import array_shape, shard_arrays
+
+DEFAULT = load({})
+
+
+def _arrays(cfg):
+    return {n: array_shape(n, cfg["views"]) for n in shard_arrays(cfg)}
+
+
+def _batch(arrays, n=7):
+    return {k: torch.randn(n, *shape) for k, shape in arrays.items()}
+
+
+@pytest.mark.parametrize("model", ["exominer", "astronet", "raw_flux"])
+def test_every_cnn_scores_a_batch(model):
+    arrays = _arrays(DEFAULT)
+    net = build_cnn(model, arrays, 5, DEFAULT["models"][model])
+    assert net(_batch(arrays), torch.randn(7, 5)).shape == (7,)
+
+
+def test_exominer_has_every_diagnostic_branch_and_astronet_only_two():
+    arrays = list(_arrays(DEFAULT))
+    names = [b.name for b in model_branches("exominer", arrays)]
+    assert names == ["global", "local", "odd_even", "secondary", "centroid", "double_period", "unfolded"]
+    assert [b.name for b in model_branches("astronet", arrays)] == ["global", "local"]
+    glob = model_branches("exominer", arrays)[0]
+    assert glob.towers == (("global", "global_scatter"),)  # scatter rides beside its flux view
+
+
+def test_odd_even_branch_shares_weights_and_sees_only_the_difference():
+    cfg = load({"views": {"enabled": ["global", "local", "odd_even"]}, "models": {"enabled": ["exominer"]}})
+    arrays = _arrays(cfg)
+    net = build_cnn("exominer", arrays, 0, cfg["models"]["exominer"]).eval()
+    assert "odd_even_0" in net.towers and "odd_even_1" not in net.towers
+    batch = _batch(arrays, 4)
+    same = dict(batch, even_local=batch["odd_local"])
+    other = torch.randn(4, 31)
+    swapped = dict(same, odd_local=other, even_local=other)
+    with torch.no_grad():
+        # Equal odd and even views give the same score whatever they are.
+        assert torch.allclose(net(same, torch.zeros(4, 0)), net(swapped, torch.zeros(4, 0)), atol=1e-6)
+        # Swapping odd and even never changes the score (|difference| is symmetric).
+        flipped = dict(batch, odd_local=batch["even_local"], even_local=batch["odd_local"])
+        assert torch.allclose(net(batch, torch.zeros(4, 0)), net(flipped, torch.zeros(4, 0)), atol=1e-6)
 
 
 @pytest.mark.parametrize("g,l", [(301, 31), (2001, 201)])
-def test_multibranch_forward_shapes(g, l):
-    cfg = load({})
-    net = build_model(["global", "local"], 5, cfg["model"])
-    out = net({"global": torch.randn(7, g), "local": torch.randn(7, l)}, torch.randn(7, 5))
-    assert out.shape == (7,)
-    assert set(net.branches) == {"global", "local"}
-
-
-def test_branches_follow_config():
-    cfg = load({"views": {"enabled": ["local"]}})
-    net = build_model(cfg["views"]["enabled"], 0, cfg["model"])
-    assert list(net.branches) == ["local"] and net.scalar_branch is None
-    assert net({"local": torch.randn(2, 31)}, torch.zeros(2, 0)).shape == (2,)
+def test_any_view_length(g, l):
+    cfg = load({"views": {"global_bins": g, "local_bins": l}})
+    arrays = _arrays(cfg)
+    net = build_cnn("exominer", arrays, 3, cfg["models"]["exominer"])
+    assert net(_batch(arrays, 2), torch.randn(2, 3)).shape == (2,)
 
 
 def test_metrics_on_known_cases():
@@ -42,3 +78,11 @@ def test_scaler_uses_training_statistics_and_imputes():
     assert z[0, 0] == 0  # missing -> training median
     again = ScalarScaler.from_dict(s.to_dict()).transform(train)
     np.testing.assert_allclose(again, s.transform(train))
+
+
+def test_config_refuses_models_without_their_views():
+    from exosieve.config import ConfigError
+    with pytest.raises(ConfigError, match="astronet"):
+        load({"views": {"enabled": ["local"]}, "models": {"enabled": ["astronet"], "primary": "astronet"}})
+    with pytest.raises(ConfigError, match="models.primary"):
+        load({"models": {"enabled": ["trees"]}})

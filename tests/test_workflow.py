@@ -43,14 +43,17 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     snakemake(tmp_path)
     report = tmp_path / "results" / "report"
     for name in ("index.html", "metrics.csv", "vetted_catalog.csv", "pr_curve.png", "roc_curve.png",
-                 "score_histogram.png", "training_curves.png", "confusion_matrix.png", "by_true_class.csv"):
+                 "score_histogram.png", "training_curves.png", "confusion_matrix.png", "by_true_class.csv",
+                 "model_comparison.csv", "model_pr_curves.png", "by_label.csv"):
         assert (report / name).stat().st_size > 0, name
     metrics = pd.read_csv(report / "metrics.csv", dtype={"fold": str})
-    assert list(metrics.fold) == ["0", "1", "2", "mean", "std"]
-    mean = metrics.set_index("fold").loc["mean"]
-    # The model must have learned: chance is 0.5 ROC-AUC and ~0.45 PR-AUC here.
-    assert mean.roc_auc > 0.8, metrics
-    assert mean.pr_auc > 0.7, metrics
+    assert list(metrics.model.unique()) == ["exominer", "astronet", "raw_flux", "trees"]
+    assert list(metrics[metrics.model == "exominer"].fold) == ["0", "1", "2", "mean", "std"]
+    mean = metrics[metrics.fold == "mean"].set_index("model")
+    # The models must have learned: chance is 0.5 ROC-AUC and ~0.45 PR-AUC here.
+    for model in ("exominer", "astronet", "trees"):
+        assert mean.loc[model, "roc_auc"] > 0.8, metrics
+        assert mean.loc[model, "pr_auc"] > 0.7, metrics
     catalog = pd.read_csv(report / "vetted_catalog.csv", dtype={"tce_id": str})
     tces = pd.read_csv(tmp_path / "results" / "catalog" / "tces.csv", dtype={"tce_id": str})
     assert set(catalog.tce_id) == set(tces.tce_id)
@@ -58,11 +61,20 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     assert scored.score.between(0, 1).all() and len(scored) >= 0.95 * len(catalog)
     assert sorted(scored["rank"]) == list(range(1, len(scored) + 1))
     assert scored[scored.label < 0].n_models.eq(3).all()  # unlabelled: every fold model
+    # Explanations: an attribution per exominer branch for every scored TCE, and the top branch.
+    attrs = [c for c in catalog.columns if c.startswith("attr_")]
+    assert {"attr_global", "attr_odd_even", "attr_centroid", "attr_unfolded", "attr_scalars"} <= set(attrs)
+    assert scored[attrs].notna().all().all()
+    assert (scored.top_branch == scored[attrs].abs().idxmax(axis=1).str[5:]).all()
+    assert {"score_astronet", "score_raw_flux", "score_trees"} <= set(catalog.columns)
     html = (report / "index.html").read_text()
-    for img in ("pr_curve.png", "training_curves.png"):
+    for img in ("pr_curve.png", "training_curves.png", "model_pr_curves.png"):
         assert f'src="{img}"' in html
-    # Every fold's per-epoch log and every rule's benchmark exist.
-    assert len(list((tmp_path / "results" / "models").glob("fold_*/metrics.csv"))) == 3
+    sheets = sorted(p.name for p in (report / "sheets").glob("*.png"))
+    assert any(s.startswith("top_") for s in sheets) and any(s.startswith("false_positive_") for s in sheets)
+    assert all(f'href="sheets/{s}"' in html for s in sheets)
+    # Every (model, fold)'s log and every rule's benchmark exist.
+    assert len(list((tmp_path / "results" / "models").glob("*/fold_*/metrics.csv"))) == 12
     assert (tmp_path / "results" / "benchmarks" / "preprocess").is_dir()
     # A second run has nothing to do.
     assert "Nothing to be done" in snakemake(tmp_path, "-n")
@@ -95,7 +107,8 @@ def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
     n_shards = 6
     cfg = {"catalog": {"source": "local", "path": str(cat_path), "stellar_path": str(data / "keplerstellar.csv"),
                        "lightcurve_dir": str(data / "lightcurves")},
-           "shards": n_shards, "cv": {"folds": 2}, "training": {"max_epochs": 2, "patience": 1}}
+           "shards": n_shards, "cv": {"folds": 2}, "training": {"max_epochs": 2, "patience": 1},
+           "models": {"enabled": ["exominer", "trees"]}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(tmp_path)
 
@@ -106,7 +119,7 @@ def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
         counts = job_counts(plan)
         assert counts.get("preprocess") == 1 and counts.get("lightcurves") == 1, plan
         assert planned_wildcards(plan, "preprocess") == [f"shard={shard_of(str(star), n_shards):03d}"]
-        assert counts.get("folds") == 1 and counts.get("train") == 2 and counts.get("evaluate") == 2
+        assert counts.get("folds") == 1 and counts.get("train") == 4 and counts.get("evaluate") == 4
         assert counts.get("report") == 1
         snakemake(tmp_path)
 

@@ -100,3 +100,9 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
     time, flux, err, ccol, crow, seg = (c[order] for c in cols)
     return LightCurve(star_id=str(star_id), time=time, flux=flux, flux_err=err, centroid_col=ccol,
                       centroid_row=crow, segment=seg, n_files=len(paths))
+
+
+def validate_lightcurve_file(path: str | Path, star_id: str) -> None:
+    """Raise LightCurveError unless ``path`` opens as a light-curve FITS file of ``star_id`` with
+    the columns the reader needs: what a download must pass before it is accepted."""
+    _read_one(Path(path), star_id, "PDCSAP_FLUX", 0)
