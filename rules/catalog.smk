@@ -18,18 +18,43 @@ if config["catalog"]["source"] == "simulated":
         conda:
             ENV
         script:
-            "../workflow_scripts/simulate_catalog.py"
+            "../workflow_scripts/raw_catalog.py"
+
+
+if config["catalog"]["source"] in ARCHIVE_SOURCES:
+
+    # The archive's tables, fetched once; rerun with `--forcerun download_catalog` after a
+    # catalog update at the archive.
+    rule download_catalog:
+        output:
+            **{k: str(v) for k, v in SOURCE.raw_catalog_files().items()},
+        params:
+            tap_url=config["archive"]["tap_url"],
+        log:
+            f"{R}/logs/download_catalog.log",
+        benchmark:
+            f"{R}/benchmarks/download_catalog.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=RUNTIME,
+        conda:
+            ENV
+        script:
+            "../workflow_scripts/raw_catalog.py"
 
 
 rule catalog:
     input:
-        **{k: str(v) for k, v in SOURCE.raw_catalog_files().items() if k in ("catalog", "stellar")},
+        **{k: str(v) for k, v in SOURCE.raw_catalog_files().items() if k not in ("truth", "stars")},
     output:
         tces=f"{R}/catalog/tces.csv",
         rejected=f"{R}/catalog/rejected.csv",
     params:
         source=config["catalog"]["source"],
         labels=config["catalog"]["labels"],
+        targets=config["catalog"]["targets"],
+        koi_labels=config["catalog"]["koi_labels"],
     log:
         f"{R}/logs/catalog.log",
     benchmark:

@@ -1,4 +1,5 @@
-# Light-curve stage: per shard, locate (local) or generate (simulated) every star's FITS files.
+# Light-curve stage: per shard, locate (local), generate (simulated) or download (archive sources,
+# into the shared cache) every star's FITS files.
 
 
 # The views source has no light curves.
@@ -20,6 +21,8 @@ if config["catalog"]["source"] != "views":
             failures=f"{R}/lightcurves/{{shard}}.failures.csv",
         params:
             root=str(SOURCE.lightcurve_root()),
+            # Going online after an offline run must fetch what the cache lacked.
+            offline=config["offline"],
         log:
             f"{R}/logs/lightcurves/{{shard}}.log",
         benchmark:

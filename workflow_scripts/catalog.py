@@ -3,12 +3,12 @@ import logging
 from pathlib import Path
 
 from exosieve.catalog import write_normalized
-from exosieve.catalog.sources import get_source
+from exosieve.catalog.sources import build_catalog
 from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
 files = {k: Path(v) for k, v in snakemake.input.items()}
-tces, rejected = get_source(snakemake.config).normalize(files)
+tces, rejected = build_catalog(snakemake.config, files)
 write_normalized(tces, snakemake.output.tces)
 write_normalized(rejected, snakemake.output.rejected)
 logging.getLogger("exosieve").info("catalog: %d TCEs on %d stars; %d rejected (see %s)", len(tces),

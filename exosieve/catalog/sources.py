@@ -7,12 +7,15 @@ Adding a source means adding a class with the three methods below and registerin
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 import pandas as pd
 
 from ..config import survey_hash
 from .kepler import load_dr24
+from .table import CatalogError
 
 
 class SimulatedSource:
@@ -114,8 +117,83 @@ class ViewsSource:
         raise RuntimeError("the views source has no light curves: its shards come from the file")
 
 
-SOURCES = {"simulated": SimulatedSource, "local": LocalSource, "views": ViewsSource}
+def cache_dir(cfg: dict) -> Path:
+    """The shared light-curve cache: archive.cache_dir, else $EXOSIEVE_CACHE, else ~/.cache/exosieve."""
+    chosen = cfg["archive"]["cache_dir"] or os.environ.get("EXOSIEVE_CACHE") or "~/.cache/exosieve"
+    return Path(chosen).expanduser()
+
+
+class KeplerArchiveSource:
+    """Kepler Q1-Q17 DR24 or DR25 TCEs from the Exoplanet Archive's TAP service, light curves
+    from MAST into the shared cache."""
+
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        self.name = cfg["catalog"]["source"]
+        self.root = Path(cfg["results"]) / "archive" / self.name
+
+    def raw_catalog_files(self) -> dict[str, Path]:
+        from .archive import QUERIES
+        return {key: self.root / f"{key}.csv" for key in QUERIES[self.name]}
+
+    def lightcurve_root(self) -> Path:
+        return cache_dir(self.cfg)
+
+    def write_raw_catalog(self) -> dict[str, Path]:
+        from ..http import RetryPolicy
+        from .archive import download_tables
+        return download_tables(self.name, self.raw_catalog_files(), self.cfg["archive"]["tap_url"],
+                               RetryPolicy.from_config(self.cfg["archive"]))
+
+    def normalize(self, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        cat = self.cfg["catalog"]
+        if self.name == "kepler_dr25":
+            from .archive import load_dr25
+            return load_dr25(files["catalog"], files["koi"], cat["labels"], cat["koi_labels"], files.get("stellar"))
+        return load_dr24(files["catalog"], cat["labels"], files.get("stellar"))
+
+    def obtain_lightcurves(self, star_ids: list[str], progress: bool = True):
+        from ..http import RetryPolicy
+        from ..lightcurves.download import download_kepler
+        a = self.cfg["archive"]
+        return download_kepler(star_ids, self.lightcurve_root(), a["mast_url"], RetryPolicy.from_config(a),
+                               offline=self.cfg["offline"], workers=a["workers"], progress=progress)
+
+
+SOURCES = {"simulated": SimulatedSource, "local": LocalSource, "views": ViewsSource,
+           "kepler_dr24": KeplerArchiveSource, "kepler_dr25": KeplerArchiveSource}
+ARCHIVE_SOURCES = ("kepler_dr24", "kepler_dr25")
 
 
 def get_source(cfg: dict):
     return SOURCES[cfg["catalog"]["source"]](cfg)
+
+
+def target_ids(targets) -> set[str] | None:
+    """catalog.targets as a set of star ids: a list, or a file with one id per line ('#' comments)."""
+    if targets is None:
+        return None
+    if isinstance(targets, str):
+        path = Path(targets).expanduser()
+        if not path.exists():
+            raise CatalogError(f"catalog.targets file {path} does not exist")
+        lines = (line.split("#")[0].strip() for line in path.read_text().splitlines())
+        targets = [line for line in lines if line]
+    return {str(int(t)) if str(t).strip().isdigit() else str(t).strip() for t in targets}
+
+
+def build_catalog(cfg: dict, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The source's normalized TCE table, restricted to catalog.targets when given."""
+    tces, rejected = get_source(cfg).normalize(files)
+    wanted = target_ids(cfg["catalog"]["targets"])
+    if wanted is not None:
+        missing = sorted(wanted - set(tces.star_id))
+        tces = tces[tces.star_id.isin(wanted)].reset_index(drop=True)
+        rejected = rejected[rejected.star_id.isin(wanted)].reset_index(drop=True)
+        if tces.empty:
+            raise CatalogError(f"none of the {len(wanted)} catalog.targets has a TCE in this catalog "
+                               f"(first: {sorted(wanted)[:5]})")
+        if missing:
+            logging.getLogger(__name__).warning("catalog.targets without any TCE in the catalog: %s",
+                                                ", ".join(missing))
+    return tces, rejected

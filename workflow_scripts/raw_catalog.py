@@ -1,4 +1,4 @@
-# Thin entry point: rule simulate_survey_catalog -> exosieve.simulate.
+# Thin entry point: rules simulate_survey_catalog / download_catalog -> the source's raw catalog.
 from exosieve.catalog.sources import get_source
 from exosieve.utils import setup_logging
 

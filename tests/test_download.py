@@ -1,0 +1,133 @@
+"""The real download code against a local archive on 127.0.0.1 serving recorded responses from
+../shared/data, with injected faults: retried or reported, never accepted, never a crash, never a
+lost result for the other targets."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from archive_server import ArchiveServer
+from conftest import SHARED_DATA, needs_shared_data
+from exosieve.catalog.archive import download_tables, dr25_dispositions, load_dr25
+from exosieve.catalog.kepler import read_archive_csv
+from exosieve.http import DownloadError, RetryPolicy, fetch, retry_after_seconds
+from exosieve.lightcurves.download import download_kepler, fetch_star, kepler_star_url
+from exosieve.lightcurves.mast import find_kepler_lightcurves
+from exosieve.lightcurves.reader import read_kepler_lightcurve
+
+pytestmark = needs_shared_data
+FAST = RetryPolicy(retries=3, backoff=0.05, max_wait=2.0, timeout=1.0)
+KIC = "757450"
+FILE = "kplr000757450-2009166043257_llc.fits"  # its Q1 file
+
+
+@pytest.fixture
+def server():
+    with ArchiveServer(SHARED_DATA, stall_seconds=2.5) as s:
+        yield s
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """Record the client's waits instead of sleeping through them."""
+    recorded = []
+    monkeypatch.setattr("exosieve.http.time.sleep", recorded.append)
+    return recorded
+
+
+def test_retry_after_reads_seconds_and_http_dates():
+    assert retry_after_seconds("7") == 7
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0  # in the past: no wait
+    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+
+
+@pytest.mark.parametrize("faults,expected_waits", [
+    (["500", "500"], [0.05, 0.1]),              # exponential backoff
+    (["429"], [1.0]),                           # Retry-After: 1 is honoured, not the backoff
+    (["truncate"], [0.05]),                     # short body against Content-Length
+    (["corrupt"], [0.05]),                      # not a FITS file: rejected, fetched again
+    (["wrong_target"], [0.05]),                 # a FITS file of another star: rejected
+])
+def test_faults_are_retried_and_only_a_valid_file_is_accepted(server, waits, tmp_path, faults, expected_waits):
+    server.faults[FILE] = list(faults)
+    cache = tmp_path / "cache"
+    fetch_star(KIC, cache, server.url, FAST, offline=False)
+    assert waits == pytest.approx(expected_waits)
+    paths = find_kepler_lightcurves(cache, KIC)
+    assert len(paths) == 17
+    lc = read_kepler_lightcurve(paths, KIC)  # every accepted file reads as this star
+    assert lc.n_files == 17
+    assert not list(cache.rglob("*.tmp"))
+
+
+def test_a_stalled_connection_times_out_and_is_retried(server, tmp_path):
+    server.faults[FILE] = ["stall"]
+    dest = tmp_path / FILE
+    fetch(kepler_star_url(server.url, KIC) + FILE, dest, RetryPolicy(retries=2, backoff=0.01, timeout=0.5))
+    assert dest.stat().st_size == (SHARED_DATA / "kepler/lightcurves/0007/000757450" / FILE).stat().st_size
+
+
+def test_a_file_that_never_validates_is_reported_not_kept(server, waits, tmp_path):
+    server.faults[FILE] = ["corrupt"] * 10
+    with pytest.raises(DownloadError, match=r"star 757450 .*4 attempts.*not a valid light-curve FITS"):
+        fetch_star(KIC, tmp_path, server.url, FAST, offline=False)
+    assert not (tmp_path / "0007" / "000757450" / FILE).exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_a_404_is_not_retried(server, waits, tmp_path):
+    with pytest.raises(DownloadError, match="HTTP 404"):
+        fetch_star("1", tmp_path, server.url, FAST, offline=False)
+    assert waits == []
+
+
+def test_one_failing_star_never_costs_the_others_and_the_cache_serves_reruns(server, waits, tmp_path):
+    stars = ["757450", "892772", "2019477"]
+    server.faults["000892772/"] = ["500"] * 10  # its listing never comes
+    rows, failures = download_kepler(stars, tmp_path, server.url, FAST, workers=3, progress=False)
+    assert [f["star_id"] for f in failures] == ["892772"]
+    assert "HTTP 500" in failures[0]["error"]
+    got = pd.DataFrame(rows).groupby("star_id").size().to_dict()
+    assert got == {"757450": 17, "2019477": 18}
+    # A second run of the same stars asks the archive nothing for the cached ones.
+    server.requests.clear()
+    server.faults.clear()
+    rows, failures = download_kepler(stars, tmp_path, server.url, FAST, workers=3, progress=False)
+    assert not failures and len(rows) == 17 + 14 + 18
+    assert all("000892772" in r for r in server.requests)
+    # Offline: the cache only; a star it lacks is listed as missing.
+    rows, failures = download_kepler(stars + ["892667"], tmp_path, "http://127.0.0.1:9", FAST,
+                                     offline=True, progress=False)
+    assert [f["star_id"] for f in failures] == ["892667"]
+    assert "offline" in failures[0]["error"] and len(rows) == 49
+
+
+def test_tap_tables_download_and_validate(server, waits, tmp_path):
+    files = {k: tmp_path / f"{k}.csv" for k in ("catalog", "koi", "stellar")}
+    server.faults["/TAP/sync"] = ["429", "truncate"]
+    download_tables("kepler_dr25", files, server.url + "/TAP", FAST)
+    assert waits == pytest.approx([1.0, 0.1])
+    assert len(read_archive_csv(files["catalog"])) == 20367
+    assert {"kepid", "teff"} <= set(read_archive_csv(files["stellar"]).columns)
+
+
+def test_dr25_labels_come_from_matching_kois(tmp_path):
+    """The KOI join on real tables: the DR24 TCE list stands in for DR25's (same columns)."""
+    from exosieve.config import load
+    cfg = load({})
+    tces = read_archive_csv(SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv")
+    koi = read_archive_csv(SHARED_DATA / "catalogs" / "koi_cumulative.csv")
+    disp = dr25_dispositions(tces, koi, cfg["catalog"]["koi_labels"])
+    by_kic = lambda kic, n: disp[(tces.kepid == kic) & (tces.tce_plnt_num == n)].iloc[0]  # noqa: E731
+    assert by_kic(757450, 1) == "PC"        # Kepler-75 b, a confirmed planet
+    assert by_kic(892772, 1) == "AFP"       # a false-positive KOI (DR24: AFP)
+    assert by_kic(892667, 1) == "NTP"       # never a KOI
+    # DR24's own PC and NTP labels mostly agree with the KOI-based ones (96% on these tables); its
+    # AFPs often never became KOIs (eclipsing-binary catalogue, secondary eclipses), hence NTP here.
+    for label in ("PC", "NTP"):
+        assert (disp[tces.av_training_set == label] == label).mean() > 0.9
+    files = {"catalog": SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv",
+             "koi": SHARED_DATA / "catalogs" / "koi_cumulative.csv"}
+    table, _ = load_dr25(files["catalog"], files["koi"], cfg["catalog"]["labels"], cfg["catalog"]["koi_labels"])
+    assert set(table.disposition) <= {"PC", "AFP", "NTP"} and len(table) > 20000
