@@ -17,6 +17,7 @@ include: "rules/folds.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/predict.smk"
 
 
 rule all:

@@ -1,4 +1,5 @@
-"""The ``exosieve`` command: version, simulated surveys, shard inspection, config checks."""
+"""The ``exosieve`` command: version, simulated surveys, shard inspection, config checks, and
+scoring named targets with a finished run (``predict``)."""
 
 from __future__ import annotations
 
@@ -64,6 +65,22 @@ def _check_config(args) -> int:
     return 0
 
 
+def _predict(args) -> int:
+    from .config import ConfigError, load
+    from .predict import predict_targets
+    from .utils import setup_logging
+    setup_logging()
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    out = predict_targets(cfg, args.targets, args.out)
+    print(out.to_string(index=False))
+    print(f"wrote {args.out}")
+    return 0 if out["error"].isna().all() else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="exosieve", description="Vet transit signals (TCEs) with a "
                                      "multi-branch CNN. The workflow itself runs with `snakemake --cores N`.")
@@ -78,13 +95,21 @@ def main(argv: list[str] | None = None) -> int:
     info.add_argument("shard")
     chk = sub.add_parser("check-config", help="validate a config file and print it with defaults filled in")
     chk.add_argument("config", nargs="?", default="config.yaml")
+    pred = sub.add_parser("predict", help="score named stars' TCEs with every fold model of a finished run")
+    pred.add_argument("targets", nargs="+", help="KIC ids (or one file with an id per line)")
+    pred.add_argument("--config", default="config.yaml", help="the finished run's config (default config.yaml)")
+    pred.add_argument("--out", default="predictions.csv")
     args = parser.parse_args(argv)
+    if args.command == "predict" and len(args.targets) == 1 and not args.targets[0].isdigit():
+        args.targets = args.targets[0]  # a file of ids
     if args.command == "simulate":
         return _simulate(args)
     if args.command == "info":
         return _info(args)
     if args.command == "check-config":
         return _check_config(args)
+    if args.command == "predict":
+        return _predict(args)
     parser.print_help()
     return 0
 

@@ -104,6 +104,11 @@ def fold_datasets(data: ShardData, folds: pd.DataFrame, fold: int, cfg: dict):
         raise RuntimeError(f"fold {fold}: no labelled training TCEs")
     val = validation_mask(labels[pool], data.meta["star_id"].to_numpy()[pool],
                           cfg["cv"]["validation_fraction"], cfg["cv"]["seed"] + fold)
+    if np.unique(labels[pool[~val]]).size < 2 or np.unique(labels[pool[val]]).size < 2:
+        # A handful of named stars cannot spare any for validation without losing a class.
+        log.warning("fold %d: too few stars for a separate validation split (%d labelled TCEs); early "
+                    "stopping watches the training TCEs instead", fold, pool.size)
+        return data.subset(pool), data.subset(pool)
     return data.subset(pool[~val]), data.subset(pool[val])
 
 

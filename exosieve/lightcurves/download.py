@@ -36,6 +36,13 @@ def listed_files(listing_html: str, kepid) -> list[str]:
     return sorted(set(re.findall(rf'href="(kplr{k}-\d{{13}}_llc\.fits)"', listing_html)))
 
 
+def _validate_listing(path: Path, kepid) -> None:
+    """A listing is kept only if it names at least one of the star's long-cadence files (a
+    garbled or foreign page is retried, and never cached)."""
+    if not listed_files(Path(path).read_text(errors="replace"), kepid):
+        raise TargetError(f"star {kepid}: the MAST listing names no long-cadence light curves")
+
+
 def fetch_star(kepid, cache_dir: Path, mast_url: str, policy: RetryPolicy, offline: bool,
                http=None) -> list[Path]:
     """Every long-cadence file of one star, from the cache or MAST; raises TargetError."""
@@ -44,12 +51,9 @@ def fetch_star(kepid, cache_dir: Path, mast_url: str, policy: RetryPolicy, offli
     if not listing.exists():
         if offline:
             raise TargetError(f"star {kepid}: not in the light-curve cache {cache_dir} and offline is true")
-        fetch(kepler_star_url(mast_url, kepid), listing, policy, http=http, what=f"star {kepid} file list")
+        fetch(kepler_star_url(mast_url, kepid), listing, policy, http=http, what=f"star {kepid} file list",
+              validate=lambda p: _validate_listing(p, kepid))
     names = listed_files(listing.read_text(errors="replace"), kepid)
-    if not names:
-        listing.unlink()  # an empty or foreign listing must not be trusted next time
-        raise TargetError(f"star {kepid}: MAST lists no long-cadence light curves")
-    paths = []
     missing = [n for n in names if not (star_dir / n).exists()]
     if missing and offline:
         raise TargetError(f"star {kepid}: {len(missing)} of {len(names)} files missing from the cache "
@@ -57,8 +61,7 @@ def fetch_star(kepid, cache_dir: Path, mast_url: str, policy: RetryPolicy, offli
     for name in missing:
         fetch(kepler_star_url(mast_url, kepid) + name, star_dir / name, policy, http=http,
               validate=lambda p: validate_lightcurve_file(p, str(kepid)), what=f"star {kepid} {name}")
-    paths = [star_dir / n for n in names]
-    return paths
+    return [star_dir / n for n in names]
 
 
 def download_kepler(star_ids, cache_dir: Path, mast_url: str, policy: RetryPolicy, offline: bool = False,

@@ -1,0 +1,60 @@
+"""Scoring named targets with a finished run: from KIC ids to scores, as ExoMiner's pipeline
+goes from TIC ids to scores. The targets' TCEs come from the run's catalog source, their light
+curves are read, downloaded or generated as the run's were, preprocessed with the same code and
+config, and scored by every fold model of every model (mean and spread across folds)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .catalog.sources import build_catalog, get_source, target_ids
+from .evaluation import ensemble_scores
+from .preprocess import _assemble, preprocess_star
+from .utils import TargetError, atomic_output
+
+log = logging.getLogger(__name__)
+
+
+def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = True) -> pd.DataFrame:
+    source = get_source(cfg)
+    files = source.raw_catalog_files()
+    if not all(Path(f).exists() for f in files.values()):
+        source.write_raw_catalog()
+    cfg = {**cfg, "catalog": {**cfg["catalog"], "targets": sorted(target_ids(targets))}}
+    tces, _ = build_catalog(cfg, files)
+    models_dir = Path(cfg["results"]) / "models"
+    model_paths = {m: sorted(models_dir.glob(f"{m}/fold_*/model.pt")) for m in cfg["models"]["enabled"]}
+    model_paths = {m: p for m, p in model_paths.items() if p}
+    if not model_paths:
+        raise FileNotFoundError(f"no trained models under {models_dir}; run the workflow first "
+                                "(snakemake --cores N) with this configuration")
+    index, failures = source.obtain_lightcurves(sorted(tces.star_id.unique()), progress)
+    index = pd.DataFrame(index, columns=["star_id", "path"])
+    files_of = index.groupby("star_id")["path"].apply(list).to_dict()
+    errors = {f["star_id"]: f["error"] for f in failures}
+    results = []
+    for star_id, star_tces in tces.groupby("star_id"):
+        if star_id in errors:
+            continue
+        try:
+            res, fail = preprocess_star(files_of.get(star_id, []), star_tces, cfg)
+        except TargetError as exc:
+            res, fail = [], [{"tce_id": t, "error": str(exc)} for t in star_tces.tce_id]
+        results += res
+        errors.update({f["tce_id"]: f["error"] for f in fail})
+    out = tces[["tce_id", "star_id", "period", "epoch", "duration", "depth", "disposition"]].copy()
+    if results:
+        data = _assemble(results, cfg)
+        for model, paths in model_paths.items():
+            scores = ensemble_scores(paths, data).set_index("tce_id")
+            out[f"score_{model}"] = out.tce_id.map(scores["score"])
+            out[f"score_{model}_std"] = out.tce_id.map(scores["score_std"])
+            out[f"n_models_{model}"] = len(paths)
+    out["error"] = [errors.get(t, errors.get(s, np.nan)) for t, s in zip(out.tce_id, out.star_id)]
+    with atomic_output(out_csv, ".csv") as tmp:
+        out.to_csv(tmp, index=False, float_format="%.6g")
+    return out

@@ -1,0 +1,22 @@
+# Scoring named targets with a finished run: `snakemake --cores 2 predict --config 'predict={targets: [757450]}'`.
+
+
+rule predict:
+    input:
+        models=expand(f"{R}/models/{{model}}/fold_{{fold}}/model.pt", model=MODELS, fold=FOLDS),
+    output:
+        scores=f"{R}/predictions/predictions.csv",
+    params:
+        targets=config["predict"]["targets"],
+    log:
+        f"{R}/logs/predict.log",
+    benchmark:
+        f"{R}/benchmarks/predict.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=RUNTIME,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/predict.py"
