@@ -70,3 +70,25 @@ def test_reads_the_real_dr24_table_with_its_comment_header():
     assert (tces.label == 1).sum() == 3600
     row = tces.set_index("tce_id").loc["757450_1"]
     assert row.period == pytest.approx(8.88492) and row.depth == pytest.approx(16310)
+
+
+def test_catalog_targets_restrict_any_source(tmp_path, small_survey):
+    from exosieve.catalog.sources import build_catalog, target_ids
+    from exosieve.catalog.table import CatalogError
+    from exosieve.config import load
+    files = small_survey["files"]
+    cfg = load({"catalog": {"source": "local", "path": str(files["catalog"]),
+                            "lightcurve_dir": str(small_survey["lightcurves"])}})
+    everything, _ = build_catalog(cfg, {"catalog": files["catalog"]})
+    two = sorted(everything.star_id.unique())[:2]
+    listed = tmp_path / "targets.txt"
+    listed.write_text(f"# my stars\n{two[0]}\n\n{int(two[1]):09d}  # zero-padded KIC\n")
+    assert target_ids(str(listed)) == set(two)
+    for targets in (two, [int(t) for t in two], str(listed)):
+        cfg["catalog"]["targets"] = targets
+        tces, _ = build_catalog(cfg, {"catalog": files["catalog"]})
+        assert set(tces.star_id) == set(two)
+        assert len(tces) == everything.star_id.isin(two).sum()
+    cfg["catalog"]["targets"] = ["999999999"]
+    with pytest.raises(CatalogError, match="none of the 1 catalog.targets"):
+        build_catalog(cfg, {"catalog": files["catalog"]})

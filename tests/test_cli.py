@@ -16,7 +16,7 @@ def test_info_prints_schema_counts_provenance(tmp_path, capsys):
     write_shard(tmp_path / "s.h5", _data(), {"config_hash": "abc123", "source": "simulated", "shard": "007"})
     assert main(["info", str(tmp_path / "s.h5")]) == 0
     out = capsys.readouterr().out
-    assert "config_hash: abc123" in out and "schema_version: 1" in out
+    assert "config_hash: abc123" in out and "schema_version: 2" in out
     assert "views/global" in out and "(5, 301)" in out
     assert "5 TCEs on 5 stars" in out and "PC: 2" in out
 

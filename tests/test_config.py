@@ -28,9 +28,9 @@ def test_bad_value_names_the_dotted_key():
 
 
 def test_strings_from_snakemake_command_line_are_coerced():
-    cfg = load({"cv": {"folds": "10"}, "views": {"enabled": "[global]"}, "training": {"learning_rate": "3e-4"}})
+    cfg = load({"cv": {"folds": "10"}, "views": {"enabled": "[global, local, odd_even]"}, "training": {"learning_rate": "3e-4"}})
     assert cfg["cv"]["folds"] == 10
-    assert cfg["views"]["enabled"] == ["global"]
+    assert cfg["views"]["enabled"] == ["global", "local", "odd_even"]
     assert cfg["training"]["learning_rate"] == pytest.approx(3e-4)
 
 

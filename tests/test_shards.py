@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exosieve.shards import ShardData, ShardError, assign_shards, read_shard, read_shards, shard_of, write_shard
+from exosieve.shards import SCHEMA_VERSION, ShardData, ShardError, assign_shards, read_shard, read_shards, shard_of, write_shard
 
 
 def _data(n=5, seed=0):
@@ -29,7 +29,7 @@ def test_round_trip(tmp_path):
     np.testing.assert_array_equal(back.views["local"], d.views["local"])
     np.testing.assert_array_equal(back.scalars, d.scalars)
     assert back.scalar_names == d.scalar_names
-    assert back.attrs["config_hash"] == "abc" and back.attrs["schema_version"] == 1
+    assert back.attrs["config_hash"] == "abc" and back.attrs["schema_version"] == SCHEMA_VERSION == 2
 
 
 def test_same_inputs_give_byte_identical_shards(tmp_path):

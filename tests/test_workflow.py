@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -78,6 +79,19 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     assert (tmp_path / "results" / "benchmarks" / "preprocess").is_dir()
     # A second run has nothing to do.
     assert "Nothing to be done" in snakemake(tmp_path, "-n")
+    # Named stars, scored by every fold model of every model of the finished run.
+    stars = sorted(tces[tces.label < 0].star_id.unique())[:2]  # stars with unlabelled TCEs
+    out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", *stars, "--config",
+                          str(tmp_path / "config.yaml"), "--out", str(tmp_path / "pred.csv")],
+                         cwd=tmp_path, capture_output=True, text=True)
+    pred = pd.read_csv(tmp_path / "pred.csv", dtype={"tce_id": str, "star_id": str})
+    assert set(pred.star_id) == set(stars) and len(pred) == tces.star_id.isin(stars).sum(), out.stderr
+    for model in ("exominer", "astronet", "raw_flux", "trees"):
+        assert pred[f"score_{model}"].between(0, 1).all() and (pred[f"n_models_{model}"] == 3).all()
+    # The same TCEs' mean fold-model score equals the run's own for unlabelled ones.
+    unl = catalog[catalog.label < 0].set_index("tce_id")["score"]
+    both = pred.set_index("tce_id")["score_exominer"].reindex(unl.index).dropna()
+    assert len(both) >= 2 and np.allclose(both, unl.reindex(both.index), atol=1e-4)
 
 
 @pytest.fixture(scope="module")
