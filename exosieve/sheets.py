@@ -95,6 +95,8 @@ def write_sheets(catalog: pd.DataFrame, shard_paths: list[str], out_dir: Path, n
     where = {t: i for i, t in enumerate(data.meta.tce_id)}
     by_id = catalog.set_index("tce_id", drop=False)
     out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("*.png"):  # sheets of an earlier run's picks must not linger
+        stale.unlink()
     made = []
     for i, (kind, tce) in enumerate(picks):
         if tce not in where:
