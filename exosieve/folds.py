@@ -39,6 +39,8 @@ def assign_folds(tces: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
 def validation_mask(labels: np.ndarray, groups: np.ndarray, fraction: float, seed: int) -> np.ndarray:
     """Carve a star-grouped, label-stratified validation set out of the training folds."""
     n_splits = max(2, int(round(1.0 / fraction)))
+    if np.unique(groups).size < n_splits:
+        return np.zeros(labels.size, bool)  # too few stars to spare any; the caller decides
     splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     _, val = next(splitter.split(np.zeros(labels.size), labels, groups))
     mask = np.zeros(labels.size, bool)

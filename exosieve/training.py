@@ -201,6 +201,9 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
 
 def _train_trees(train: ShardData, val: ShardData, cols, names, fold, cfg, out_dir: Path) -> dict:
     """Gradient-boosted trees on the raw scalar features (trees need no scaling; NaN is native)."""
+    # A feature with no value in training (no stellar table, no centroids) teaches trees nothing.
+    known = np.isfinite(train.scalars[:, cols]).any(axis=0)
+    cols, names = [c for c, k in zip(cols, known) if k], [n for n, k in zip(names, known) if k]
     clf = build_trees(cfg["models"]["trees"], cfg["training"]["seed"] + fold)
     clf.fit(train.scalars[:, cols], train.meta["label"].to_numpy())
     val_score = pr_auc(val.meta["label"].to_numpy(), clf.predict_proba(val.scalars[:, cols])[:, 1])

@@ -44,3 +44,16 @@ def test_validation_split_is_grouped():
     m = validation_mask(t.label.to_numpy(), t.star_id.to_numpy(), 0.12, 0)
     assert 0.05 < m.mean() < 0.2
     assert not set(t.star_id[m]) & set(t.star_id[~m])
+
+
+def test_a_handful_of_stars_trains_without_a_separate_validation_split():
+    import pandas as pd
+    from exosieve.config import load
+    from exosieve.shards import ShardData
+    from exosieve.training import fold_datasets
+    meta = pd.DataFrame({"tce_id": [f"{s}_1" for s in range(6)], "star_id": [str(s) for s in range(6)],
+                         "label": [1, 0, 1, 0, 0, 1]})
+    data = ShardData(meta=meta, scalars=np.zeros((6, 0), np.float32))
+    folds = meta.assign(fold=[0, 0, 1, 1, 0, 1])
+    train, val = fold_datasets(data, folds, 0, load({}))
+    assert list(train.meta.tce_id) == ["2_1", "3_1", "5_1"] and list(val.meta.tce_id) == list(train.meta.tce_id)
