@@ -33,7 +33,6 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
         raise FileNotFoundError(f"no trained models under {models_dir}; run the workflow first "
                                 "(snakemake --cores N) with this configuration")
     index, failures = source.obtain_lightcurves(sorted(tces.star_id.unique()), progress)
-    index = pd.DataFrame(index, columns=["star_id", "path"])
     files_of = index.groupby("star_id")["path"].apply(list).to_dict()
     errors = {f["star_id"]: f["error"] for f in failures}
     results = []

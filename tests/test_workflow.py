@@ -80,12 +80,12 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     # A second run has nothing to do.
     assert "Nothing to be done" in snakemake(tmp_path, "-n")
     # Named stars, scored by every fold model of every model of the finished run.
-    stars = sorted(tces[tces.label < 0].star_id.unique())[:2]  # stars with unlabelled TCEs
+    stars = sorted(tces[tces.label < 0].star_id.astype(str).unique())[:2]  # stars with unlabelled TCEs
     out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", *stars, "--config",
                           str(tmp_path / "config.yaml"), "--out", str(tmp_path / "pred.csv")],
                          cwd=tmp_path, capture_output=True, text=True)
     pred = pd.read_csv(tmp_path / "pred.csv", dtype={"tce_id": str, "star_id": str})
-    assert set(pred.star_id) == set(stars) and len(pred) == tces.star_id.isin(stars).sum(), out.stderr
+    assert set(pred.star_id) == set(stars) and len(pred) == tces.star_id.astype(str).isin(stars).sum(), out.stderr
     for model in ("exominer", "astronet", "raw_flux", "trees"):
         assert pred[f"score_{model}"].between(0, 1).all() and (pred[f"n_models_{model}"] == 3).all()
     # The same TCEs' mean fold-model score equals the run's own for unlabelled ones.

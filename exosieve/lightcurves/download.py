@@ -14,11 +14,13 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pandas as pd
 from tqdm import tqdm
 
 from ..http import DownloadError, RetryPolicy, fetch, session
 from ..utils import TargetError
 from .mast import kepid_string, kepler_star_dir
+from .obtain import INDEX_COLUMNS
 from .reader import validate_lightcurve_file
 
 log = logging.getLogger(__name__)
@@ -65,8 +67,8 @@ def fetch_star(kepid, cache_dir: Path, mast_url: str, policy: RetryPolicy, offli
 
 
 def download_kepler(star_ids, cache_dir: Path, mast_url: str, policy: RetryPolicy, offline: bool = False,
-                    workers: int = 4, progress: bool = True) -> tuple[list[dict], list[dict]]:
-    """(index rows star_id/path, failures) for the stars, ``workers`` stars at a time."""
+                    workers: int = 4, progress: bool = True) -> tuple[pd.DataFrame, list[dict]]:
+    """(index: star_id, path; failures) for the stars, ``workers`` stars at a time."""
     http = session()
     rows, failures = [], []
 
@@ -83,4 +85,4 @@ def download_kepler(star_ids, cache_dir: Path, mast_url: str, policy: RetryPolic
                 failures.append({"star_id": sid, "stage": "download", "error": error})
                 log.warning("%s", error)
             rows += [{"star_id": sid, "path": str(p)} for p in paths]
-    return rows, failures
+    return pd.DataFrame(rows, columns=INDEX_COLUMNS), failures
