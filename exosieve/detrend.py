@@ -30,7 +30,9 @@ def segment_bounds(time: np.ndarray, segment: np.ndarray | None, gap: float) -> 
     return list(zip(edges[:-1], edges[1:]))
 
 
-def _robust_std(x: np.ndarray) -> float:
+def robust_std(x: np.ndarray) -> float:
+    """Standard deviation from the median absolute deviation, ignoring NaN; 0 with no data."""
+    x = x[np.isfinite(x)]
     return 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else 0.0
 
 
@@ -51,7 +53,7 @@ def _fit_segment(t, f, use, knot_spacing, sigma, iterations):
         except ValueError:
             return np.full(t.size, np.median(ff))
         resid = f - spline(t)
-        scatter = _robust_std(resid[use])
+        scatter = robust_std(resid[use])
         new_use = use & (np.abs(resid) < sigma * scatter) if scatter > 0 else use
         if new_use.sum() == use.sum():
             break

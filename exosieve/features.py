@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .detrend import robust_std
+
 MEASURED = ("period", "duration", "depth", "snr", "n_transits", "odd_even_diff", "odd_even_sigma",
             "secondary_depth", "secondary_snr", "secondary_phase", "centroid_offset", "centroid_sigma",
             "centroid_source_offset", "transit_shape")
-
-
-def _robust_std(x: np.ndarray) -> float:
-    x = x[np.isfinite(x)]
-    return 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else float("nan")
 
 
 def _dip(flux: np.ndarray, sel: np.ndarray, level: float, scatter: float) -> tuple[float, float]:
@@ -64,7 +61,7 @@ def _centroid_shift(dcol, drow, in_transit, baseline) -> tuple[float, float]:
         if inn.sum() < 3 or base.sum() < 3:
             return float("nan"), float("nan")
         shift = float(np.mean(d[inn]) - np.median(d[base]))
-        err = _robust_std(d[base]) * np.sqrt(1 / inn.sum() + 1 / base.sum())
+        err = robust_std(d[base]) * np.sqrt(1 / inn.sum() + 1 / base.sum())
         shifts.append(shift)
         sigmas.append(shift / err if err > 0 else 0.0)
     return float(np.hypot(*shifts)), float(np.hypot(*sigmas))
@@ -85,7 +82,7 @@ def measure_features(time, phase, flux, dcol, drow, duration, period, epoch,
     if not out.any():
         out = a > duration
     level = float(np.median(flux[out])) if out.any() else 1.0
-    scatter = _robust_std(flux[out] - level) if out.any() else float("nan")
+    scatter = robust_std(flux[out] - level) if out.any() else float("nan")
     in_transit = a < 0.5 * duration
     core = a < 0.25 * duration
     depth, _ = _dip(flux, core, level, scatter)

@@ -43,7 +43,7 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
                               cfg["detrend"]["mask_durations"])
     measured = measure_features(time, phase, star.flux, star.dcol, star.drow, duration, period, epoch,
                                 other_mask)
-    maker = ViewMaker(time, star.flux, star.dcol, star.drow, period, epoch, duration, cfg["views"])
+    maker = ViewMaker(time, star.flux, star.dcol, star.drow, period, epoch, duration, cfg["views"], phase)
     names = [n for n in shard_arrays(cfg) if n != "raw_flux"]
     views = maker.make(names, measured["secondary_phase"])
     if star.raw_flux is not None:

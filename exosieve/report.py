@@ -12,23 +12,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .evaluation import classification_metrics
+from .evaluation import classification_metrics, pr_auc
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the file-only Agg backend (imported lazily: it is slow to import)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
 
 
-def _save(fig, path: Path) -> None:
+def save_figure(fig, path: Path, dpi: int = 110, tight: bool = True) -> None:
     with atomic_output(path, ".png") as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    _plt().close(fig)
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None, format="png")
+    pyplot().close(fig)
 
 
 def fold_metrics(oof: pd.DataFrame, threshold: float, precision_target: float) -> pd.DataFrame:
@@ -124,7 +125,7 @@ def breakdown(scores_by_model: dict[str, pd.Series], groups: pd.Series, threshol
 
 def _curves(oof: pd.DataFrame, out: Path) -> list[str]:
     from sklearn.metrics import precision_recall_curve, roc_curve
-    plt = _plt()
+    plt = pyplot()
     made = []
     for kind in ("pr", "roc"):
         fig, ax = plt.subplots(figsize=(5.2, 4.6))
@@ -146,25 +147,25 @@ def _curves(oof: pd.DataFrame, out: Path) -> list[str]:
             ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (out of fold)")
         ax.set(xlim=(0, 1), ylim=(0, 1.02))
         ax.legend(fontsize=7, loc="lower left" if kind == "pr" else "lower right")
-        _save(fig, out / f"{kind}_curve.png")
+        save_figure(fig, out / f"{kind}_curve.png")
         made.append(f"{kind}_curve.png")
     return made
 
 
 def _histogram(catalog: pd.DataFrame, out: Path) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4))
     bins = np.linspace(0, 1, 26)
     for disp, part in catalog.dropna(subset=["score"]).groupby("disposition"):
         ax.hist(part.score, bins=bins, histtype="step", lw=1.6, label=f"{disp} ({len(part)})")
     ax.set(xlabel="planet score", ylabel="TCEs", yscale="log", title="Scores by catalog label")
     ax.legend(fontsize=8)
-    _save(fig, out / "score_histogram.png")
+    save_figure(fig, out / "score_histogram.png")
     return "score_histogram.png"
 
 
 def _training_curves(histories: dict[int, pd.DataFrame], out: Path) -> str:
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for fold, h in sorted(histories.items()):
         per_epoch = h.groupby("epoch").first()
@@ -177,13 +178,13 @@ def _training_curves(histories: dict[int, pd.DataFrame], out: Path) -> str:
     axes[0].set(xlabel="epoch", ylabel="validation PR-AUC", title="Early-stopping metric")
     axes[1].set(xlabel="epoch", ylabel="loss", title="Training (solid) and validation (dashed) loss")
     axes[0].legend(fontsize=7)
-    _save(fig, out / "training_curves.png")
+    save_figure(fig, out / "training_curves.png")
     return "training_curves.png"
 
 
 def _confusion(oof: pd.DataFrame, threshold: float, out: Path) -> tuple[str, np.ndarray]:
     from sklearn.metrics import confusion_matrix
-    plt = _plt()
+    plt = pyplot()
     cm = confusion_matrix(oof.label, (oof.score >= threshold).astype(int), labels=[0, 1])
     fig, ax = plt.subplots(figsize=(4, 3.6))
     ax.imshow(cm, cmap="Blues")
@@ -192,7 +193,7 @@ def _confusion(oof: pd.DataFrame, threshold: float, out: Path) -> tuple[str, np.
     ax.set(xticks=[0, 1], yticks=[0, 1], xticklabels=["not planet", "planet"],
            yticklabels=["not planet", "planet"], xlabel="predicted", ylabel="catalog label",
            title=f"Confusion at threshold {threshold:g}")
-    _save(fig, out / "confusion_matrix.png")
+    save_figure(fig, out / "confusion_matrix.png")
     return "confusion_matrix.png", cm
 
 
@@ -204,17 +205,17 @@ def _table_html(df: pd.DataFrame) -> str:
 
 def _model_curves(oof_by_model: dict[str, pd.DataFrame], out: Path, name: str, title: str) -> str:
     from sklearn.metrics import precision_recall_curve
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 4.8))
     for i, (model, oof) in enumerate(oof_by_model.items()):
         if oof.label.nunique() < 2:
             continue
         p, r, _ = precision_recall_curve(oof.label, oof.score)
         ax.plot(r, p, lw=2 if i == 0 else 1.4, color=f"C{i}",
-                label=f"{model} (PR-AUC {classification_metrics(oof.label, oof.score)['pr_auc']:.3f})")
+                label=f"{model} (PR-AUC {pr_auc(oof.label, oof.score):.3f})")
     ax.set(xlabel="recall", ylabel="precision", title=title, xlim=(0, 1), ylim=(0, 1.02))
     ax.legend(fontsize=8, loc="lower left")
-    _save(fig, out / name)
+    save_figure(fig, out / name)
     return name
 
 

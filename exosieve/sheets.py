@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .report import pyplot, save_figure
 from .shards import read_tces
-from .utils import atomic_output
 
 PANELS = [  # (array, title, scatter array drawn as a band around it)
     ("global", "global view", "global_scatter"),
@@ -35,15 +35,8 @@ def select_sheet_tces(catalog: pd.DataFrame, n: int) -> list[tuple[str, str]]:
     return picks
 
 
-def _plt():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
 def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: str) -> None:
-    plt = _plt()
+    plt = pyplot()
     panels = [p for p in PANELS if p[0] in views]
     attrs = {c[5:]: row[c] for c in row.index if c.startswith("attr_") and pd.notna(row[c])}
     n = len(panels) + (1 if attrs else 0)
@@ -80,9 +73,7 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
                  f"rank {row['rank']}; P = {row.period:.4g} d, depth {row.depth_ppm:.0f} ppm, "
                  f"{row.duration_hours:.3g} h", fontsize=10)
     fig.tight_layout()
-    with atomic_output(path, ".png") as tmp:
-        fig.savefig(tmp, dpi=90, format="png")
-    plt.close(fig)
+    save_figure(fig, path, dpi=90, tight=False)
 
 
 def write_sheets(catalog: pd.DataFrame, shard_paths: list[str], out_dir: Path, n: int,

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .detrend import robust_std
+
 VIEW_GROUPS = {
     "global": ["global"],
     "local": ["local"],
@@ -168,24 +170,19 @@ def local_view(phase: np.ndarray, flux: np.ndarray, duration: float, n_bins: int
     return normalize_view(med, out_of_transit_level(med, bin_centres(lo, hi, n_bins), duration))
 
 
-def _robust_std(x: np.ndarray) -> float:
-    x = x[np.isfinite(x)]
-    return 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else 0.0
-
-
 class ViewMaker:
     """Builds every enabled view of one TCE from its star's detrended light curve.
 
     ``time``/``flux`` are the detrended cadences; ``dcol``/``drow`` the centroid residuals in
-    pixels (NaN where missing). The local view's level and depth are measured once and shared by
+    pixels (NaN where missing); ``phase``, when the caller has it, is ``phase_fold(time, ...)``. The local view's level and depth are measured once and shared by
     the views that must be compared with it.
     """
 
-    def __init__(self, time, flux, dcol, drow, period, epoch, duration, vcfg: dict):
+    def __init__(self, time, flux, dcol, drow, period, epoch, duration, vcfg: dict, phase=None):
         self.t, self.f, self.dcol, self.drow = time, flux, dcol, drow
         self.period, self.epoch, self.duration = period, epoch, duration
         self.c = vcfg
-        self.phase = phase_fold(time, period, epoch)
+        self.phase = phase_fold(time, period, epoch) if phase is None else phase
         self.half = vcfg["local_durations"] * duration
         self.lbins, self.gbins = vcfg["local_bins"], vcfg["global_bins"]
         self.lcentres = bin_centres(-self.half, self.half, self.lbins)
@@ -246,7 +243,7 @@ class ViewMaker:
             parts.append(med - out_of_transit_level(med, centres, self.duration))
         offset = np.hypot(*parts)
         offset = offset - out_of_transit_level(offset, centres, self.duration)
-        noise = _robust_std(offset[np.abs(centres) > self.duration])
+        noise = robust_std(offset[np.abs(centres) > self.duration])
         scale = noise if noise > 0 else 1.0
         return offset / scale
 
@@ -297,6 +294,6 @@ def raw_flux_view(time: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray
     with np.errstate(invalid="ignore", divide="ignore"):
         med = np.bincount(idx, flux, minlength=n_bins) / counts
     level = float(np.nanmedian(med))
-    noise = _robust_std(med) or 1.0
+    noise = robust_std(med) or 1.0
     z = np.nan_to_num((med - level) / noise, nan=0.0)  # gaps read as "nothing happening"
     return np.clip(z, -RAW_FLUX_CLIP, RAW_FLUX_CLIP).astype(np.float32)
