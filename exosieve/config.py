@@ -126,8 +126,8 @@ def _check_consistency(cfg: dict) -> None:
         missing = [k for k in ("path", "lightcurve_dir") if not cat.get(k)]
         if missing:
             raise ConfigError("catalog.source is 'local', so catalog." + " and catalog.".join(missing)
-                              + " must be set (a DR24-format TCE CSV and a folder of Kepler FITS "
-                              "in MAST's layout)")
+                              + " must be set (a TCE table and a folder of FITS light curves in "
+                              "MAST's layout)")
     if cat["source"] == "views" and not cat.get("path"):
         raise ConfigError("catalog.source is 'views', so catalog.path must name an NPZ or HDF5 file of "
                           "precomputed views (see exosieve/catalog/views_dataset.py)")

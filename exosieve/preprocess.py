@@ -90,8 +90,9 @@ def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
 def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
     """(results, failures) for one star: a result is (tce row, views, features)."""
     star_id = str(star_tces.star_id.iloc[0])
+    mission = "tess" if star_tces.mission.iloc[0] == "tess" else "kepler"
     lc = read_kepler_lightcurve(paths, star_id, cfg["lightcurves"]["flux_column"],
-                                cfg["lightcurves"]["quality_bitmask"])
+                                cfg["lightcurves"]["quality_bitmask"], mission)
     star = detrend_star(lc, star_tces, cfg)
     results, failures = [], []
     for tce in star_tces.itertuples(index=False):

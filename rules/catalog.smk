@@ -30,6 +30,8 @@ if config["catalog"]["source"] in ARCHIVE_SOURCES:
             **{k: str(v) for k, v in SOURCE.raw_catalog_files().items()},
         params:
             tap_url=config["archive"]["tap_url"],
+            mast_url=config["archive"]["mast_url"],
+            tess_runs=config["catalog"]["tess_runs"],
         log:
             f"{R}/logs/download_catalog.log",
         benchmark:
@@ -51,10 +53,7 @@ rule catalog:
         tces=f"{R}/catalog/tces.csv",
         rejected=f"{R}/catalog/rejected.csv",
     params:
-        source=config["catalog"]["source"],
-        labels=config["catalog"]["labels"],
-        targets=config["catalog"]["targets"],
-        koi_labels=config["catalog"]["koi_labels"],
+        catalog=config["catalog"],
     log:
         f"{R}/logs/catalog.log",
     benchmark:

@@ -10,6 +10,9 @@ if config["catalog"]["source"] != "views":
         if config["catalog"]["source"] == "simulated":
             files = SOURCE.raw_catalog_files()
             inputs.update(stars=str(files["stars"]), truth=str(files["truth"]))
+        if config["catalog"]["source"] == "tess_spoc":
+            # its sector runs say which sectors' light curves each star has
+            inputs["runs"] = str(SOURCE.raw_catalog_files()["catalog"])
         return inputs
 
 

@@ -1,5 +1,7 @@
-"""Catalogs from the NASA Exoplanet Archive's TAP service: the Kepler Q1-Q17 DR24 and DR25 TCE
-tables, the KOI cumulative table (DR25 labels) and the Kepler stellar table.
+"""Catalogs from the archives: the Kepler Q1-Q17 DR24 and DR25 TCE tables, the KOI cumulative table
+(DR25 labels), the Kepler stellar table and the TOI table (TESS labels) from the NASA Exoplanet
+Archive's TAP service; the TESS SPOC TCE tables from MAST (one CSV per sector run, listed on
+MAST's bulk-download page and cached in ``cache_dir/tess/catalogs/tce``).
 
 Each table is fetched once as CSV (``{tap_url}/sync?query=...&format=csv``), validated (it must
 parse and hold the columns its reader needs) and only then renamed into place.
@@ -7,15 +9,18 @@ parse and hold the columns its reader needs) and only then renamed into place.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from urllib.parse import urljoin
 
-import numpy as np
 import pandas as pd
 
 from ..http import RetryPolicy, fetch
-from ..utils import TargetError
+from ..utils import TargetError, atomic_output
+from .ephemeris import match_ephemerides
 from .kepler import DR24_REQUIRED, normalize_dr24, read_archive_csv
 from .table import CatalogError, require_columns
+from .tess import SPOC_REQUIRED, TOI_REQUIRED, read_spoc_table, run_of_file
 
 # TAP queries per source: file name -> (query, columns the file must have).
 STELLAR_QUERY = ("select kepid, teff, logg, feh, radius, mass, dens from {table}", ["kepid"])
@@ -31,7 +36,14 @@ QUERIES = {
                 "koi_fpflag_nt from cumulative", KOI_REQUIRED),
         "stellar": (STELLAR_QUERY[0].format(table="q1_q17_dr25_stellar"), STELLAR_QUERY[1]),
     },
+    "tess_spoc": {
+        "toi": ("select tid, toi, tfopwg_disp, pl_orbper, pl_tranmid, pl_trandurh, pl_trandep from toi",
+                TOI_REQUIRED),
+    },
 }
+TESS_TCE_INDEX = "tess/bulk_downloads/bulk_downloads_tce.html"
+SPOC_KEEP = set(SPOC_REQUIRED) | {"run", "sectors", "tce_model_snr", "tce_steff", "tce_slogg", "tce_smet",
+                                  "tce_sradius", "tce_sdensity"}
 
 
 def tap_sync_url(tap_url: str) -> str:
@@ -48,7 +60,7 @@ def _csv_validator(columns: list[str], what: str):
 
 
 def download_tables(source: str, files: dict[str, Path], tap_url: str, policy: RetryPolicy) -> dict[str, Path]:
-    """Fetch every table of ``source`` into ``files`` (keyed like QUERIES[source])."""
+    """Fetch every TAP table of ``source`` into ``files`` (keyed like QUERIES[source])."""
     for key, (query, columns) in QUERIES[source].items():
         fetch(tap_sync_url(tap_url), files[key], policy, params={"query": query, "format": "csv"},
               validate=_csv_validator(columns, f"{source} {key} table from {tap_url}"),
@@ -59,29 +71,26 @@ def download_tables(source: str, files: dict[str, Path], tap_url: str, policy: R
 def dr25_dispositions(tces: pd.DataFrame, koi: pd.DataFrame, mapping: dict, period_tol: float = 0.01
                       ) -> pd.Series:
     """A disposition per DR25 TCE from the KOI table, as ExoMiner labels DR25: the TCE's KOI is
-    the one on the same star whose period agrees within ``period_tol`` (relative) and whose epoch
-    falls within one transit duration of a transit of the TCE (closest period first). CONFIRMED and CANDIDATE
-    map to PC, FALSE POSITIVE to AFP unless flagged not transit-like (``false_alarm``), and a TCE
-    with no KOI is ``no_koi`` (all per ``mapping``)."""
+    its ephemeris match on the same star (``ephemeris.match_ephemerides``). CONFIRMED and
+    CANDIDATE map to PC, FALSE POSITIVE to AFP unless flagged not transit-like (``false_alarm``),
+    and a TCE with no KOI is ``no_koi`` (all per ``mapping``)."""
     require_columns(koi, KOI_REQUIRED, "KOI cumulative table")
-    t = pd.DataFrame({"row": np.arange(len(tces)), "kepid": pd.to_numeric(tces["kepid"], errors="coerce"),
-                      "p": pd.to_numeric(tces["tce_period"], errors="coerce"),
-                      "t0": pd.to_numeric(tces["tce_time0bk"], errors="coerce"),
-                      "dur": pd.to_numeric(tces["tce_duration"], errors="coerce") / 24.0})
-    k = koi.assign(kepid=pd.to_numeric(koi["kepid"], errors="coerce"))
-    m = t.merge(k, on="kepid", how="inner")
-    rel = np.abs(m["koi_period"] / m["p"] - 1)
-    phase = np.abs((m["koi_time0bk"] - m["t0"] + 0.5 * m["p"]) % m["p"] - 0.5 * m["p"])
-    m = m[(rel < period_tol) & (phase < np.maximum(m["dur"], 0.1))].assign(score=rel)
-    best = m.sort_values("score").drop_duplicates("row").set_index("row")
-    disp = best["koi_disposition"].astype(str).str.strip().str.upper()
-    nt = pd.to_numeric(best["koi_fpflag_nt"], errors="coerce").fillna(0) > 0
-    label = disp.map({"CONFIRMED": mapping["CONFIRMED"], "CANDIDATE": mapping["CANDIDATE"],
-                      "FALSE POSITIVE": mapping["FALSE POSITIVE"]}).fillna(mapping["no_koi"])
+    match = match_ephemerides(
+        pd.DataFrame({"star": pd.to_numeric(tces["kepid"], errors="coerce"), "period": tces["tce_period"],
+                      "epoch": tces["tce_time0bk"],
+                      "duration": pd.to_numeric(tces["tce_duration"], errors="coerce") / 24.0}),
+        pd.DataFrame({"star": pd.to_numeric(koi["kepid"], errors="coerce"), "period": koi["koi_period"],
+                      "epoch": koi["koi_time0bk"]}, index=koi.index), period_tol)
+    found = match.dropna()
+    best = koi.loc[found.to_numpy()]
+    disp = best["koi_disposition"].astype(str).str.strip().str.upper().to_numpy()
+    nt = (pd.to_numeric(best["koi_fpflag_nt"], errors="coerce").fillna(0) > 0).to_numpy()
+    label = pd.Series(disp).map({"CONFIRMED": mapping["CONFIRMED"], "CANDIDATE": mapping["CANDIDATE"],
+                                 "FALSE POSITIVE": mapping["FALSE POSITIVE"]}).fillna(mapping["no_koi"])
     label[(disp == "FALSE POSITIVE") & nt] = mapping["false_alarm"]
-    out = pd.Series(mapping["no_koi"], index=np.arange(len(tces)), dtype=object)
-    out[label.index] = label.to_numpy()
-    return pd.Series(out.to_numpy(), index=tces.index, name="disposition")
+    out = pd.Series(mapping["no_koi"], index=tces.index, dtype=object, name="disposition")
+    out[found.index] = label.to_numpy()
+    return out
 
 
 def load_dr25(path, koi_path, labels: dict, koi_labels: dict, stellar_path=None):
@@ -90,3 +99,45 @@ def load_dr25(path, koi_path, labels: dict, koi_labels: dict, stellar_path=None)
     raw = raw.assign(av_training_set=dr25_dispositions(raw, read_archive_csv(koi_path), koi_labels))
     stellar = read_archive_csv(stellar_path) if stellar_path else None
     return normalize_dr24(raw, labels, stellar, where=f"DR25 TCE table {path}")
+
+
+def spoc_table_urls(index_html: str, index_url: str) -> dict[str, str]:
+    """Sector run -> URL of its SPOC TCE table, from MAST's TCE bulk-download page."""
+    urls = {}
+    for href in re.findall(r'href="([^"]*_dvr-tcestats\.csv)"', index_html):
+        run = run_of_file(href)
+        if run:
+            urls[run] = urljoin(index_url, href)
+    return urls
+
+
+def _validate_index(path: Path) -> None:
+    if not spoc_table_urls(Path(path).read_text(errors="replace"), ""):
+        raise TargetError("MAST's TCE bulk-download page links no *_dvr-tcestats.csv table")
+
+
+def download_spoc_tables(out_csv: Path, runs: list[str] | None, mast_url: str, cache_dir: Path,
+                         policy: RetryPolicy) -> Path:
+    """The SPOC TCE tables of ``runs`` (None: every run MAST lists), each fetched once into the
+    cache, concatenated into ``out_csv`` with a ``run`` column."""
+    index_url = f"{mast_url.rstrip('/')}/{TESS_TCE_INDEX}"
+    index = Path(out_csv).with_name("tce_index.html")
+    fetch(index_url, index, policy, what="TESS TCE table list", validate=_validate_index)
+    available = spoc_table_urls(index.read_text(errors="replace"), index_url)
+    wanted = sorted(available) if runs is None else list(runs)
+    unknown = [r for r in wanted if r not in available]
+    if unknown:
+        raise CatalogError(f"catalog.tess_runs: {', '.join(unknown)} not among the {len(available)} sector runs "
+                           f"MAST lists at {index_url} (e.g. {', '.join(sorted(available)[:3])})")
+    parts = []
+    for run in wanted:
+        url = available[run]
+        dest = Path(cache_dir) / "tess" / "catalogs" / "tce" / url.rsplit("/", 1)[-1]
+        if not dest.exists():
+            fetch(url, dest, policy, what=f"SPOC TCE table {run}",
+                  validate=_csv_validator(SPOC_REQUIRED, f"SPOC TCE table {run} from {url}"))
+        table = read_spoc_table(dest)
+        parts.append(table[[c for c in table.columns if c in SPOC_KEEP]])
+    with atomic_output(out_csv, ".csv") as tmp:
+        pd.concat(parts, ignore_index=True).to_csv(tmp, index=False)
+    return Path(out_csv)

@@ -49,7 +49,9 @@ class SimulatedSource:
 
 
 class LocalSource:
-    """A DR24-format TCE table and Kepler FITS in MAST's layout that the user already has."""
+    """A TCE table and FITS light curves in MAST's layout that the user already has (bulk
+    downloads): Kepler DR24/DR25 or TESS SPOC tables as the archives publish them, or any CSV
+    whose columns ``catalog.columns`` maps."""
 
     name = "local"
 
@@ -57,8 +59,9 @@ class LocalSource:
         self.cfg = cfg
         cat = cfg["catalog"]
         self.files = {"catalog": Path(cat["path"])}
-        if cat.get("stellar_path"):
-            self.files["stellar"] = Path(cat["stellar_path"])
+        for key, path_key in (("stellar", "stellar_path"), ("labels", "labels_path")):
+            if cat.get(path_key):
+                self.files[key] = Path(cat[path_key])
 
     def raw_catalog_files(self) -> dict[str, Path]:
         return self.files
@@ -70,11 +73,39 @@ class LocalSource:
         return self.files  # already on disk
 
     def normalize(self, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return load_dr24(files["catalog"], self.cfg["catalog"]["labels"], files.get("stellar"))
+        return load_local_table(files, self.cfg["catalog"])
 
     def obtain_lightcurves(self, star_ids: list[str], progress: bool = True):
         from ..lightcurves.obtain import locate_local
         return locate_local(star_ids, self.lightcurve_root())
+
+
+def load_local_table(files: dict[str, Path], cat: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The local source's table, by its format: mapped columns, a SPOC TCE table, or a Kepler
+    DR24/DR25 table (labels from ``labels`` when given: the TOI or KOI table)."""
+    from .archive import dr25_dispositions
+    from .kepler import DR24_REQUIRED, normalize_dr24, read_archive_csv
+    from .table import normalize_columns
+    from .tess import SPOC_REQUIRED, normalize_spoc, read_spoc_table
+    path = files["catalog"]
+    raw = read_archive_csv(path)
+    labels_table = read_archive_csv(files["labels"]) if "labels" in files else None
+    where = f"TCE table {path}"
+    if cat["columns"]:
+        return normalize_columns(raw, cat["columns"], cat["labels"], duration_unit=cat["duration_unit"],
+                                 epoch_offset=cat["epoch_offset"], mission=cat["mission"], where=where)
+    if set(SPOC_REQUIRED) <= set(raw.columns):
+        return normalize_spoc(read_spoc_table(path), cat["labels"], labels_table, cat["toi_labels"],
+                              where=f"SPOC {where}")
+    if set(DR24_REQUIRED) <= set(raw.columns):
+        if labels_table is not None:
+            raw = raw.assign(av_training_set=dr25_dispositions(raw, labels_table, cat["koi_labels"]))
+        stellar = read_archive_csv(files["stellar"]) if "stellar" in files else None
+        return normalize_dr24(raw, cat["labels"], stellar, where=where)
+    raise CatalogError(f"{where} is neither a Kepler DR24/DR25 TCE table ({', '.join(DR24_REQUIRED)}) nor a "
+                       f"TESS SPOC TCE table ({', '.join(SPOC_REQUIRED)}); its columns are "
+                       f"{', '.join(map(str, raw.columns[:12]))}... Map them with catalog.columns "
+                       "(star_id, period, epoch, duration, depth).")
 
 
 class ViewsSource:
@@ -160,9 +191,56 @@ class KeplerArchiveSource:
                                offline=self.cfg["offline"], workers=a["workers"], progress=progress)
 
 
+class TessArchiveSource:
+    """TESS SPOC TCE tables from MAST (catalog.tess_runs), labelled from the Exoplanet Archive's
+    TOI table; SPOC 2-min light curves of every sector those runs cover, from MAST into the cache."""
+
+    name = "tess_spoc"
+
+    def __init__(self, cfg: dict):
+        self.cfg = cfg
+        self.root = Path(cfg["results"]) / "archive" / self.name
+
+    def raw_catalog_files(self) -> dict[str, Path]:
+        return {"catalog": self.root / "spoc_tces.csv", "toi": self.root / "toi.csv"}
+
+    def lightcurve_root(self) -> Path:
+        return cache_dir(self.cfg)
+
+    def write_raw_catalog(self) -> dict[str, Path]:
+        from ..http import RetryPolicy
+        from .archive import download_spoc_tables, download_tables
+        a, files = self.cfg["archive"], self.raw_catalog_files()
+        policy = RetryPolicy.from_config(a)
+        download_tables(self.name, files, a["tap_url"], policy)
+        download_spoc_tables(files["catalog"], self.cfg["catalog"]["tess_runs"], a["mast_url"],
+                             cache_dir(self.cfg), policy)
+        return files
+
+    def normalize(self, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        from .tess import load_spoc
+        cat = self.cfg["catalog"]
+        return load_spoc(files["catalog"], cat["labels"], files["toi"], cat["toi_labels"])
+
+    def sectors(self) -> list[int]:
+        """Every sector the catalog's runs cover: a star's light curves come from all of them."""
+        from .tess import run_sectors
+        runs = pd.read_csv(self.raw_catalog_files()["catalog"], usecols=["run"])["run"].unique()
+        return sorted({s for run in runs for s in run_sectors(run)})
+
+    def obtain_lightcurves(self, star_ids: list[str], progress: bool = True):
+        from ..http import RetryPolicy
+        from ..lightcurves.download import download_tess
+        a = self.cfg["archive"]
+        return download_tess(star_ids, self.sectors(), self.lightcurve_root(), a["mast_url"],
+                             RetryPolicy.from_config(a), offline=self.cfg["offline"], workers=a["workers"],
+                             progress=progress)
+
+
 SOURCES = {"simulated": SimulatedSource, "local": LocalSource, "views": ViewsSource,
-           "kepler_dr24": KeplerArchiveSource, "kepler_dr25": KeplerArchiveSource}
-ARCHIVE_SOURCES = ("kepler_dr24", "kepler_dr25")
+           "kepler_dr24": KeplerArchiveSource, "kepler_dr25": KeplerArchiveSource,
+           "tess_spoc": TessArchiveSource}
+ARCHIVE_SOURCES = ("kepler_dr24", "kepler_dr25", "tess_spoc")
 
 
 def get_source(cfg: dict):

@@ -65,6 +65,7 @@ def validate_rows(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.DataFr
     flag(df["period"] <= 0, "period is not positive")
     flag(df["duration"] <= 0, "duration is not positive")
     flag(df["duration"] >= df["period"], "duration is not shorter than the period")
+    flag(df["star_id"].isin(["", "nan"]), "star id is missing")
     for i, sid in df["star_id"].items():
         try:
             safe_id(sid, "star id")
@@ -98,6 +99,28 @@ def finalize(df: pd.DataFrame, stellar: pd.DataFrame | None, labels: dict, where
     good, rejected = validate_rows(df, where)
     good = good.sort_values(["star_id", "tce_num"], kind="stable").reset_index(drop=True)
     return good[list(NORMALIZED_COLUMNS) + STELLAR_COLUMNS], rejected
+
+
+def normalize_columns(raw: pd.DataFrame, columns: dict, labels: dict, *, duration_unit: str = "hours",
+                      epoch_offset: float = 0.0, mission: str = "kepler", where: str = "TCE table"):
+    """Any CSV whose columns ``columns`` maps onto the normalized fields -> (table, rejected rows).
+    TCEs without a ``tce_num`` column are numbered per star in file order."""
+    require_columns(raw, list(columns.values()), f"{where} (catalog.columns)")
+    col = lambda name: pd.to_numeric(raw[columns[name]], errors="coerce")  # noqa: E731
+    star = raw[columns["star_id"]].map(lambda v: str(int(v)) if isinstance(v, float) and v.is_integer()
+                                       else str(v).strip())
+    num = (col("tce_num").fillna(-1).astype(int) if "tce_num" in columns
+           else star.groupby(star).cumcount() + 1)
+    disposition = (raw[columns["disposition"]].fillna("UNK").astype(str).str.strip()
+                   if "disposition" in columns else pd.Series("UNK", index=raw.index))
+    df = pd.DataFrame({
+        "tce_id": star + "_" + num.astype(str), "star_id": star, "tce_num": num, "mission": mission,
+        "period": col("period"), "epoch": col("epoch") - epoch_offset,
+        "duration": col("duration") / (24.0 if duration_unit == "hours" else 1.0), "depth": col("depth"),
+        "disposition": disposition.replace({"": "UNK", "nan": "UNK"}),
+    })
+    stellar = pd.DataFrame({"star_id": star, **{c: col(c) for c in STELLAR_COLUMNS if c in columns}})
+    return finalize(df, stellar, labels, where)
 
 
 def write_normalized(df: pd.DataFrame, path: str | Path) -> None:

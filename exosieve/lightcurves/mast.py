@@ -1,7 +1,9 @@
-"""MAST's layout of Kepler light-curve files: ``NNNN/NNNNNNNNN/kplrNNNNNNNNN-TIMESTAMP_llc.fits``."""
+"""MAST's layouts of light-curve files: Kepler long cadence ``NNNN/NNNNNNNNN/kplrNNNNNNNNN-TIMESTAMP_llc.fits``
+and TESS SPOC 2-min ``sNNNN/AAAA/BBBB/CCCC/DDDD/tess*-s_lc.fits``."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from ..utils import TargetError
@@ -28,3 +30,28 @@ def kepler_lightcurve_path(root: str | Path, kepid: int | str, timestamp: str) -
 def find_kepler_lightcurves(root: str | Path, kepid: int | str) -> list[Path]:
     """Every long-cadence file of a star under ``root``, in quarter (timestamp) order."""
     return sorted(kepler_star_dir(root, kepid).glob(f"kplr{kepid_string(kepid)}-*_llc.fits"))
+
+
+# TESS SPOC 2-min light curves: ``sNNNN/AAAA/BBBB/CCCC/DDDD/tess<stamp>-sNNNN-<tic16>-<ver>-s_lc.fits``,
+# the 16-digit TIC id split in four (MAST's ``missions/tess/tid/`` tree).
+TESS_LC = re.compile(r"^tess\d{13}-s(\d{4})-(\d{16})-\d{4}-s_lc\.fits$")
+
+
+def tic_string(tic: int | str) -> str:
+    """The zero-padded 16-digit TIC string; refuses anything that is not a plain TIC number."""
+    text = str(tic).strip()
+    if not text.isdigit() or len(text) > 16 or int(text) <= 0:
+        raise TargetError(f"TESS star id {text!r} is not a TIC number (1 to 16 digits)")
+    return f"{int(text):016d}"
+
+
+def tess_sector_dir(root: str | Path, sector: int, tic: int | str) -> Path:
+    t = tic_string(tic)
+    return Path(root) / f"s{int(sector):04d}" / t[:4] / t[4:8] / t[8:12] / t[12:]
+
+
+def find_tess_lightcurves(root: str | Path, tic: int | str) -> list[Path]:
+    """Every SPOC 2-min light curve of a star under ``root``, in sector order."""
+    t = tic_string(tic)
+    return sorted(Path(root).glob(f"s[0-9][0-9][0-9][0-9]/{t[:4]}/{t[4:8]}/{t[8:12]}/{t[12:]}/tess*-{t}-*-s_lc.fits"))
+

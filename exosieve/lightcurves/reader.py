@@ -7,6 +7,7 @@ quarters stitch, and keeps the flux-weighted centroids for centroid diagnostics.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,20 @@ def quality_bitmask(name: str, mission: str = "kepler") -> int:
     return flags.OPTIONS[name]
 
 
+def header_target(header) -> str | None:
+    """The star a light-curve file belongs to: KEPLERID or TICID, else an OBJECT such as
+    'TIC 100100827' (files rewritten by lightkurve keep only OBJECT)."""
+    for key in ("KEPLERID", "TICID"):
+        if header.get(key) not in (None, ""):
+            return str(header[key]).strip()
+    m = re.fullmatch(r"\s*(?:KIC|TIC|KEPLER|TESS)?\s*(\d+)\s*", str(header.get("OBJECT", "")), re.IGNORECASE)
+    return m.group(1) if m else None
+
+
 def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int):
     try:
         with fits.open(path, memmap=False) as hdul:
-            header = hdul[0].header
-            target = header.get("KEPLERID", header.get("TICID"))
+            target = header_target(hdul[0].header)
             if target is not None and str(int(target)) != str(int(star_id)):
                 raise LightCurveError(f"star {star_id}: {path.name} is a light curve of target "
                                       f"{target}, not {star_id}")

@@ -1,0 +1,150 @@
+"""TESS SPOC TCE tables (the per-sector-run DV statistics CSVs MAST publishes for 2-min targets)
+and their labels from the TOI table's TFOPWG dispositions.
+
+SPOC searches every sector alone and every span of sectors (``s0001-s0013``, ...), so one signal
+is usually a TCE of many runs. ``one_per_signal`` keeps a single TCE per signal: the one from the
+run with the longest span (best ephemeris), newest first among equals. TCE ids name the run,
+``<tic>_<run>_<tce_plnt_num>``, so they never change when later runs are added.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .ephemeris import match_ephemerides
+from .kepler import read_archive_csv
+from .table import CatalogError, finalize, require_columns
+
+SPOC_REQUIRED = ["ticid", "tce_plnt_num", "tce_period", "tce_time0bt", "tce_duration", "tce_depth"]
+TOI_REQUIRED = ["tid", "tfopwg_disp", "pl_orbper", "pl_tranmid"]
+BTJD_OFFSET = 2457000.0      # BTJD = BJD - 2457000: the TOI table gives BJD, SPOC tables BTJD
+SOLAR_DENSITY = 1.408        # g/cm^3: DV gives stellar density in solar units, Kepler tables in g/cm^3
+SOLAR_LOGG = 4.438
+RUN_IN_NAME = re.compile(r"-(s\d{4}-s\d{4})_dvr-tcestats\.csv$")
+RUN = re.compile(r"^s(\d{4})-s(\d{4})$")
+
+
+def run_of_file(name: str) -> str | None:
+    """'s0001-s0013' from a MAST TCE-table name such as tess2018206190142-s0001-s0013_dvr-tcestats.csv."""
+    m = RUN_IN_NAME.search(name)
+    return m.group(1) if m else None
+
+
+def run_sectors(run: str) -> range:
+    m = RUN.match(str(run))
+    if not m:
+        raise CatalogError(f"{run!r} is not a SPOC sector run (sNNNN-sNNNN)")
+    return range(int(m.group(1)), int(m.group(2)) + 1)
+
+
+def read_spoc_table(path: str | Path) -> pd.DataFrame:
+    """One SPOC TCE table (or several concatenated) with a ``run`` column: kept if present,
+    else from the file name, else from the ``sectors`` column ('s0095' -> 's0095-s0095')."""
+    path = Path(path)
+    raw = read_archive_csv(path)
+    require_columns(raw, SPOC_REQUIRED, f"SPOC TCE table {path}")
+    if "run" not in raw.columns:
+        run = run_of_file(path.name)
+        if run is None and "sectors" in raw.columns:
+            sectors = raw["sectors"].astype(str).str.strip()
+            run = sectors.where(sectors.str.contains("-"), sectors + "-" + sectors)
+        if run is None:
+            raise CatalogError(f"SPOC TCE table {path}: cannot tell its sector run (no 'run' or "
+                               "'sectors' column, and the name is not MAST's *-sNNNN-sNNNN_dvr-tcestats.csv)")
+        raw = raw.assign(run=run)
+    return raw
+
+
+def _signals(raw: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({"star": pd.to_numeric(raw["ticid"], errors="coerce"), "period": raw["tce_period"],
+                         "epoch": raw["tce_time0bt"],
+                         "duration": pd.to_numeric(raw["tce_duration"], errors="coerce") / 24.0},
+                        index=raw.index)
+
+
+def one_per_signal(raw: pd.DataFrame, period_tol: float = 0.01) -> pd.DataFrame:
+    """Drop every TCE that repeats (same star, matching ephemeris) a TCE of a preferred run."""
+    span = raw["run"].map(lambda r: len(run_sectors(r)))
+    end = raw["run"].map(lambda r: run_sectors(r).stop)
+    ranked = raw.assign(_span=span, _end=end).sort_values(["_span", "_end", "run"], ascending=[False, False, True],
+                                                          kind="stable")
+    ranked = ranked.reset_index(drop=True)
+    sig = _signals(ranked)
+    rank = pd.Series(np.arange(len(ranked)), index=ranked.index)
+    # pair every TCE with the better-ranked TCEs of its star; a match means it is a repeat
+    pairs = sig.assign(rank=rank).reset_index().merge(sig.assign(rank=rank).reset_index(), on="star",
+                                                      suffixes=("", "_b"))
+    pairs = pairs[pairs["rank_b"] < pairs["rank"]]
+    rel = np.abs(pairs["period_b"] / pairs["period"] - 1)
+    offset = np.abs((pairs["epoch_b"] - pairs["epoch"] + 0.5 * pairs["period"]) % pairs["period"]
+                    - 0.5 * pairs["period"])
+    repeats = pairs.loc[(rel < period_tol) & (offset < np.maximum(pairs["duration"], 0.1)), "index"].unique()
+    kept = ranked.drop(index=repeats).drop(columns=["_span", "_end"])
+    return kept.sort_index(kind="stable").reset_index(drop=True)
+
+
+def toi_dispositions(raw: pd.DataFrame, toi: pd.DataFrame, mapping: dict) -> pd.Series:
+    """A disposition per SPOC TCE from its TOI (TIC id + ephemeris match) and ``mapping``
+    (TFOPWG code -> disposition; ``no_toi`` for TCEs no TOI matches)."""
+    require_columns(toi, TOI_REQUIRED, "TOI table")
+    objects = pd.DataFrame({"star": pd.to_numeric(toi["tid"], errors="coerce"), "period": toi["pl_orbper"],
+                            "epoch": pd.to_numeric(toi["pl_tranmid"], errors="coerce") - BTJD_OFFSET},
+                           index=toi.index)
+    match = match_ephemerides(_signals(raw), objects)
+    found = match.dropna()
+    codes = toi.loc[found.to_numpy(), "tfopwg_disp"].fillna("").astype(str).str.strip().str.upper()
+    out = pd.Series(mapping["no_toi"], index=raw.index, dtype=object, name="disposition")
+    out[found.index] = codes.map(lambda c: mapping.get(c, mapping["no_toi"])).to_numpy()
+    return out
+
+
+def spoc_stellar(raw: pd.DataFrame) -> pd.DataFrame:
+    """Stellar parameters from the TCE table's TIC columns, in the Kepler tables' units (density
+    in g/cm^3; mass from logg and radius)."""
+    col = lambda name: pd.to_numeric(raw[name], errors="coerce") if name in raw.columns else np.nan  # noqa: E731
+    logg, radius = col("tce_slogg"), col("tce_sradius")
+    out = pd.DataFrame({"star_id": pd.to_numeric(raw["ticid"], errors="coerce").map(_id),
+                        "teff": col("tce_steff"), "logg": logg, "feh": col("tce_smet"), "radius": radius,
+                        "mass": 10 ** (logg - SOLAR_LOGG) * radius ** 2,
+                        "dens": col("tce_sdensity") * SOLAR_DENSITY}, index=raw.index)
+    return out.drop_duplicates("star_id")
+
+
+def _id(v) -> str:
+    return str(int(v)) if pd.notna(v) else "nan"
+
+
+def normalize_spoc(raw: pd.DataFrame, labels: dict, toi: pd.DataFrame | None = None,
+                   toi_labels: dict | None = None, where: str = "SPOC TCE table"):
+    """SPOC TCE table(s) with a ``run`` column -> (normalized table, rejected rows)."""
+    require_columns(raw, SPOC_REQUIRED + ["run"], where)
+    raw = one_per_signal(raw)
+    star_id = pd.to_numeric(raw["ticid"], errors="coerce").map(_id)
+    num = pd.to_numeric(raw["tce_plnt_num"], errors="coerce").fillna(-1).astype(int)
+    if toi is not None:
+        disposition = toi_dispositions(raw, toi, toi_labels)
+    elif "disposition" in raw.columns:
+        disposition = raw["disposition"].fillna("UNK").astype(str)
+    else:
+        disposition = pd.Series("UNK", index=raw.index)
+    df = pd.DataFrame({
+        "tce_id": star_id + "_" + raw["run"].astype(str) + "_" + num.astype(str),
+        "star_id": star_id,
+        "tce_num": num,
+        "mission": "tess",
+        "period": pd.to_numeric(raw["tce_period"], errors="coerce"),
+        "epoch": pd.to_numeric(raw["tce_time0bt"], errors="coerce"),
+        "duration": pd.to_numeric(raw["tce_duration"], errors="coerce") / 24.0,
+        "depth": pd.to_numeric(raw["tce_depth"], errors="coerce"),
+        "disposition": disposition,
+    })
+    return finalize(df, spoc_stellar(raw), labels, where)
+
+
+def load_spoc(path, labels: dict, toi_path=None, toi_labels: dict | None = None):
+    toi = read_archive_csv(toi_path) if toi_path else None
+    return normalize_spoc(read_spoc_table(path), labels, toi, toi_labels, where=f"SPOC TCE table {path}")
