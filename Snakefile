@@ -24,3 +24,11 @@ rule all:
     input:
         REPORT_FILES,
     default_target: True
+
+
+onsuccess:
+    from exosieve.report import run_summary
+
+    summary = run_summary(R, RUN_STARTED)
+    if summary:
+        logger.info(summary)

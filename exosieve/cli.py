@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check-config", help="validate a config file and print it with defaults filled in")
     chk.add_argument("config", nargs="?", default="config.yaml")
     pred = sub.add_parser("predict", help="score named stars' TCEs with every fold model of a finished run")
-    pred.add_argument("targets", nargs="+", help="KIC ids (or one file with an id per line)")
+    pred.add_argument("targets", nargs="+", help="KIC or TIC ids, as the configured source names its stars (or one file with an id per line)")
     pred.add_argument("--config", default="config.yaml", help="the finished run's config (default config.yaml)")
     pred.add_argument("--out", default="predictions.csv")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""Scoring named targets with a finished run: from KIC ids to scores, as ExoMiner's pipeline
+"""Scoring named targets with a finished run: from KIC or TIC ids to scores, as ExoMiner's pipeline
 goes from TIC ids to scores. The targets' TCEs come from the run's catalog source, their light
 curves are read, downloaded or generated as the run's were, preprocessed with the same code and
 config, and scored by every fold model of every model (mean and spread across folds)."""

@@ -377,3 +377,20 @@ is how many planets survive if almost no false positives may. Download:
 """
     with atomic_output(out / "index.html", ".html") as tmp:
         tmp.write_text(page)
+
+
+def run_summary(results: str | Path, since: float) -> str | None:
+    """A closing line for a run that (re)wrote the report after ``since`` (epoch seconds): how
+    many TCEs could not be scored, by stage, and where they are listed; None otherwise."""
+    report = Path(results) / "report"
+    failures_csv = report / "failures.csv"
+    if not failures_csv.exists() or failures_csv.stat().st_mtime < since:
+        return None
+    failures = pd.read_csv(failures_csv, dtype=str)
+    if failures.empty:
+        return f"ExoSieve: every TCE was scored. Report: {report / 'index.html'}"
+    stages = failures.groupby("stage")["tce_id"].nunique()
+    by_stage = ", ".join(f"{stage}: {n}" for stage, n in stages.items())
+    return (f"ExoSieve: {failures.tce_id.nunique()} TCE(s) on {failures.star_id.nunique()} star(s) could not be "
+            f"scored ({by_stage}); the rest were. They are listed in {failures_csv} and in the report, "
+            f"{report / 'index.html'}.")

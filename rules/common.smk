@@ -1,6 +1,9 @@
 # Shared settings and helpers: validated config, paths, and the shard/fold lists.
 import os
 import sys
+import time
+
+RUN_STARTED = time.time()  # the closing summary speaks only of a report this run wrote
 
 # Jobs (scripts, --use-conda environments, cluster jobs) import the package from this checkout
 # even when it is not pip-installed there.

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SHARED_DATA
 from exosieve.shards import shard_of
 
 pytestmark = pytest.mark.slow
@@ -92,6 +92,20 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     unl = catalog[catalog.label < 0].set_index("tce_id")["score"]
     both = pred.set_index("tce_id")["score_exominer"].reindex(unl.index).dropna()
     assert len(both) >= 2 and np.allclose(both, unl.reindex(both.index), atol=1e-4)
+    # TIC ids too: WASP-18 (TESS) from the local archive, scored by the same fold models.
+    if (SHARED_DATA / "tess" / "wasp18b.fits").exists():
+        from archive_server import WASP18_TIC, ArchiveServer
+        with ArchiveServer(SHARED_DATA) as server:
+            tess = {**cfg, "catalog": {"source": "tess_spoc"},
+                    "archive": {"tap_url": server.url + "/TAP", "mast_url": server.url,
+                                "cache_dir": str(tmp_path / "cache")}}
+            (tmp_path / "tess.yaml").write_text(yaml.safe_dump(tess))
+            out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", str(WASP18_TIC), "--config",
+                                  str(tmp_path / "tess.yaml"), "--out", str(tmp_path / "tess.csv")],
+                                 cwd=tmp_path, capture_output=True, text=True)
+        pred = pd.read_csv(tmp_path / "tess.csv", dtype={"tce_id": str, "star_id": str})
+        assert list(pred.tce_id) == [f"{WASP18_TIC}_s0001-s0003_1", f"{WASP18_TIC}_s0002-s0002_2"], out.stderr
+        assert pred.score_exominer.between(0, 1).all() and (pred.n_models_exominer == 3).all()
 
 
 @pytest.fixture(scope="module")
