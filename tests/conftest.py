@@ -21,6 +21,22 @@ needs_shared_data = pytest.mark.skipif(
 
 
 @pytest.fixture
+def server():
+    """The local archive on 127.0.0.1 (tests/archive_server.py), serving ../shared/data."""
+    from archive_server import ArchiveServer
+    with ArchiveServer(SHARED_DATA, stall_seconds=2.5) as s:
+        yield s
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    """Record the HTTP client's waits instead of sleeping through them."""
+    recorded = []
+    monkeypatch.setattr("exosieve.http.time.sleep", recorded.append)
+    return recorded
+
+
+@pytest.fixture
 def cfg():
     from exosieve.config import load
     return load({})

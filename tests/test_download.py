@@ -7,7 +7,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from archive_server import ArchiveServer
 from conftest import SHARED_DATA, needs_shared_data
 from exosieve.catalog.archive import download_tables, dr25_dispositions, load_dr25
 from exosieve.catalog.kepler import read_archive_csv
@@ -20,20 +19,6 @@ pytestmark = needs_shared_data
 FAST = RetryPolicy(retries=3, backoff=0.05, max_wait=2.0, timeout=1.0)
 KIC = "757450"
 FILE = "kplr000757450-2009166043257_llc.fits"  # its Q1 file
-
-
-@pytest.fixture
-def server():
-    with ArchiveServer(SHARED_DATA, stall_seconds=2.5) as s:
-        yield s
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    """Record the client's waits instead of sleeping through them."""
-    recorded = []
-    monkeypatch.setattr("exosieve.http.time.sleep", recorded.append)
-    return recorded
 
 
 def test_retry_after_reads_seconds_and_http_dates():

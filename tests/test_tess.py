@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from archive_server import TESS_FILE, WASP18_TIC, ArchiveServer, spoc_tce_table
+from archive_server import TESS_FILE, WASP18_TIC, spoc_tce_table
 from conftest import SHARED_DATA
 from exosieve.catalog.sources import build_catalog, get_source
 from exosieve.catalog.table import CatalogError
@@ -29,19 +29,6 @@ pytestmark = pytest.mark.skipif(not (TESS_LC.exists() and TOI.exists()),
 FAST = RetryPolicy(retries=3, backoff=0.05, max_wait=2.0, timeout=2.0)
 TIC = str(WASP18_TIC)
 WASP18_TCE = f"{TIC}_s0001-s0003_1"
-
-
-@pytest.fixture
-def server():
-    with ArchiveServer(SHARED_DATA) as s:
-        yield s
-
-
-@pytest.fixture
-def waits(monkeypatch):
-    recorded = []
-    monkeypatch.setattr("exosieve.http.time.sleep", recorded.append)
-    return recorded
 
 
 def tess_config(tmp_path, server, **catalog):

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .table import CatalogError, finalize, require_columns
+from .table import CatalogError, finalize, numeric_ids, require_columns, tce_frame
 
 DR24_REQUIRED = ["kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration",
                  "tce_depth"]
 DR24_LABEL_COLUMN = "av_training_set"
+DR24_FIELDS = {"period": "tce_period", "epoch": "tce_time0bk", "duration": "tce_duration", "depth": "tce_depth"}
 KEPLER_STELLAR_COLUMNS = {"kepid": "star_id", "teff": "teff", "logg": "logg", "feh": "feh",
                           "radius": "radius", "mass": "mass", "dens": "dens"}
 
@@ -30,23 +31,11 @@ def normalize_dr24(raw: pd.DataFrame, labels: dict, stellar: pd.DataFrame | None
                    where: str = "DR24 TCE table") -> tuple[pd.DataFrame, pd.DataFrame]:
     """DR24-format TCE table -> (normalized table, rejected rows)."""
     require_columns(raw, DR24_REQUIRED, where)
-    star = pd.to_numeric(raw["kepid"], errors="coerce")
-    num = pd.to_numeric(raw["tce_plnt_num"], errors="coerce")
-    star_id = star.map(lambda v: str(int(v)) if pd.notna(v) else "nan")
-    tce_num = num.fillna(-1).astype(int)
-    disposition = (raw[DR24_LABEL_COLUMN].astype(str).str.strip()
-                   if DR24_LABEL_COLUMN in raw.columns else pd.Series("UNK", index=raw.index))
-    df = pd.DataFrame({
-        "tce_id": star_id + "_" + tce_num.astype(str),
-        "star_id": star_id,
-        "tce_num": tce_num,
-        "mission": "kepler",
-        "period": pd.to_numeric(raw["tce_period"], errors="coerce"),
-        "epoch": pd.to_numeric(raw["tce_time0bk"], errors="coerce"),
-        "duration": pd.to_numeric(raw["tce_duration"], errors="coerce") / 24.0,
-        "depth": pd.to_numeric(raw["tce_depth"], errors="coerce"),
-        "disposition": disposition.replace({"nan": "UNK", "": "UNK"}),
-    })
+    star_id = numeric_ids(raw["kepid"])
+    tce_num = pd.to_numeric(raw["tce_plnt_num"], errors="coerce").fillna(-1).astype(int)
+    disposition = (raw[DR24_LABEL_COLUMN] if DR24_LABEL_COLUMN in raw.columns
+                   else pd.Series("UNK", index=raw.index))
+    df = tce_frame(raw, DR24_FIELDS, star_id, tce_num, "kepler", disposition)
     if stellar is not None:
         stellar = normalize_kepler_stellar(stellar, f"{where} stellar table")
     return finalize(df, stellar, labels, where)
@@ -56,8 +45,7 @@ def normalize_kepler_stellar(raw: pd.DataFrame, where: str) -> pd.DataFrame:
     require_columns(raw, ["kepid"], where)
     keep = {k: v for k, v in KEPLER_STELLAR_COLUMNS.items() if k in raw.columns}
     out = raw[list(keep)].rename(columns=keep)
-    out["star_id"] = pd.to_numeric(out["star_id"], errors="coerce").map(
-        lambda v: str(int(v)) if pd.notna(v) else "nan")
+    out["star_id"] = numeric_ids(out["star_id"])
     return out
 
 

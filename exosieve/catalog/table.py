@@ -101,6 +101,31 @@ def finalize(df: pd.DataFrame, stellar: pd.DataFrame | None, labels: dict, where
     return good[list(NORMALIZED_COLUMNS) + STELLAR_COLUMNS], rejected
 
 
+def numeric_ids(values: pd.Series) -> pd.Series:
+    """Archive star ids (KIC/TIC numbers, read as int or float) as strings; 'nan' when missing."""
+    return pd.to_numeric(values, errors="coerce").map(lambda v: str(int(v)) if pd.notna(v) else "nan")
+
+
+def tce_frame(raw: pd.DataFrame, fields: dict[str, str], star_id: pd.Series, tce_num: pd.Series, mission: str,
+              disposition: pd.Series, *, duration_scale: float = 1 / 24, epoch_offset: float = 0.0,
+              run: pd.Series | None = None) -> pd.DataFrame:
+    """The normalized columns from a source table: ``fields`` names its period, epoch, duration
+    and depth columns; ids are ``<star>_<num>``, or ``<star>_<run>_<num>`` when TCEs are per run."""
+    num = lambda name: pd.to_numeric(raw[fields[name]], errors="coerce")  # noqa: E731
+    middle = "_" if run is None else "_" + run.astype(str) + "_"
+    return pd.DataFrame({
+        "tce_id": star_id + middle + tce_num.astype(str),
+        "star_id": star_id,
+        "tce_num": tce_num,
+        "mission": mission,
+        "period": num("period"),
+        "epoch": num("epoch") - epoch_offset,
+        "duration": num("duration") * duration_scale,
+        "depth": num("depth"),
+        "disposition": disposition.fillna("UNK").astype(str).str.strip().replace({"nan": "UNK", "": "UNK"}),
+    })
+
+
 def normalize_columns(raw: pd.DataFrame, columns: dict, labels: dict, *, duration_unit: str = "hours",
                       epoch_offset: float = 0.0, mission: str = "kepler", where: str = "TCE table"):
     """Any CSV whose columns ``columns`` maps onto the normalized fields -> (table, rejected rows).
@@ -111,14 +136,9 @@ def normalize_columns(raw: pd.DataFrame, columns: dict, labels: dict, *, duratio
                                        else str(v).strip())
     num = (col("tce_num").fillna(-1).astype(int) if "tce_num" in columns
            else star.groupby(star).cumcount() + 1)
-    disposition = (raw[columns["disposition"]].fillna("UNK").astype(str).str.strip()
-                   if "disposition" in columns else pd.Series("UNK", index=raw.index))
-    df = pd.DataFrame({
-        "tce_id": star + "_" + num.astype(str), "star_id": star, "tce_num": num, "mission": mission,
-        "period": col("period"), "epoch": col("epoch") - epoch_offset,
-        "duration": col("duration") / (24.0 if duration_unit == "hours" else 1.0), "depth": col("depth"),
-        "disposition": disposition.replace({"": "UNK", "nan": "UNK"}),
-    })
+    disposition = raw[columns["disposition"]] if "disposition" in columns else pd.Series("UNK", index=raw.index)
+    df = tce_frame(raw, columns, star, num, mission, disposition,
+                   duration_scale=1 / 24 if duration_unit == "hours" else 1.0, epoch_offset=epoch_offset)
     stellar = pd.DataFrame({"star_id": star, **{c: col(c) for c in STELLAR_COLUMNS if c in columns}})
     return finalize(df, stellar, labels, where)
 

@@ -17,9 +17,10 @@ import pandas as pd
 
 from .ephemeris import match_ephemerides
 from .kepler import read_archive_csv
-from .table import CatalogError, finalize, require_columns
+from .table import CatalogError, finalize, numeric_ids, require_columns, tce_frame
 
 SPOC_REQUIRED = ["ticid", "tce_plnt_num", "tce_period", "tce_time0bt", "tce_duration", "tce_depth"]
+SPOC_FIELDS = {"period": "tce_period", "epoch": "tce_time0bt", "duration": "tce_duration", "depth": "tce_depth"}
 TOI_REQUIRED = ["tid", "tfopwg_disp", "pl_orbper", "pl_tranmid"]
 BTJD_OFFSET = 2457000.0      # BTJD = BJD - 2457000: the TOI table gives BJD, SPOC tables BTJD
 SOLAR_DENSITY = 1.408        # g/cm^3: DV gives stellar density in solar units, Kepler tables in g/cm^3
@@ -107,15 +108,11 @@ def spoc_stellar(raw: pd.DataFrame) -> pd.DataFrame:
     in g/cm^3; mass from logg and radius)."""
     col = lambda name: pd.to_numeric(raw[name], errors="coerce") if name in raw.columns else np.nan  # noqa: E731
     logg, radius = col("tce_slogg"), col("tce_sradius")
-    out = pd.DataFrame({"star_id": pd.to_numeric(raw["ticid"], errors="coerce").map(_id),
+    out = pd.DataFrame({"star_id": numeric_ids(raw["ticid"]),
                         "teff": col("tce_steff"), "logg": logg, "feh": col("tce_smet"), "radius": radius,
                         "mass": 10 ** (logg - SOLAR_LOGG) * radius ** 2,
                         "dens": col("tce_sdensity") * SOLAR_DENSITY}, index=raw.index)
     return out.drop_duplicates("star_id")
-
-
-def _id(v) -> str:
-    return str(int(v)) if pd.notna(v) else "nan"
 
 
 def normalize_spoc(raw: pd.DataFrame, labels: dict, toi: pd.DataFrame | None = None,
@@ -123,25 +120,14 @@ def normalize_spoc(raw: pd.DataFrame, labels: dict, toi: pd.DataFrame | None = N
     """SPOC TCE table(s) with a ``run`` column -> (normalized table, rejected rows)."""
     require_columns(raw, SPOC_REQUIRED + ["run"], where)
     raw = one_per_signal(raw)
-    star_id = pd.to_numeric(raw["ticid"], errors="coerce").map(_id)
     num = pd.to_numeric(raw["tce_plnt_num"], errors="coerce").fillna(-1).astype(int)
     if toi is not None:
         disposition = toi_dispositions(raw, toi, toi_labels)
     elif "disposition" in raw.columns:
-        disposition = raw["disposition"].fillna("UNK").astype(str)
+        disposition = raw["disposition"]
     else:
         disposition = pd.Series("UNK", index=raw.index)
-    df = pd.DataFrame({
-        "tce_id": star_id + "_" + raw["run"].astype(str) + "_" + num.astype(str),
-        "star_id": star_id,
-        "tce_num": num,
-        "mission": "tess",
-        "period": pd.to_numeric(raw["tce_period"], errors="coerce"),
-        "epoch": pd.to_numeric(raw["tce_time0bt"], errors="coerce"),
-        "duration": pd.to_numeric(raw["tce_duration"], errors="coerce") / 24.0,
-        "depth": pd.to_numeric(raw["tce_depth"], errors="coerce"),
-        "disposition": disposition,
-    })
+    df = tce_frame(raw, SPOC_FIELDS, numeric_ids(raw["ticid"]), num, "tess", disposition, run=raw["run"])
     return finalize(df, spoc_stellar(raw), labels, where)
 
 
