@@ -3,8 +3,9 @@ and their labels from the TOI table's TFOPWG dispositions.
 
 SPOC searches every sector alone and every span of sectors (``s0001-s0013``, ...), so one signal
 is usually a TCE of many runs. ``one_per_signal`` keeps a single TCE per signal: the one from the
-run with the longest span (best ephemeris), newest first among equals. TCE ids name the run,
-``<tic>_<run>_<tce_plnt_num>``, so they never change when later runs are added.
+run with the longest span (best ephemeris), newest first among equals. TCE ids name the run they
+come from, ``<tic>_<run>_<tce_plnt_num>``, so an id always means the same SPOC TCE; when a later,
+longer run finds the same signal, its TCE takes the place of the shorter run's.
 """
 
 from __future__ import annotations
