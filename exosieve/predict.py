@@ -13,8 +13,8 @@ import pandas as pd
 
 from .catalog.sources import build_catalog, get_source, target_ids
 from .evaluation import ensemble_scores
-from .preprocess import _assemble, preprocess_star
-from .utils import TargetError, atomic_output
+from .preprocess import _assemble, preprocess_stars
+from .utils import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -35,16 +35,8 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
     index, failures = source.obtain_lightcurves(sorted(tces.star_id.unique()), progress)
     files_of = index.groupby("star_id")["path"].apply(list).to_dict()
     errors = {f["star_id"]: f["error"] for f in failures}
-    results = []
-    for star_id, star_tces in tces.groupby("star_id"):
-        if star_id in errors:
-            continue
-        try:
-            res, fail = preprocess_star(files_of.get(star_id, []), star_tces, cfg)
-        except TargetError as exc:
-            res, fail = [], [{"tce_id": t, "error": str(exc)} for t in star_tces.tce_id]
-        results += res
-        errors.update({f["tce_id"]: f["error"] for f in fail})
+    results, fail = preprocess_stars(tces, files_of, set(errors), cfg, progress=progress)
+    errors.update({f["tce_id"]: f["error"] for f in fail})
     out = tces[["tce_id", "star_id", "period", "epoch", "duration", "depth", "disposition"]].copy()
     if results:
         data = _assemble(results, cfg)

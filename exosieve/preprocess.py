@@ -19,11 +19,10 @@ from .detrend import detrend, fit_trend, transit_mask
 from .features import measure_features
 from .lightcurves.reader import read_kepler_lightcurve
 from .shards import ShardData, write_shard
-from .utils import TargetError, atomic_output
+from .utils import FAILURE_COLUMNS, TargetError, atomic_output
 from .views import ViewMaker, array_shape, phase_fold, raw_flux_view, shard_arrays
 
 log = logging.getLogger(__name__)
-FAILURE_COLUMNS = ["tce_id", "star_id", "stage", "error"]
 
 
 def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[dict, dict]:
@@ -105,23 +104,14 @@ def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
     return results, failures
 
 
-def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg: dict,
-                     shard: str, out_h5: str | Path, failures_csv: str | Path,
-                     lightcurve_failures: str | Path | None = None, progress: bool = True) -> dict:
-    """Build one HDF5 shard and its failure manifest; returns counts."""
-    targets = pd.read_csv(targets_csv, dtype={"tce_id": str, "star_id": str, "disposition": str})
-    targets["disposition"] = targets["disposition"].fillna("")
-    index = pd.read_csv(lightcurve_index, dtype={"star_id": str})
-    files = index.groupby("star_id")["path"].apply(list).to_dict()
-    failures: list[dict] = []
-    if lightcurve_failures and Path(lightcurve_failures).exists():
-        failures += pd.read_csv(lightcurve_failures, dtype=str).to_dict("records")
-    failed_stars = {f["star_id"] for f in failures}
-    results = []
-    stars = list(targets.groupby("star_id", sort=True))
-    for star_id, star_tces in tqdm(stars, desc=f"shard {shard}", unit="star", disable=not progress,
-                                   mininterval=5):
-        if star_id in failed_stars:
+def preprocess_stars(tces: pd.DataFrame, files: dict[str, list], skip: set[str], cfg: dict,
+                     desc: str = "preprocess", progress: bool = True) -> tuple[list, list]:
+    """(results, failures) for every star of ``tces`` but those in ``skip`` (already failed);
+    ``files`` maps star id -> its light-curve paths. A star that fails costs only its own TCEs."""
+    results, failures = [], []
+    stars = list(tces.groupby("star_id", sort=True))
+    for star_id, star_tces in tqdm(stars, desc=desc, unit="star", disable=not progress, mininterval=5):
+        if star_id in skip:
             continue
         try:
             res, fail = preprocess_star(files.get(star_id, []), star_tces, cfg)
@@ -135,6 +125,23 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
                              for t in star_tces.tce_id]
         results += res
         failures += fail
+    return results, failures
+
+
+def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg: dict,
+                     shard: str, out_h5: str | Path, failures_csv: str | Path,
+                     lightcurve_failures: str | Path | None = None, progress: bool = True) -> dict:
+    """Build one HDF5 shard and its failure manifest; returns counts."""
+    targets = pd.read_csv(targets_csv, dtype={"tce_id": str, "star_id": str, "disposition": str})
+    targets["disposition"] = targets["disposition"].fillna("")
+    index = pd.read_csv(lightcurve_index, dtype={"star_id": str})
+    files = index.groupby("star_id")["path"].apply(list).to_dict()
+    failures: list[dict] = []
+    if lightcurve_failures and Path(lightcurve_failures).exists():
+        failures += pd.read_csv(lightcurve_failures, dtype=str).to_dict("records")
+    results, fail = preprocess_stars(targets, files, {f["star_id"] for f in failures}, cfg,
+                                     desc=f"shard {shard}", progress=progress)
+    failures += fail
     if len(targets) and not results:
         raise RuntimeError(f"shard {shard}: every one of its {len(targets)} TCEs failed; first error: "
                            f"{failures[0]['error'] if failures else 'unknown'}")

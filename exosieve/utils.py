@@ -19,6 +19,10 @@ class TargetError(ValueError):
     """A problem with one target (star or TCE). Recorded in a failure manifest; the run goes on."""
 
 
+# The columns of every failure manifest (light curves, preprocessing, catalog rejections).
+FAILURE_COLUMNS = ["tce_id", "star_id", "stage", "error"]
+
+
 def safe_id(value: object, what: str = "id") -> str:
     """Return ``value`` as a string that is safe to use in a file name, or raise TargetError.
 

@@ -95,7 +95,7 @@ def load_local_table(files: dict[str, Path], cat: dict) -> tuple[pd.DataFrame, p
         return normalize_columns(raw, cat["columns"], cat["labels"], duration_unit=cat["duration_unit"],
                                  epoch_offset=cat["epoch_offset"], mission=cat["mission"], where=where)
     if set(SPOC_REQUIRED) <= set(raw.columns):
-        return normalize_spoc(read_spoc_table(path), cat["labels"], labels_table, cat["toi_labels"],
+        return normalize_spoc(read_spoc_table(path, raw), cat["labels"], labels_table, cat["toi_labels"],
                               where=f"SPOC {where}")
     if set(DR24_REQUIRED) <= set(raw.columns):
         if labels_table is not None:

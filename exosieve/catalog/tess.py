@@ -43,11 +43,12 @@ def run_sectors(run: str) -> range:
     return range(int(m.group(1)), int(m.group(2)) + 1)
 
 
-def read_spoc_table(path: str | Path) -> pd.DataFrame:
-    """One SPOC TCE table (or several concatenated) with a ``run`` column: kept if present,
-    else from the file name, else from the ``sectors`` column ('s0095' -> 's0095-s0095')."""
+def read_spoc_table(path: str | Path, raw: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One SPOC TCE table (or several concatenated; ``raw`` when already read) with a ``run``
+    column: kept if present, else from the file name, else from the ``sectors`` column
+    ('s0095' -> 's0095-s0095')."""
     path = Path(path)
-    raw = read_archive_csv(path)
+    raw = read_archive_csv(path) if raw is None else raw
     require_columns(raw, SPOC_REQUIRED, f"SPOC TCE table {path}")
     if "run" not in raw.columns:
         run = run_of_file(path.name)

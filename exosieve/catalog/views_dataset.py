@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..shards import ShardData
-from ..utils import TargetError, safe_id
+from ..utils import FAILURE_COLUMNS, TargetError, safe_id
 from .table import STELLAR_COLUMNS, NORMALIZED_COLUMNS, CatalogError, map_labels
 
 REQUIRED = ("global_view", "local_view", "label", "star_id")
@@ -102,7 +102,7 @@ def views_catalog(path: str | Path, labels: dict) -> tuple[pd.DataFrame, pd.Data
         table[col] = np.nan
     table = table.sort_values(["star_id", "tce_num"], kind="stable").reset_index(drop=True)
     return table[list(NORMALIZED_COLUMNS) + STELLAR_COLUMNS], pd.DataFrame(
-        columns=["tce_id", "star_id", "stage", "error"])
+        columns=FAILURE_COLUMNS)
 
 
 def write_views_shard(path: str | Path, targets_csv: str | Path, labels: dict, shard: str, out_h5,
@@ -118,5 +118,5 @@ def write_views_shard(path: str | Path, targets_csv: str | Path, labels: dict, s
     write_shard(out_h5, part, {"config_hash": config_hash, "source": "views", "shard": shard,
                                "exosieve_version": __version__})
     with atomic_output(failures_csv, ".csv") as tmp:
-        pd.DataFrame(columns=["tce_id", "star_id", "stage", "error"]).to_csv(tmp, index=False)
+        pd.DataFrame(columns=FAILURE_COLUMNS).to_csv(tmp, index=False)
     return len(part)

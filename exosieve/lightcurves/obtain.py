@@ -11,11 +11,10 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from ..utils import TargetError, atomic_output
+from ..utils import FAILURE_COLUMNS, TargetError, atomic_output
 from .mast import find_kepler_lightcurves, find_tess_lightcurves
 
 INDEX_COLUMNS = ["star_id", "path"]
-FAILURE_COLUMNS = ["tce_id", "star_id", "stage", "error"]
 
 
 def locate_local(star_ids, root: Path):
