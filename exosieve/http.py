@@ -23,7 +23,9 @@ USER_AGENT = "ExoSieve (transit-signal vetting pipeline)"
 
 
 class DownloadError(TargetError):
-    """A download that failed for good (after retries, or at once for a 4xx answer)."""
+    """A download that failed for good (after retries, or at once for a 4xx answer). A
+    ``validate`` callback raises it (rather than TargetError) to refuse an answer without retrying:
+    an archive that says the query itself is wrong will say so again."""
 
 
 class _Retryable(Exception):
@@ -90,6 +92,26 @@ def fetch(url: str, dest: str | Path, policy: RetryPolicy = RetryPolicy(), *, pa
                         f"{problem}")
 
 
+def peek(url: str, policy: RetryPolicy = RetryPolicy(), nbytes: int = 1 << 16, http: requests.Session | None = None,
+         what: str = "") -> bytes:
+    """The first ``nbytes`` of an answer (decoded), for checks that need not fetch a whole file
+    (a sector's file list is megabytes). One try; raises DownloadError."""
+    http = http or session()
+    label = what or url
+    try:
+        with http.get(url, stream=True, timeout=(policy.timeout, policy.timeout)) as r:
+            if r.status_code != 200:
+                raise DownloadError(f"{label}: HTTP {r.status_code} ({r.reason}) from {r.url}")
+            head = b""
+            for chunk in r.iter_content(chunk_size=1 << 14):
+                head += chunk
+                if len(head) >= nbytes:
+                    break
+            return head[:nbytes]
+    except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+        raise DownloadError(f"{label}: {type(exc).__name__}: {exc}") from exc
+
+
 def _fetch_once(http, url, dest: Path, policy: RetryPolicy, params, validate) -> None:
     with http.get(url, params=params, stream=True, timeout=(policy.timeout, policy.timeout)) as r:
         if r.status_code == 429 or r.status_code >= 500:
@@ -98,15 +120,19 @@ def _fetch_once(http, url, dest: Path, policy: RetryPolicy, params, validate) ->
             raise DownloadError(f"{r.url}: HTTP {r.status_code} ({r.reason}); not retried")
         expected = r.headers.get("Content-Length")
         with atomic_output(dest, dest.suffix) as tmp:
-            size = 0
             with open(tmp, "wb") as fh:
                 for chunk in r.iter_content(chunk_size=1 << 16):
                     fh.write(chunk)
-                    size += len(chunk)
-            if expected is not None and size != int(expected):
-                raise _Retryable(f"truncated body from {r.url}: {size} of {expected} bytes")
+            # Content-Length counts the bytes on the wire: compressed ones when the body is gzip
+            # (``iter_content`` yields them decoded), so compare with what the socket delivered.
+            # urllib3 2 checks this itself; urllib3 1.26 does not.
+            received = r.raw.tell()
+            if expected is not None and expected.isdigit() and received != int(expected):
+                raise _Retryable(f"truncated body from {r.url}: {received} of {expected} bytes")
             if validate is not None:
                 try:
                     validate(tmp)
+                except DownloadError:
+                    raise
                 except TargetError as exc:
                     raise _Retryable(f"rejected {r.url}: {exc}") from exc

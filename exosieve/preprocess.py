@@ -143,8 +143,10 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
                                      desc=f"shard {shard}", progress=progress)
     failures += fail
     if len(targets) and not results:
-        raise RuntimeError(f"shard {shard}: every one of its {len(targets)} TCEs failed; first error: "
-                           f"{failures[0]['error'] if failures else 'unknown'}")
+        # An empty shard plus its manifest, not a failed job: one shard of bad stars must not stop
+        # the run's other shards or its report, which lists these failures.
+        log.warning("shard %s: none of its %d TCEs could be preprocessed; first error: %s", shard, len(targets),
+                    failures[0]["error"] if failures else "unknown")
     data = _assemble(results, cfg)
     write_shard(out_h5, data, {"config_hash": preprocessing_hash(cfg), "source": cfg["catalog"]["source"],
                                "shard": shard, "exosieve_version": __version__})

@@ -1,28 +1,48 @@
-"""A local stand-in for the NASA Exoplanet Archive (TAP) and MAST, on 127.0.0.1, serving recorded
-responses built from ../shared/data, with faults to inject on demand.
+"""A local stand-in for the NASA Exoplanet Archive's TAP service and for MAST, on 127.0.0.1. It
+answers from the real files in ../shared/data, in the formats and with the behaviour those services
+are known to have, and injects faults on demand. Where a behaviour comes from public code or
+documentation rather than from a recorded response, the comment beside it names the source.
 
-Routes:
-- ``/TAP/sync?query=...&format=csv``: the DR24 TCE table for ``q1_q17_dr2?_tce``, the KOI table for
-  ``cumulative``, and for the stellar tables a CSV built from the KOI table's stellar columns.
-- ``/missions/kepler/lightcurves/NNNN/NNNNNNNNN/``: an Apache-style listing of the star's files.
-- ``/missions/kepler/lightcurves/NNNN/NNNNNNNNN/<file>``: the FITS file itself.
-- TAP ``from toi``: the TOI table.
-- ``/tess/bulk_downloads/bulk_downloads_tce.html``: MAST's TCE bulk-download page, linking two SPOC
-  TCE tables at ``/missions/tess/catalogs/tce/``: sector 2 alone and sectors 1-3. Both are built
-  (``spoc_tce_table``) from the TOI row of WASP-18 b, TIC 100100827, the star of
-  ``tess/wasp18b.fits``; the sector-2 run also has a second TCE that no TOI explains.
-- ``/missions/tess/download_scripts/sector/tesscurl_sector_N_lc.sh`` (N = 1, 2, 3): bulk-download
-  scripts; only sector 2's names WASP-18's light curve, which is served at
-  ``/missions/tess/tid/s0002/0000/0001/0010/0827/`` + ``TESS_FILE``.
+TAP (``/TAP/sync?query=<ADQL>&format=csv``):
+- Only the tables the Exoplanet Archive's TAP service lists, with their columns: ``q1_q17_dr24_tce``
+  and ``q1_q17_dr25_tce`` (the recorded DR24 export stands in for both), ``cumulative`` (the KOI
+  table), ``toi``, and the Kepler stellar tables ``q1_q17_dr24_ks``, ``q1_q17_dr25_ks`` and
+  ``keplerstellar``. ``select [top N] <columns|*> from <table>``; nothing else is understood.
+- A bad query (unknown table or column, unparsable ADQL) is answered as the real service answers
+  it: HTTP 200 with a JSON body ``{"status": "error", "msg": ...}`` (Caltech-IPAC/nexsciTAP, the
+  archive's TAP server: ``TAP/tap.py`` ``__printError__``; it does not escape ``msg``). The
+  messages follow its code path (``TAP/runquery.py`` passes the database's own error on, double
+  quotes turned to single: ORA-00942 for an unknown table, ORA-00904 for an unknown column).
+- A result is streamed without a Content-Length (chunked), as the real sync service streams it.
+
+MAST:
+- ``/missions/kepler/lightcurves/NNNN/NNNNNNNNN/``: an Apache-style listing; the FITS files under it.
+- ``/tess/bulk_downloads/bulk_downloads_tce.html``: the TCE bulk-download page, linking the four
+  real SPOC TCE tables of ../shared/data/tess/catalogs/tce by root-relative hrefs in each table
+  row's third cell (the layout orionlee/tess_dv_fast scrapes); the tables themselves under
+  ``/missions/tess/catalogs/tce/``.
+- ``/missions/tess/download_scripts/sector/tesscurl_sector_1_lc.sh``: sector 1's 2-min
+  light-curve script in MAST's format (``#!/bin/sh``, then ``curl -C - -L -o NAME URL`` per file,
+  the shape of the recorded ``_dv.sh`` scripts). It names the real WASP-126 file plus one file
+  per star of the recorded sector-1 DV script, named as that sector's files are; only WASP-126's
+  file exists (``/missions/tess/tid/...``), the others answer 404 as a missing file would.
+  Other sectors' scripts answer 404.
+
+Framing and encoding: ``server.framing`` (None: Content-Length for files, chunked for TAP results;
+or "length" / "chunked" for every answer) and ``server.gzip`` (True: text answers are
+gzip-encoded for clients that accept it, as Apache's mod_deflate does).
 
 ``server.faults[name] = [...]``: the next requests whose path ends with ``name`` get these faults,
 one per request: ``"500"``, ``"404"``, ``"429"`` (Retry-After: 1), ``"stall"`` (says nothing for
-``stall_seconds``), ``"truncate"`` (half the body, full Content-Length), ``"corrupt"`` (random
-bytes) or ``"wrong_target"`` (another star's file). ``server.requests`` logs every path served.
+``stall_seconds``), ``"truncate"`` (half the body on the wire, then the connection closes),
+``"corrupt"`` (random bytes) or ``"wrong_target"`` (another star's file). ``server.requests``
+logs every path served, ``server.queries`` every ADQL query, and ``server.sent`` the
+(path, Content-Encoding, framing) of every answer.
 """
 
 from __future__ import annotations
 
+import gzip
 import io
 import re
 import threading
@@ -34,39 +54,32 @@ from urllib.parse import parse_qs, urlparse
 import numpy as np
 import pandas as pd
 
+WASP126_TIC = 25155310                      # TOI 114.01 (KP), sector 1, the real SPOC file
+WASP126_FILE = "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits"
+PI_MEN_TIC = 261136679                      # pi Men c = TOI 144.01 (CP), in all four SPOC tables
+SECTOR1_STAMP, SECTOR1_VERSION = "2018206045859", "0120"   # sector 1's 2-min file names
+TCE_DIR = "/missions/tess/catalogs/tce/"
+TEXT_TYPES = ("text/", "application/json")
 
-WASP18_TIC = 100100827
-TESS_FILE = "tess2018234235059-s0002-0000000100100827-0121-s_lc.fits"
-TESS_RUNS = {"s0002-s0002": "tess2018235142541-s0002-s0002_dvr-tcestats.csv",
-             "s0001-s0003": "tess2018206190142-s0001-s0003_dvr-tcestats.csv"}
-SECTOR_START = 1354.1  # BTJD of sector 2's first cadence
-SPOC_HEADER = ("#Select Statistics Per TCE From the Data Validation XML Files\n#Mission = TESS\n"
-               "#Search = {search}\n#Sectors = {run}\n#Created Date = 2021-05-12\n#\n")
-
-
-def spoc_tce_table(toi: pd.DataFrame, run: str) -> str:
-    """A SPOC TCE table (MAST's CSV: comment header, DV column names) for one run, from WASP-18 b's
-    TOI row: ephemeris moved to the sector's first transit, as SPOC reports it."""
-    r = toi[toi.tid == WASP18_TIC].iloc[0]
-    period, bjd = float(r.pl_orbper), float(r.pl_tranmid)
-    epoch = bjd - 2457000.0
-    epoch -= period * np.floor((epoch - SECTOR_START) / period)
-    rows = [dict(tceid=f"{WASP18_TIC:011d}-01", ticid=WASP18_TIC, tce_plnt_num=1, sectors=run.split("-")[0],
-                 tce_period=period, tce_time0bt=epoch, tce_duration=float(r.pl_trandurh), tce_depth=float(r.pl_trandep),
-                 tce_model_snr=250.0, tce_steff=r.st_teff, tce_slogg=r.st_logg, tce_smet=0.1,
-                 tce_sradius=r.st_rad, tce_sdensity=0.53)]
-    if run == "s0002-s0002":  # a second signal on the star that no TOI explains
-        rows.append({**rows[0], "tceid": f"{WASP18_TIC:011d}-02", "tce_plnt_num": 2, "tce_period": 3.7131,
-                     "tce_time0bt": SECTOR_START + 1.3, "tce_duration": 3.1, "tce_depth": 310.0,
-                     "tce_model_snr": 7.6})
-    return SPOC_HEADER.format(search=TESS_RUNS[run][:17], run=run) + pd.DataFrame(rows).to_csv(index=False)
+# The Kepler stellar tables' columns as the Exoplanet Archive documents them (Kepler Stellar
+# table column definitions); values here come from the KOI table's stellar columns.
+KEPLER_STELLAR_COLUMNS = ["kepid", "ra", "dec", "kepmag", "teff", "teff_err1", "teff_err2", "logg",
+                          "logg_err1", "logg_err2", "feh", "feh_err1", "feh_err2", "radius",
+                          "radius_err1", "radius_err2", "mass", "mass_err1", "mass_err2", "dens",
+                          "dens_err1", "dens_err2"]
+ADQL = re.compile(r"^\s*select\s+(?:top\s+(?P<top>\d+)\s+)?(?P<cols>.+?)\s+from\s+(?P<table>[\w.]+)\s*(?P<rest>.*?);?\s*$",
+                  re.IGNORECASE | re.DOTALL)
 
 
-def sector_script(sector: int) -> str:
-    """A sector's bulk-download script as MAST writes it (one curl line per light curve)."""
-    names = [f"tess2018206045859-s{sector:04d}-0000000025155310-0120-s_lc.fits"]
-    if sector == 2:
-        names.append(TESS_FILE)
+def tap_error_body(msg: str) -> bytes:
+    """The TAP server's error answer, byte for byte as nexsciTAP prints it (msg not escaped)."""
+    return ('{\n    "status": "error",\n    "msg": "%s"\n}\n' % msg).encode()
+
+
+def sector_lc_script(dv_script: str) -> str:
+    """Sector 1's 2-min light-curve script: WASP-126 plus each star of the sector's DV script."""
+    tics = sorted({int(t) for t in re.findall(r"-s0001-s0001-(\d{16})-", dv_script)} | {WASP126_TIC})
+    names = [f"tess{SECTOR1_STAMP}-s0001-{tic:016d}-{SECTOR1_VERSION}-s_lc.fits" for tic in tics]
     return "#!/bin/sh\n" + "".join(f"curl -C - -L -o {n} https://mast.stsci.edu/api/v0.1/Download/file/"
                                    f"?uri=mast:TESS/product/{n}\n" for n in names)
 
@@ -77,9 +90,14 @@ class ArchiveServer:
         self.lc_root = self.data / "kepler" / "lightcurves"
         self.faults: dict[str, list[str]] = {}
         self.requests: list[str] = []
+        self.queries: list[str] = []
+        self.sent: list[tuple[str, str, str]] = []
         self.stall_seconds = stall_seconds
+        self.framing: str | None = None
+        self.gzip = False
         self._lock = threading.Lock()
-        self._stellar: bytes | None = None
+        self._tables: dict[str, pd.DataFrame] = {}
+        self._answers: dict[str, tuple[bytes, str]] = {}
         handler = type("Handler", (_Handler,), {"archive": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
@@ -102,41 +120,93 @@ class ArchiveServer:
                     return queue.pop(0)
         return None
 
-    def stellar_csv(self) -> bytes:
-        """A stellar table answer from the KOI table's recorded stellar columns."""
-        if self._stellar is None:
-            koi = pd.read_csv(self.data / "catalogs" / "koi_cumulative.csv", comment="#")
-            table = koi[["kepid", "koi_steff", "koi_slogg", "koi_srad"]].drop_duplicates("kepid")
-            table.columns = ["kepid", "teff", "logg", "radius"]
-            self._stellar = table.to_csv(index=False).encode()
-        return self._stellar
+    # --- TAP -------------------------------------------------------------------------------
+    TAP_FILES = {"q1_q17_dr24_tce": "q1_q17_dr24_tce.csv", "q1_q17_dr25_tce": "q1_q17_dr24_tce.csv",
+                 "cumulative": "koi_cumulative.csv", "toi": "toi.csv"}
+    STELLAR_TABLES = ("q1_q17_dr24_ks", "q1_q17_dr25_ks", "keplerstellar")
 
-    def tap_answer(self, query: str) -> bytes | None:
-        q = query.lower()
-        if re.search(r"from q1_q17_dr2[45]_tce", q):
-            return (self.data / "catalogs" / "q1_q17_dr24_tce.csv").read_bytes()
-        if "from cumulative" in q:
-            return (self.data / "catalogs" / "koi_cumulative.csv").read_bytes()
-        if "stellar" in q:
-            return self.stellar_csv()
-        if re.search(r"from toi\b", q):
-            return (self.data / "catalogs" / "toi.csv").read_bytes()
-        return None
+    def tap_table(self, name: str) -> pd.DataFrame | None:
+        with self._lock:
+            if name not in self._tables:
+                if name in self.TAP_FILES:
+                    self._tables[name] = pd.read_csv(self.data / "catalogs" / self.TAP_FILES[name], comment="#",
+                                                     low_memory=False, dtype=str, keep_default_na=False)
+                elif name in self.STELLAR_TABLES:
+                    koi = pd.read_csv(self.data / "catalogs" / "koi_cumulative.csv", comment="#", dtype=str,
+                                      keep_default_na=False).drop_duplicates("kepid")
+                    out = pd.DataFrame("", index=koi.index, columns=KEPLER_STELLAR_COLUMNS)
+                    for col, src in {"kepid": "kepid", "ra": "ra", "dec": "dec", "kepmag": "koi_kepmag",
+                                     "teff": "koi_steff", "logg": "koi_slogg", "radius": "koi_srad"}.items():
+                        out[col] = koi[src]
+                    self._tables[name] = out
+                else:
+                    return None
+            return self._tables[name]
+
+    def tap_answer(self, query: str) -> tuple[bytes, str]:
+        """(body, content type) for one sync query: CSV, or the service's JSON error."""
+        with self._lock:
+            self.queries.append(query)
+            if query in self._answers:
+                return self._answers[query]
+        answer = self._tap_answer(query)
+        with self._lock:
+            self._answers[query] = answer
+        return answer
+
+    def _tap_answer(self, query: str) -> tuple[bytes, str]:
+        m = ADQL.match(query or "")
+        if not m:
+            return tap_error_body("No table name found in ADQL query."), "application/json"
+        table = self.tap_table(m["table"].lower())
+        if table is None:
+            # the data dictionary finds no columns, then the database refuses the query itself
+            return tap_error_body("ORA-00942: table or view does not exist"), "application/json"
+        if m["rest"]:
+            return tap_error_body("ORA-00933: SQL command not properly ended (the local stand-in answers "
+                                  "no WHERE or ORDER BY)"), "application/json"
+        cols = [c.strip().lower() for c in m["cols"].split(",")]
+        if cols != ["*"]:
+            unknown = [c for c in cols if c not in table.columns]
+            if unknown:
+                return tap_error_body(f"ORA-00904: '{unknown[0].upper()}': invalid identifier"), "application/json"
+            table = table[cols]
+        if m["top"]:
+            table = table.head(int(m["top"]))
+        return table.to_csv(index=False).encode(), "text/csv"
+
+    # --- MAST: TESS --------------------------------------------------------------------------
+    def spoc_tables(self) -> list[Path]:
+        return sorted((self.data / "tess" / "catalogs" / "tce").glob("*_dvr-tcestats.csv"))
+
+    def tce_page(self) -> bytes:
+        """MAST's TCE bulk-download page: one table per kind of run, a link per CSV in the third cell."""
+        single = [p for p in self.spoc_tables() if re.search(r"-(s\d{4})-\1_dvr", p.name)]
+        multi = [p for p in self.spoc_tables() if p not in single]
+
+        def table(title, paths):
+            rows = "".join(f'<tr><td>{p.name.split("-", 1)[1][:11]}</td><td>2025-10-04</td>'
+                           f'<td><a href="{TCE_DIR}{p.name}">{p.name}</a></td></tr>\n' for p in reversed(paths))
+            return f"<h3>{title}</h3>\n<table><tr><th>Sectors</th><th>Date</th><th>File</th></tr>\n{rows}</table>\n"
+        intro = ('<table><tr><td><a href="/tess/bulk_downloads.html">Bulk downloads</a></td></tr></table>\n'
+                 f'<p><a href="{TCE_DIR}TCE_csv_description.txt">Column descriptions</a></p>\n')
+        return (f"<html><head><title>TESS TCE Bulk Downloads</title></head><body>\n{intro}"
+                f"{table('SPOC single-sector TCEs', single)}{table('SPOC multi-sector TCEs', multi)}"
+                "</body></html>\n").encode()
 
     def tess_answer(self, path: str) -> tuple[bytes | None, str]:
         if path == "/tess/bulk_downloads/bulk_downloads_tce.html":
-            links = "".join(f'<tr><td><a href="/missions/tess/catalogs/tce/{name}">{run}</a></td></tr>\n'
-                            for run, name in TESS_RUNS.items())
-            return f"<html><body><table>{links}</table></body></html>".encode(), "text/html"
-        for run, name in TESS_RUNS.items():
-            if path == f"/missions/tess/catalogs/tce/{name}":
-                toi = pd.read_csv(self.data / "catalogs" / "toi.csv", comment="#")
-                return spoc_tce_table(toi, run).encode(), "text/csv"
-        m = re.match(r"^/missions/tess/download_scripts/sector/tesscurl_sector_(\d+)_lc\.sh$", path)
-        if m and 1 <= int(m.group(1)) <= 3:
-            return sector_script(int(m.group(1))).encode(), "text/plain"
-        if path == f"/missions/tess/tid/s0002/0000/0001/0010/0827/{TESS_FILE}":
-            return (self.data / "tess" / "wasp18b.fits").read_bytes(), "application/fits"
+            return self.tce_page(), "text/html"
+        if path.startswith(TCE_DIR):
+            for p in self.spoc_tables():
+                if path == TCE_DIR + p.name:
+                    return p.read_bytes(), "text/csv"
+        if path == "/missions/tess/download_scripts/sector/tesscurl_sector_1_lc.sh":
+            dv = (self.data / "tess" / "download_scripts" / "tesscurl_sector_1_dv.sh").read_text()
+            return sector_lc_script(dv).encode(), "text/x-sh"
+        m = re.match(r"^/missions/tess/tid/(s\d{4}/\d{4}/\d{4}/\d{4}/\d{4}/tess[\w-]+\.fits)$", path)
+        if m and (self.data / "tess" / "tid" / m.group(1)).is_file():
+            return (self.data / "tess" / "tid" / m.group(1)).read_bytes(), "application/fits"
         return None, ""
 
 
@@ -148,15 +218,34 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: bytes, ctype: str = "application/octet-stream", headers=None,
-              length: int | None = None) -> None:
+              framing: str = "length", truncate: bool = False) -> None:
+        accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
+        headers = dict(headers or {})
+        if self.archive.gzip and accepts_gzip and ctype.startswith(TEXT_TYPES):
+            body = gzip.compress(body, compresslevel=1, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+        framing = self.archive.framing or framing
+        with self.archive._lock:
+            self.archive.sent.append((urlparse(self.path).path, headers.get("Content-Encoding", "identity"), framing))
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body) if length is None else length))
-        for k, v in (headers or {}).items():
+        if framing == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(body)))
+        for k, v in headers.items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(body)
-        if length is not None and length != len(body):
+        sent = body[: len(body) // 2] if truncate else body
+        if framing == "chunked":
+            for i in range(0, len(sent), 1 << 14):
+                piece = sent[i:i + (1 << 14)]
+                self.wfile.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            if not truncate:
+                self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.wfile.write(sent)
+        if truncate:
             self.close_connection = True
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
@@ -170,30 +259,29 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(int(fault), b"injected fault", "text/plain")
         if fault == "429":
             return self._send(429, b"slow down", "text/plain", {"Retry-After": "1"})
-        body, ctype = self._route(parsed)
+        body, ctype, framing = self._route(parsed)
         if body is None:
             return self._send(404, b"not found", "text/plain")
-        if fault == "truncate":
-            return self._send(200, body[: len(body) // 2], ctype, length=len(body))
         if fault == "corrupt":
             body = np.random.default_rng(0).integers(0, 256, len(body), dtype=np.uint8).tobytes()
         if fault == "wrong_target":
             other = sorted(p for p in self.archive.lc_root.rglob("*_llc.fits") if p.parent.name not in parsed.path)[0]
             body = other.read_bytes()
-        self._send(200, body, ctype)
+        self._send(200, body, ctype, framing=framing, truncate=fault == "truncate")
 
-    def _route(self, parsed):
+    def _route(self, parsed) -> tuple[bytes | None, str, str]:
         if parsed.path.rstrip("/").endswith("/TAP/sync"):
             query = parse_qs(parsed.query).get("query", [""])[0]
-            return self.archive.tap_answer(query), "text/csv"
+            body, ctype = self.archive.tap_answer(query)
+            return body, ctype, "chunked"
         if parsed.path.startswith(("/tess/", "/missions/tess/")):
-            return self.archive.tess_answer(parsed.path)
+            return (*self.archive.tess_answer(parsed.path), "length")
         m = re.match(r"^/missions/kepler/lightcurves/(\d{4})/(\d{9})/(.*)$", parsed.path)
         if not m:
-            return None, ""
+            return None, "", "length"
         star_dir = self.archive.lc_root / m.group(1) / m.group(2)
         if not star_dir.is_dir():
-            return None, ""
+            return None, "", "length"
         if m.group(3) == "":
             out = io.StringIO()
             out.write(f"<html><head><title>Index of {parsed.path}</title></head><body><pre>\n")
@@ -201,6 +289,7 @@ class _Handler(BaseHTTPRequestHandler):
             for f in sorted(star_dir.glob("*.fits")):
                 out.write(f'<a href="{f.name}">{f.name}</a>  {f.stat().st_size}\n')
             out.write("</pre></body></html>\n")
-            return out.getvalue().encode(), "text/html"
+            return out.getvalue().encode(), "text/html", "length"
         f = star_dir / m.group(3)
-        return (f.read_bytes(), "application/fits") if f.is_file() and "/" not in m.group(3) else (None, "")
+        return ((f.read_bytes(), "application/fits", "length") if f.is_file() and "/" not in m.group(3)
+                else (None, "", "length"))

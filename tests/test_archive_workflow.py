@@ -56,18 +56,22 @@ def test_kepler_dr24_from_the_archive_restricted_to_named_stars(tmp_path):
 
 
 def test_tess_spoc_from_the_archive_to_a_shard(tmp_path):
-    """The TESS path through the workflow's rules: SPOC TCE tables and the TOI table, WASP-18's
-    2-min light curve from MAST into the cache, preprocessed into a shard."""
-    from archive_server import TESS_FILE, WASP18_TIC
+    """The TESS path through the workflow's rules on the real SPOC table of run s0001-s0001 and the
+    real TOI table. None of its stars' light curves is among the recorded files, so the archive
+    answers 404 for each: the shard is empty, complete, and its manifest names every TCE."""
+    from archive_server import PI_MEN_TIC
     from exosieve.shards import read_shard
     with ArchiveServer(SHARED_DATA) as server:
-        server.faults[TESS_FILE] = ["429"]
-        cfg = {"catalog": {"source": "tess_spoc"}, "shards": 1,
+        server.faults["tesscurl_sector_1_lc.sh"] = ["429"]
+        cfg = {"catalog": {"source": "tess_spoc", "tess_runs": ["s0001-s0001"]}, "shards": 1,
                "archive": {"tap_url": server.url + "/TAP", "mast_url": server.url,
                            "cache_dir": str(tmp_path / "cache"), "backoff": 0.05, "max_wait": 2.0}}
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
         snakemake(tmp_path, "results/shards/000.h5")
-    data = read_shard(tmp_path / "results" / "shards" / "000.h5")
-    assert sorted(data.meta.tce_id) == [f"{WASP18_TIC}_s0001-s0003_1", f"{WASP18_TIC}_s0002-s0002_2"]
-    assert list(data.meta.sort_values("tce_id").label) == [1, -1]
-    assert len(list((tmp_path / "cache" / "tess" / "tid").rglob("*-s_lc.fits"))) == 1
+    tces = pd.read_csv(tmp_path / "results" / "catalog" / "tces.csv", dtype={"tce_id": str, "star_id": str})
+    assert len(tces) == 5 and tces.set_index("tce_id").loc[f"{PI_MEN_TIC}_s0001-s0001_1", "label"] == 1
+    assert len(read_shard(tmp_path / "results" / "shards" / "000.h5")) == 0
+    failures = pd.read_csv(tmp_path / "results" / "shards" / "000.failures.csv", dtype=str)
+    assert sorted(failures.tce_id) == sorted(tces.tce_id)
+    assert failures.error.str.contains("HTTP 404").all() and set(failures.stage) == {"download"}
+    assert (tmp_path / "cache" / "tess" / "download_scripts" / "tesscurl_sector_1_lc.sh").exists()

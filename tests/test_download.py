@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 
 from conftest import SHARED_DATA, needs_shared_data
-from exosieve.catalog.archive import download_tables, dr25_dispositions, load_dr25
+from exosieve.catalog.archive import (QUERIES, TapQueryError, download_tables, dr25_dispositions, load_dr25,
+                                      tap_error_message)
 from exosieve.catalog.kepler import read_archive_csv
 from exosieve.http import DownloadError, RetryPolicy, fetch, retry_after_seconds
-from exosieve.lightcurves.download import download_kepler, fetch_star, kepler_star_url
+from exosieve.lightcurves.download import download_kepler, fetch_star, kepler_star_url, listed_files
 from exosieve.lightcurves.mast import find_kepler_lightcurves
 from exosieve.lightcurves.reader import read_kepler_lightcurve
 
@@ -95,6 +96,72 @@ def test_tap_tables_download_and_validate(server, waits, tmp_path):
     assert waits == pytest.approx([1.0, 0.1])
     assert len(read_archive_csv(files["catalog"])) == 20367
     assert {"kepid", "teff"} <= set(read_archive_csv(files["stellar"]).columns)
+
+
+@pytest.mark.parametrize("source", ["kepler_dr24", "kepler_dr25", "tess_spoc"])
+def test_tap_queries_name_only_tables_and_columns_the_service_lists(server, waits, tmp_path, source):
+    """The stand-in refuses any table or column the real TAP service does not list, as the service
+    does, so a query that passes here names real tables (the stellar ones are *_ks, not *_stellar).
+    Table names: the Exoplanet Archive's TAP documentation (docs/TAP/usingTAP.html) as recorded in
+    ../shared/data/README.md; TCE, KOI and TOI columns: the recorded exports; stellar columns: the
+    archive's Kepler stellar column definitions (no recorded stellar export)."""
+    files = {k: tmp_path / f"{k}.csv" for k in QUERIES[source]}
+    download_tables(source, files, server.url + "/TAP", FAST)
+    assert waits == [] and all(p.stat().st_size > 1000 for p in files.values())
+    tables = {q.lower().split(" from ")[1].split()[0] for q in server.queries}
+    assert tables <= {"q1_q17_dr24_tce", "q1_q17_dr25_tce", "cumulative", "toi", "q1_q17_dr24_ks", "q1_q17_dr25_ks"}
+
+
+@pytest.mark.parametrize("query,message", [
+    ("select kepid, teff from q1_q17_dr24_stellar", "ORA-00942: table or view does not exist"),   # retired API name
+    ("select kepid, tefff from q1_q17_dr24_ks", "ORA-00904: 'TEFFF': invalid identifier"),
+])
+def test_a_query_the_archive_refuses_is_one_clear_error_never_retried(server, waits, tmp_path, monkeypatch,
+                                                                       query, message):
+    monkeypatch.setitem(QUERIES, "kepler_dr24", {"stellar": (query, ["kepid"])})
+    dest = tmp_path / "stellar.csv"
+    with pytest.raises(TapQueryError) as err:
+        download_tables("kepler_dr24", {"stellar": dest}, server.url + "/TAP", FAST)
+    assert f"the archive refused the query: {message} (query: {query})" in str(err.value)
+    assert waits == [] and len(server.queries) == 1             # asked once, not five times
+    assert not dest.exists() and not list(tmp_path.glob("*.tmp"))
+
+
+def test_tap_error_bodies_are_read_as_the_service_writes_them(tmp_path):
+    """nexsciTAP prints msg unescaped (TAP/tap.py __printError__): a quote in it breaks the JSON."""
+    cases = {'{"status": "error", "msg": "ORA-00942: table or view does not exist"}':
+             "ORA-00942: table or view does not exist",
+             '{\n    "status": "error",\n    "msg": "ADQL: near "FROM": syntax error"\n}\n':
+             'ADQL: near "FROM": syntax error',
+             "kepid,teff\n1,5000\n": None, '{"status": "ok"}': None}
+    for body, expected in cases.items():
+        (tmp_path / "a").write_text(body)
+        assert tap_error_message(tmp_path / "a") == expected
+
+
+@pytest.mark.parametrize("framing", ["length", "chunked"])
+@pytest.mark.parametrize("gzip_on", [False, True])
+def test_gzip_answers_are_accepted_and_truncation_is_still_caught(server, waits, tmp_path, framing, gzip_on):
+    """Content-Length counts encoded bytes (RFC 9110, 8.6: the length of the content as sent, after
+    content coding); the client must compare it with what came over the wire. Whether MAST or the
+    TAP service compress is not recorded here, so both framings are served with and without gzip."""
+    server.gzip, server.framing = gzip_on, framing
+    server.faults["/TAP/sync"] = ["truncate"]
+    server.faults["000757450/"] = ["truncate"]
+    files = {k: tmp_path / f"{k}.csv" for k in QUERIES["kepler_dr24"]}
+    download_tables("kepler_dr24", files, server.url + "/TAP", FAST)
+    assert len(read_archive_csv(files["catalog"])) == 20367
+    fetch(kepler_star_url(server.url, KIC), tmp_path / "listing.html", FAST)
+    assert len(listed_files((tmp_path / "listing.html").read_text(), KIC)) == 17
+    assert waits == pytest.approx([0.05, 0.05])                 # each truncated answer retried once
+    encodings = {enc for path, enc, _ in server.sent if path.endswith(("/TAP/sync", "000757450/"))}
+    assert encodings == ({"gzip"} if gzip_on else {"identity"})
+    assert {f for _, _, f in server.sent} == {framing}
+    # an answer that is always cut short is never accepted
+    server.faults["000757450/"] = ["truncate"] * 10
+    with pytest.raises(DownloadError, match="4 attempts"):
+        fetch(kepler_star_url(server.url, KIC), tmp_path / "again.html", FAST)
+    assert not (tmp_path / "again.html").exists() and not list(tmp_path.glob("*.tmp"))
 
 
 def test_dr25_labels_come_from_matching_kois(tmp_path):

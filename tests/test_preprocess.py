@@ -56,11 +56,15 @@ def test_preprocessing_is_deterministic(small_survey, tmp_path, cfg):
     assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
 
 
-def test_every_target_failing_fails_the_shard_loudly(small_survey, tmp_path, cfg):
+def test_a_shard_whose_targets_all_fail_is_an_empty_shard_with_its_manifest(small_survey, tmp_path, cfg):
     targets, index = _shard_inputs(small_survey, tmp_path, 2)
     targets.to_csv(tmp_path / "t.csv", index=False)
     index.iloc[:0].to_csv(tmp_path / "i.csv", index=False)
-    with pytest.raises(RuntimeError, match="every one of its"):
-        preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", cfg, "000", tmp_path / "s.h5",
-                         tmp_path / "f.csv", progress=False)
-    assert not (tmp_path / "s.h5").exists()
+    counts = preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", cfg, "000", tmp_path / "s.h5",
+                              tmp_path / "f.csv", progress=False)
+    assert counts == {"tces": 0, "failures": len(targets)}
+    shard = read_shard(tmp_path / "s.h5")                   # complete, and empty
+    assert len(shard) == 0 and shard.views["global"].shape == (0, cfg["views"]["global_bins"])
+    failures = pd.read_csv(tmp_path / "f.csv", dtype=str)
+    assert sorted(failures.tce_id) == sorted(targets.tce_id)
+    assert failures.error.str.contains("no light-curve files found").all()

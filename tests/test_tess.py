@@ -1,6 +1,7 @@
-"""TESS: SPOC TCE tables, TOI labels and SPOC 2-min light curves, through the real client code
-against the local archive on 127.0.0.1 (WASP-18 b, ../shared/data/tess/wasp18b.fits), through
-the local source, and through a CSV mapped by catalog.columns."""
+"""TESS: the real SPOC TCE tables and sector script format in ../shared/data served by the local
+archive on 127.0.0.1, TOI labels from the real TOI table, the real SPOC 2-min light curve of
+WASP-126 through the same download, reader and preprocessing, the local source, and a CSV mapped
+by catalog.columns."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from archive_server import TESS_FILE, WASP18_TIC, spoc_tce_table
+from archive_server import PI_MEN_TIC, WASP126_FILE, WASP126_TIC
 from conftest import SHARED_DATA
 from exosieve.catalog.sources import build_catalog, get_source
-from exosieve.catalog.table import CatalogError
+from exosieve.catalog.table import CatalogError, normalize_columns
 from exosieve.catalog.tess import one_per_signal, read_spoc_table, toi_dispositions
 from exosieve.config import load
 from exosieve.http import RetryPolicy
@@ -22,13 +23,17 @@ from exosieve.lightcurves.mast import tess_sector_dir
 from exosieve.lightcurves.reader import read_kepler_lightcurve
 from exosieve.preprocess import preprocess_star
 
-TESS_LC = SHARED_DATA / "tess" / "wasp18b.fits"
+TESS = SHARED_DATA / "tess"
+SPOC_TABLES = TESS / "catalogs" / "tce"
+WASP126_LC = tess_sector_dir(TESS / "tid", 1, WASP126_TIC) / WASP126_FILE
 TOI = SHARED_DATA / "catalogs" / "toi.csv"
-pytestmark = pytest.mark.skipif(not (TESS_LC.exists() and TOI.exists()),
+pytestmark = pytest.mark.skipif(not (WASP126_LC.exists() and TOI.exists() and SPOC_TABLES.is_dir()),
                                 reason=f"real TESS data not found at {SHARED_DATA} (set EXOSIEVE_SHARED_DATA)")
 FAST = RetryPolicy(retries=3, backoff=0.05, max_wait=2.0, timeout=2.0)
-TIC = str(WASP18_TIC)
-WASP18_TCE = f"{TIC}_s0001-s0003_1"
+TIC = str(WASP126_TIC)
+PI_MEN = str(PI_MEN_TIC)
+TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
+               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
 
 
 def tess_config(tmp_path, server, **catalog):
@@ -41,28 +46,56 @@ def toi_table() -> pd.DataFrame:
     return pd.read_csv(TOI, comment="#", low_memory=False)
 
 
-def test_spoc_tables_become_one_tce_per_signal_labelled_by_its_toi(server, tmp_path):
-    cfg = tess_config(tmp_path, server)
+@pytest.mark.parametrize("runs,longest", [
+    (None, "s0001-s0096"),                                  # every run MAST lists: all four
+    (["s0001-s0001"], "s0001-s0001"),
+    (["s0095-s0095"], "s0095-s0095"),                       # a newer table: 10-digit TICs, -1 errors
+    (["s0001-s0001", "s0001-s0009", "s0095-s0095"], "s0001-s0009"),
+])
+def test_pi_men_c_is_one_tce_labelled_cp_however_many_runs_list_it(server, tmp_path, runs, longest):
+    cfg = tess_config(tmp_path, server, tess_runs=runs)
     source = get_source(cfg)
     tces, rejected = build_catalog(cfg, source.write_raw_catalog())
     assert rejected.empty
-    # WASP-18 b is a TCE of both runs: kept once, from the run spanning more sectors
-    assert list(tces.tce_id) == [WASP18_TCE, f"{TIC}_s0002-s0002_2"]
-    b = tces.iloc[0]
-    assert (b.mission, b.disposition, b.label) == ("tess", "PC", 1)          # TOI 185.01 is KP
-    assert b.duration == pytest.approx(2.05 / 24) and b.depth == 11445
-    assert 1354.1 <= b.epoch < 1354.1 + b.period                              # BTJD, in sector 2
-    assert b.teff == 6400 and b.mass == pytest.approx(10 ** (4.36583 - 4.438) * 1.35 ** 2)
-    assert b.dens == pytest.approx(0.53 * 1.408)                              # solar units -> g/cm^3
-    assert tces.iloc[1].disposition == "UNK" and tces.iloc[1].label == -1     # no TOI explains it
-    assert source.sectors() == [1, 2, 3]
-    # catalog.tess_runs picks runs; one MAST does not list is refused by name
-    only = tess_config(tmp_path / "b", server, tess_runs=["s0002-s0002"])
-    tces2, _ = build_catalog(only, get_source(only).write_raw_catalog())
-    assert list(tces2.tce_id) == [f"{TIC}_s0002-s0002_1", f"{TIC}_s0002-s0002_2"]
-    bad = tess_config(tmp_path / "c", server, tess_runs=["s0009-s0009"])
-    with pytest.raises(CatalogError, match="s0009-s0009 not among the 2 sector runs"):
+    pi = tces[tces.star_id == PI_MEN]
+    c = pi[np.abs(pi.period / 6.26783 - 1) < 0.01]
+    assert len(c) == 1, c                                   # one TCE, whichever runs list it
+    c = c.iloc[0]
+    assert c.tce_id == f"{PI_MEN}_{longest}_1"                # kept from the run spanning most sectors
+    assert (c.mission, c.disposition, c.label) == ("tess", "PC", 1)
+    # the label is the real TOI 144.01's TFOPWG disposition, CP
+    raw = read_spoc_table(source.raw_catalog_files()["catalog"])
+    row = raw[(raw.ticid == PI_MEN_TIC) & (raw.run == longest) & (raw.tce_plnt_num == 1)]
+    identity = {**cfg["catalog"]["toi_labels"], "CP": "CP"}
+    assert list(toi_dispositions(row, toi_table(), identity)) == ["CP"]
+    assert 0.10 < c.duration < 0.14 and 1300 < c.epoch < 4000   # hours -> days; BTJD
+    assert set(pi.disposition) <= {"PC", "UNK"}                 # pi Men's other TCEs match no TOI
+    chosen = runs or ["s0001-s0001", "s0001-s0009", "s0001-s0096", "s0095-s0095"]
+    assert source.sectors() == sorted({s for r in chosen for s in range(int(r[1:5]), int(r[7:11]) + 1)})
+
+
+def test_an_unknown_run_is_refused_by_name(server, tmp_path):
+    bad = tess_config(tmp_path, server, tess_runs=["s0009-s0009"])
+    with pytest.raises(CatalogError, match="s0009-s0009 not among the 4 sector runs"):
         get_source(bad).write_raw_catalog()
+
+
+def test_a_tables_run_comes_from_its_name_its_header_or_its_sectors_column(tmp_path):
+    """MAST names each table after its run and writes '#Sectors = ...' at its top; its 'sectors'
+    column names only the last sector in newer multi-sector tables ('s0096' for s0001-s0096)."""
+    multi = SPOC_TABLES / "tess2018206190142-s0001-s0096_dvr-tcestats.csv"
+    assert set(read_spoc_table(multi).run) == {"s0001-s0096"}                 # from the name
+    renamed = tmp_path / "spoc.csv"
+    shutil.copy(multi, renamed)
+    assert set(read_spoc_table(renamed).run) == {"s0001-s0096"}               # from the header
+    bare = tmp_path / "bare.csv"
+    bare.write_text("".join(line for line in multi.open() if not line.startswith("#")))
+    with pytest.raises(CatalogError, match=r"labelled 's0096'.*before that sector began.*multi-sector"):
+        read_spoc_table(bare)
+    for name, run in [("tess2025206194924-s0095-s0095", "s0095-s0095"), ("tess2018206190142-s0001-s0009", "s0001-s0009")]:
+        lines = (SPOC_TABLES / f"{name}_dvr-tcestats.csv").open()
+        bare.write_text("".join(line for line in lines if not line.startswith("#")))
+        assert set(read_spoc_table(bare).run) == {run}                        # sectors column, consistent
 
 
 def test_toi_labels_follow_the_configured_mapping():
@@ -91,73 +124,77 @@ def test_a_repeated_signal_is_kept_from_the_longest_run():
 
 def test_tess_light_curves_download_with_retries_into_the_cache(server, waits, tmp_path):
     cache = tmp_path / "cache"
-    server.faults[TESS_FILE] = ["500", "corrupt", "wrong_target"]
-    server.faults["tesscurl_sector_3_lc.sh"] = ["404"]        # a sector whose list is unavailable
-    index, failures = download_tess([TIC, "424242"], [1, 2, 3], cache, server.url, FAST, progress=False)
+    server.faults[WASP126_FILE] = ["500", "corrupt", "wrong_target"]
+    # sector 1's list is served; MAST's sector-2 list is not among the recorded files: a 404
+    index, failures = download_tess([TIC, PI_MEN, "424242"], [1, 2], cache, server.url, FAST, progress=False)
     assert waits == pytest.approx([0.05, 0.1, 0.2])           # each bad answer retried, never kept
-    assert [f["star_id"] for f in failures] == ["424242"]       # in no sector's list: reported
-    assert "no SPOC 2-min light curve" in failures[0]["error"]
-    path = tess_sector_dir(cache / "tess" / "tid", 2, TIC) / TESS_FILE
+    by_star = {f["star_id"]: f["error"] for f in failures}
+    assert set(by_star) == {PI_MEN, "424242"}
+    assert "HTTP 404" in by_star[PI_MEN]                        # listed, but no file: reported
+    assert "no SPOC 2-min light curve" in by_star["424242"]      # in no sector's list: reported
+    path = tess_sector_dir(cache / "tess" / "tid", 1, TIC) / WASP126_FILE
     assert list(index.path) == [str(path)] and not list(cache.rglob("*.tmp"))
+    assert path.read_bytes() == WASP126_LC.read_bytes()
     lc = read_kepler_lightcurve(index.path.tolist(), TIC, mission="tess")
-    assert len(lc) > 15000 and np.isfinite(lc.flux).all() and 1354 < lc.time[0] < lc.time[-1] < 1382
-    # Served from the cache on the next run: only the sector-3 list it never got is asked again.
+    assert len(lc) > 15000 and np.isfinite(lc.flux).all() and 1325 < lc.time[0] < lc.time[-1] < 1354
+    # Served from the cache on the next run: only the sector-2 list it never got is asked again.
     server.requests.clear()
-    index2, _ = download_tess([TIC], [1, 2, 3], cache, server.url, FAST, progress=False)
+    index2, _ = download_tess([TIC], [1, 2], cache, server.url, FAST, progress=False)
     assert list(index2.path) == list(index.path)
-    assert server.requests == ["/missions/tess/download_scripts/sector/tesscurl_sector_3_lc.sh"]
+    assert server.requests == ["/missions/tess/download_scripts/sector/tesscurl_sector_2_lc.sh"]
     # Offline: the cache alone; a star it lacks is listed
-    index3, failures3 = download_tess([TIC, "25155310"], [1, 2, 3], cache, "http://127.0.0.1:9", FAST,
+    index3, failures3 = download_tess([TIC, "100100827"], [1, 2], cache, "http://127.0.0.1:9", FAST,
                                       offline=True, progress=False)
     assert list(index3.path) == list(index.path)
-    assert [f["star_id"] for f in failures3] == ["25155310"] and "offline is true" in failures3[0]["error"]
+    assert [f["star_id"] for f in failures3] == ["100100827"] and "offline is true" in failures3[0]["error"]
 
 
-def test_wasp18b_views_from_the_archive(server, tmp_path):
-    """The TESS path end to end at the package level: catalog, download, detrend, fold, views."""
+def test_wasp126_views_from_the_archive_with_its_toi_ephemeris(server, tmp_path):
+    """TOI 114.01 has no row in the trimmed SPOC tables: its TOI ephemeris stands in for a TCE, and
+    its real SPOC file comes from the archive through the same download, reader and preprocessing."""
     cfg = tess_config(tmp_path, server)
-    source = get_source(cfg)
-    tces, _ = build_catalog(cfg, source.write_raw_catalog())
-    index, failures = source.obtain_lightcurves([TIC], progress=False)
+    toi = toi_table()
+    tces, _ = normalize_columns(toi[toi.tid == WASP126_TIC], TOI_COLUMNS, cfg["catalog"]["labels"],
+                                epoch_offset=2457000, mission="tess")
+    index, failures = download_tess([TIC], [1], tmp_path / "cache", server.url, FAST, progress=False)
     assert not failures
     results, failed = preprocess_star(index.path.tolist(), tces, cfg)
     assert not failed
-    (tce, views, feats), = [r for r in results if r[0].tce_id == WASP18_TCE]
-    assert feats["depth"] == pytest.approx(11445, rel=0.15)     # TOI 185.01's depth, measured here
-    assert feats["n_transits"] >= 25 and feats["odd_even_sigma"] < 3 and feats["snr"] > 300
-    local = views["local"]
-    assert local.argmin() == len(local) // 2 and local.min() == pytest.approx(-1, abs=0.1)
+    (tce, views, feats), = results
+    assert feats["depth"] == pytest.approx(7005.7, rel=0.15)      # TOI 114.01's depth [ppm], measured here
+    assert feats["n_transits"] >= 7 and feats["odd_even_sigma"] < 3 and feats["snr"] > 50
+    for name, span in (("local", 2 * cfg["views"]["local_durations"] * tce.duration), ("global", tce.period)):
+        view = views[name]
+        half_transit_bins = 0.5 * tce.duration / (span / len(view))
+        assert abs(view.argmin() - len(view) // 2) <= half_transit_bins   # the transit is centred
+    assert views["local"].min() == pytest.approx(-1, abs=0.1)
 
 
-def test_local_source_reads_a_spoc_table_and_mast_layout(tmp_path):
-    lc_dir = tmp_path / "tid"
-    dest = tess_sector_dir(lc_dir, 2, TIC) / TESS_FILE
-    dest.parent.mkdir(parents=True)
-    shutil.copy(TESS_LC, dest)
-    table = tmp_path / "tess2018235142541-s0002-s0002_dvr-tcestats.csv"
-    table.write_text(spoc_tce_table(toi_table(), "s0002-s0002"))
-    assert set(read_spoc_table(table).run) == {"s0002-s0002"}
-    cfg = load({"catalog": {"source": "local", "path": str(table), "labels_path": str(TOI),
-                            "lightcurve_dir": str(lc_dir)}})
+def test_local_source_reads_spoc_tables_and_tic_ids_of_any_length(tmp_path):
+    """A real SPOC table (10-digit TICs among its stars), the real TOI table as labels, and light
+    curves in MAST's tid layout (../shared/data/tess/tid, read in place)."""
+    cfg = load({"catalog": {"source": "local", "path": str(SPOC_TABLES / "tess2025206194924-s0095-s0095_dvr-tcestats.csv"),
+                            "labels_path": str(TOI), "lightcurve_dir": str(TESS / "tid")}})
     source = get_source(cfg)
-    tces, _ = build_catalog(cfg, source.raw_catalog_files())
-    assert list(tces.tce_id) == [f"{TIC}_s0002-s0002_1", f"{TIC}_s0002-s0002_2"]
-    assert list(tces.disposition) == ["PC", "UNK"]
-    index, failures = source.obtain_lightcurves([TIC, "7"])
-    assert list(index.path) == [str(dest)] and [f["star_id"] for f in failures] == ["7"]
+    tces, rejected = build_catalog(cfg, source.raw_catalog_files())
+    assert len(tces) + len(rejected) == 5 and "2028269846_s0095-s0095_1" in set(tces.tce_id)
+    assert tces.set_index("star_id").loc[PI_MEN, "label"] == 1
+    index, failures = source.obtain_lightcurves([TIC, "2028269846", "7"])
+    assert list(index.path) == [str(WASP126_LC)]
+    by_star = {f["star_id"]: f["error"] for f in failures}
+    assert set(by_star) == {"2028269846", "7"}
+    assert "no light curves under" in by_star["2028269846"]     # looked for as a TIC, not refused as a KIC
 
 
 def test_any_csv_through_a_column_mapping(tmp_path):
     """The TOI table itself, vetted as a TCE list: BJD epochs shifted to BTJD, hours to days."""
-    columns = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
-               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
     cfg = load({"catalog": {"source": "local", "path": str(TOI), "lightcurve_dir": str(tmp_path),
-                            "columns": columns, "epoch_offset": 2457000, "mission": "tess",
+                            "columns": TOI_COLUMNS, "epoch_offset": 2457000, "mission": "tess",
                             "labels": {"positive": ["CP", "KP"], "negative": ["FP", "FA"]}}})
     tces, rejected = build_catalog(cfg, get_source(cfg).raw_catalog_files())
     w = tces[tces.star_id == TIC].iloc[0]
     assert (w.tce_id, w.mission, w.label) == (f"{TIC}_1", "tess", 1)
-    assert w.epoch == pytest.approx(3205.353322) and w.duration == pytest.approx(2.05 / 24)
+    assert w.epoch == pytest.approx(1327.5199580) and w.duration == pytest.approx(3.4367717 / 24)
     assert len(tces) + len(rejected) == len(toi_table())
     assert rejected.error.str.contains("period is missing").any()   # single-transit TOIs: no period
     assert np.isin(tces.label, [-1, 0, 1]).all() and (tces.label == 1).sum() > 1000
@@ -168,6 +205,6 @@ def test_any_csv_through_a_column_mapping(tmp_path):
     with pytest.raises(CatalogError, match="neither a Kepler DR24/DR25 TCE table.*catalog.columns"):
         build_catalog(cfg, get_source(cfg).raw_catalog_files())
     cfg = load({"catalog": {"source": "local", "path": str(odd), "lightcurve_dir": str(tmp_path),
-                            "columns": {**columns, "star_id": "star"}}})
+                            "columns": {**TOI_COLUMNS, "star_id": "star"}}})
     with pytest.raises(CatalogError, match=r"missing required column\(s\) pl_orbper"):
         build_catalog(cfg, get_source(cfg).raw_catalog_files())

@@ -92,19 +92,20 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     unl = catalog[catalog.label < 0].set_index("tce_id")["score"]
     both = pred.set_index("tce_id")["score_exominer"].reindex(unl.index).dropna()
     assert len(both) >= 2 and np.allclose(both, unl.reindex(both.index), atol=1e-4)
-    # TIC ids too: WASP-18 (TESS) from the local archive, scored by the same fold models.
-    if (SHARED_DATA / "tess" / "wasp18b.fits").exists():
-        from archive_server import WASP18_TIC, ArchiveServer
-        with ArchiveServer(SHARED_DATA) as server:
-            tess = {**cfg, "catalog": {"source": "tess_spoc"},
-                    "archive": {"tap_url": server.url + "/TAP", "mast_url": server.url,
-                                "cache_dir": str(tmp_path / "cache")}}
-            (tmp_path / "tess.yaml").write_text(yaml.safe_dump(tess))
-            out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", str(WASP18_TIC), "--config",
-                                  str(tmp_path / "tess.yaml"), "--out", str(tmp_path / "tess.csv")],
-                                 cwd=tmp_path, capture_output=True, text=True)
+    # TIC ids too: WASP-126 (TOI 114.01), its real SPOC light curve read in place in MAST's tid
+    # layout, the TOI table as the TCE list; scored by the same fold models.
+    toi, tid = SHARED_DATA / "catalogs" / "toi.csv", SHARED_DATA / "tess" / "tid"
+    if toi.exists() and tid.is_dir():
+        columns = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
+                   "depth": "pl_trandep", "disposition": "tfopwg_disp"}
+        tess = {**cfg, "catalog": {"source": "local", "path": str(toi), "lightcurve_dir": str(tid),
+                                   "columns": columns, "epoch_offset": 2457000, "mission": "tess"}}
+        (tmp_path / "tess.yaml").write_text(yaml.safe_dump(tess))
+        out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", "25155310", "--config",
+                              str(tmp_path / "tess.yaml"), "--out", str(tmp_path / "tess.csv")],
+                             cwd=tmp_path, capture_output=True, text=True)
         pred = pd.read_csv(tmp_path / "tess.csv", dtype={"tce_id": str, "star_id": str})
-        assert list(pred.tce_id) == [f"{WASP18_TIC}_s0001-s0003_1", f"{WASP18_TIC}_s0002-s0002_2"], out.stderr
+        assert list(pred.tce_id) == ["25155310_1"] and pred.error.isna().all(), out.stderr
         assert pred.score_exominer.between(0, 1).all() and (pred.n_models_exominer == 3).all()
 
 

@@ -4,18 +4,25 @@ Archive's TAP service; the TESS SPOC TCE tables from MAST (one CSV per sector ru
 MAST's bulk-download page and cached in ``cache_dir/tess/catalogs/tce``).
 
 Each table is fetched once as CSV (``{tap_url}/sync?query=...&format=csv``), validated (it must
-parse and hold the columns its reader needs) and only then renamed into place.
+parse and hold the columns its reader needs) and only then renamed into place. Table names are
+those the TAP service lists (its ``TAP_SCHEMA.tables``): the Kepler stellar tables are
+``q1_q17_dr24_ks`` and ``q1_q17_dr25_ks``; the ``*_stellar`` names belong to the retired API.
+
+The TAP service reports a query it cannot run (unknown table or column, bad ADQL) as HTTP 200
+with a JSON body ``{"status": "error", "msg": ...}``; that answer is never retried and never
+cached: it becomes one ``TapQueryError`` quoting the archive's message.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from urllib.parse import urljoin
 
 import pandas as pd
 
-from ..http import RetryPolicy, fetch
+from ..http import DownloadError, RetryPolicy, fetch
 from ..utils import TargetError, atomic_output
 from .ephemeris import match_ephemerides
 from .kepler import DR24_REQUIRED, normalize_dr24, read_archive_csv
@@ -23,18 +30,19 @@ from .table import CatalogError, require_columns
 from .tess import SPOC_REQUIRED, TOI_REQUIRED, read_spoc_table, run_of_file
 
 # TAP queries per source: file name -> (query, columns the file must have).
-STELLAR_QUERY = ("select kepid, teff, logg, feh, radius, mass, dens from {table}", ["kepid"])
+STELLAR_QUERY = ("select kepid, teff, logg, feh, radius, mass, dens from {table}",
+                 ["kepid", "teff", "logg", "feh", "radius", "mass", "dens"])
 KOI_REQUIRED = ["kepid", "koi_disposition", "koi_period", "koi_time0bk", "koi_fpflag_nt"]
 QUERIES = {
     "kepler_dr24": {
         "catalog": ("select * from q1_q17_dr24_tce", DR24_REQUIRED),
-        "stellar": (STELLAR_QUERY[0].format(table="q1_q17_dr24_stellar"), STELLAR_QUERY[1]),
+        "stellar": (STELLAR_QUERY[0].format(table="q1_q17_dr24_ks"), STELLAR_QUERY[1]),
     },
     "kepler_dr25": {
         "catalog": ("select * from q1_q17_dr25_tce", DR24_REQUIRED),
         "koi": ("select kepid, kepoi_name, koi_disposition, koi_period, koi_time0bk, koi_duration, "
                 "koi_fpflag_nt from cumulative", KOI_REQUIRED),
-        "stellar": (STELLAR_QUERY[0].format(table="q1_q17_dr25_stellar"), STELLAR_QUERY[1]),
+        "stellar": (STELLAR_QUERY[0].format(table="q1_q17_dr25_ks"), STELLAR_QUERY[1]),
     },
     "tess_spoc": {
         "toi": ("select tid, toi, tfopwg_disp, pl_orbper, pl_tranmid, pl_trandurh, pl_trandep from toi",
@@ -50,6 +58,44 @@ def tap_sync_url(tap_url: str) -> str:
     return tap_url.rstrip("/") + "/sync"
 
 
+class TapQueryError(DownloadError):
+    """The TAP service answered and refused the query itself; asking again cannot help."""
+
+
+def tap_error_message(path: str | Path) -> str | None:
+    """The archive's message when ``path`` holds a TAP error answer, else None. The service writes
+    ``msg`` unescaped, so a message with a quote in it is not valid JSON: read it leniently."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 16)
+    text = head.decode("utf-8", errors="replace").strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        doc = json.loads(text)
+        if isinstance(doc, dict) and str(doc.get("status", "")).lower() == "error":
+            return str(doc.get("msg", "")).strip() or "(no message)"
+    except ValueError:
+        pass
+    m = re.search(r'"status"\s*:\s*"error"\s*,\s*"msg"\s*:\s*"(.*)"\s*}\s*$', text, re.DOTALL | re.IGNORECASE)
+    return m.group(1).strip() if m else None
+
+
+def _tap_validator(columns: list[str], what: str, query: str):
+    def validate(path: Path) -> None:
+        message = tap_error_message(path)
+        if message is not None:
+            raise TapQueryError(f"{what}: the archive refused the query: {message} (query: {query})")
+        try:
+            table = read_archive_csv(path)
+        except CatalogError as exc:
+            raise TargetError(str(exc)) from exc   # a garbled answer: worth another try
+        try:
+            require_columns(table, columns, what)
+        except CatalogError as exc:                 # a whole answer without the columns: final
+            raise TapQueryError(str(exc)) from exc
+    return validate
+
+
 def _csv_validator(columns: list[str], what: str):
     def validate(path: Path) -> None:
         try:
@@ -59,12 +105,17 @@ def _csv_validator(columns: list[str], what: str):
     return validate
 
 
+def tap_query(tap_url: str, query: str, dest: Path, columns: list[str], policy: RetryPolicy, what: str) -> Path:
+    """One TAP sync query into ``dest`` as CSV with ``columns``; raises TapQueryError when the
+    archive refuses the query, DownloadError when it never answers."""
+    return fetch(tap_sync_url(tap_url), dest, policy, params={"query": query, "format": "csv"},
+                 validate=_tap_validator(columns, f"{what} from {tap_url}", query), what=what)
+
+
 def download_tables(source: str, files: dict[str, Path], tap_url: str, policy: RetryPolicy) -> dict[str, Path]:
     """Fetch every TAP table of ``source`` into ``files`` (keyed like QUERIES[source])."""
     for key, (query, columns) in QUERIES[source].items():
-        fetch(tap_sync_url(tap_url), files[key], policy, params={"query": query, "format": "csv"},
-              validate=_csv_validator(columns, f"{source} {key} table from {tap_url}"),
-              what=f"{source} {key} table")
+        tap_query(tap_url, query, files[key], columns, policy, f"{source} {key} table")
     return files
 
 
@@ -111,7 +162,7 @@ def spoc_table_urls(index_html: str, index_url: str) -> dict[str, str]:
     return urls
 
 
-def _validate_index(path: Path) -> None:
+def validate_tce_index(path: Path) -> None:
     if not spoc_table_urls(Path(path).read_text(errors="replace"), ""):
         raise TargetError("MAST's TCE bulk-download page links no *_dvr-tcestats.csv table")
 
@@ -122,7 +173,7 @@ def download_spoc_tables(out_csv: Path, runs: list[str] | None, mast_url: str, c
     cache, concatenated into ``out_csv`` with a ``run`` column."""
     index_url = f"{mast_url.rstrip('/')}/{TESS_TCE_INDEX}"
     index = Path(out_csv).with_name("tce_index.html")
-    fetch(index_url, index, policy, what="TESS TCE table list", validate=_validate_index)
+    fetch(index_url, index, policy, what="TESS TCE table list", validate=validate_tce_index)
     available = spoc_table_urls(index.read_text(errors="replace"), index_url)
     wanted = sorted(available) if runs is None else list(runs)
     unknown = [r for r in wanted if r not in available]

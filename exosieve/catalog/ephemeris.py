@@ -7,6 +7,16 @@ import numpy as np
 import pandas as pd
 
 
+def transit_offset(epoch_a, epoch_b, period_a, period_b):
+    """Days between a transit of ephemeris b and the nearest transit of a. Projected over many
+    cycles, a period error grows: a single-sector TESS period misses a transit seven years on by
+    more than its duration. So project with each period and keep the closer: the better
+    (longer-baseline) ephemeris of the two decides."""
+    def offset(period):
+        return np.abs((epoch_b - epoch_a + 0.5 * period) % period - 0.5 * period)
+    return np.minimum(offset(period_a), offset(period_b))
+
+
 def match_ephemerides(tces: pd.DataFrame, objects: pd.DataFrame, period_tol: float = 0.01,
                       min_window: float = 0.1) -> pd.Series:
     """For each TCE, the index label of its object (or NaN when none matches).
@@ -25,7 +35,7 @@ def match_ephemerides(tces: pd.DataFrame, objects: pd.DataFrame, period_tol: flo
                       "ot0": pd.to_numeric(objects["epoch"], errors="coerce").to_numpy()})
     m = t.merge(o, on="star", how="inner")
     rel = np.abs(m["op"] / m["p"] - 1)
-    offset = np.abs((m["ot0"] - m["t0"] + 0.5 * m["p"]) % m["p"] - 0.5 * m["p"])
+    offset = transit_offset(m["t0"], m["ot0"], m["p"], m["op"])
     m = m[(rel < period_tol) & (offset < np.maximum(m["dur"], min_window))].assign(score=rel)
     best = m.sort_values(["score", "obj"], kind="stable").drop_duplicates("row").set_index("row")["obj"]
     out = pd.Series(np.nan, index=np.arange(len(tces)), dtype=object)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .ephemeris import match_ephemerides
+from .ephemeris import match_ephemerides, transit_offset
 from .kepler import read_archive_csv
 from .table import CatalogError, finalize, numeric_ids, require_columns, tce_frame
 
@@ -43,23 +43,66 @@ def run_sectors(run: str) -> range:
     return range(int(m.group(1)), int(m.group(2)) + 1)
 
 
+def run_of_header(path: str | Path) -> str | None:
+    """The run in a SPOC table's own header line ``#Sectors = s0001-s0096`` (MAST writes it into
+    every table), or None."""
+    try:
+        with open(path, errors="replace") as fh:
+            for line in fh:
+                if not line.startswith("#"):
+                    break
+                m = re.match(r"^#\s*Sectors\s*=\s*(s\d{4}-s\d{4})\s*$", line.strip())
+                if m:
+                    return m.group(1)
+    except OSError:
+        return None
+    return None
+
+
+# A lower bound on when sector N began: sector 1 began at BTJD 1325.3, and no sector has lasted
+# less than 20 days. Used only to catch a multi-sector table whose ``sectors`` column names its last
+# sector alone (MAST's newer multi-sector tables write 's0096' where they mean 's0001-s0096').
+FIRST_SECTOR_START, MIN_SECTOR_DAYS = 1325.0, 20.0
+
+
+def _runs_from_sectors_column(raw: pd.DataFrame, path: Path) -> pd.Series:
+    sectors = raw["sectors"].astype(str).str.strip()
+    if not sectors.str.fullmatch(r"s\d{4}(-s\d{4})?").all():
+        bad = sectors[~sectors.str.fullmatch(r"s\d{4}(-s\d{4})?")].iloc[0]
+        raise CatalogError(f"SPOC TCE table {path}: 'sectors' value {bad!r} is not sNNNN or sNNNN-sNNNN")
+    single = ~sectors.str.contains("-")
+    first = sectors.str[1:5].astype(int)
+    epoch = pd.to_numeric(raw["tce_time0bt"], errors="coerce")
+    early = single & (epoch < FIRST_SECTOR_START + (first - 1) * MIN_SECTOR_DAYS)
+    if early.any():
+        i = early.idxmax()
+        raise CatalogError(
+            f"SPOC TCE table {path}: rows labelled {sectors[i]!r} in its 'sectors' column have epochs from "
+            f"BTJD {epoch[early].min():.1f}, before that sector began, so it is a multi-sector table that "
+            "names only its last sector there and its run cannot be told. Keep MAST's file name "
+            "(tess<stamp>-sNNNN-sNNNN_dvr-tcestats.csv) or its '#Sectors = sNNNN-sNNNN' header line, or add "
+            "a 'run' column.")
+    return sectors.where(~single, sectors + "-" + sectors)
+
+
 def read_spoc_table(path: str | Path, raw: pd.DataFrame | None = None) -> pd.DataFrame:
     """One SPOC TCE table (or several concatenated; ``raw`` when already read) with a ``run``
-    column: kept if present, else from the file name, else from the ``sectors`` column
-    ('s0095' -> 's0095-s0095')."""
+    column: kept if present, else from MAST's file name, else from the table's ``#Sectors =``
+    header line, else from the ``sectors`` column, which newer multi-sector tables fill with their
+    last sector alone ('s0096' for s0001-s0096): a single-sector label is taken as that sector
+    only when no epoch precedes it."""
     path = Path(path)
     raw = read_archive_csv(path) if raw is None else raw
     require_columns(raw, SPOC_REQUIRED, f"SPOC TCE table {path}")
-    if "run" not in raw.columns:
-        run = run_of_file(path.name)
-        if run is None and "sectors" in raw.columns:
-            sectors = raw["sectors"].astype(str).str.strip()
-            run = sectors.where(sectors.str.contains("-"), sectors + "-" + sectors)
-        if run is None:
-            raise CatalogError(f"SPOC TCE table {path}: cannot tell its sector run (no 'run' or "
-                               "'sectors' column, and the name is not MAST's *-sNNNN-sNNNN_dvr-tcestats.csv)")
-        raw = raw.assign(run=run)
-    return raw
+    if "run" in raw.columns:
+        return raw
+    run = run_of_file(path.name) or run_of_header(path)
+    if run is not None:
+        return raw.assign(run=run)
+    if "sectors" not in raw.columns:
+        raise CatalogError(f"SPOC TCE table {path}: cannot tell its sector run (no 'run' or 'sectors' column, "
+                           "no '#Sectors =' header line, and the name is not MAST's *-sNNNN-sNNNN_dvr-tcestats.csv)")
+    return raw.assign(run=_runs_from_sectors_column(raw, path))
 
 
 def _signals(raw: pd.DataFrame) -> pd.DataFrame:
@@ -83,8 +126,7 @@ def one_per_signal(raw: pd.DataFrame, period_tol: float = 0.01) -> pd.DataFrame:
                                                       suffixes=("", "_b"))
     pairs = pairs[pairs["rank_b"] < pairs["rank"]]
     rel = np.abs(pairs["period_b"] / pairs["period"] - 1)
-    offset = np.abs((pairs["epoch_b"] - pairs["epoch"] + 0.5 * pairs["period"]) % pairs["period"]
-                    - 0.5 * pairs["period"])
+    offset = transit_offset(pairs["epoch"], pairs["epoch_b"], pairs["period"], pairs["period_b"])
     repeats = pairs.loc[(rel < period_tol) & (offset < np.maximum(pairs["duration"], 0.1)), "index"].unique()
     kept = ranked.drop(index=repeats).drop(columns=["_span", "_end"])
     return kept.sort_index(kind="stable").reset_index(drop=True)

@@ -46,7 +46,7 @@ def listed_files(listing_html: str, kepid) -> list[str]:
     return sorted(set(re.findall(rf'href="(kplr{k}-\d{{13}}_llc\.fits)"', listing_html)))
 
 
-def _validate_listing(path: Path, kepid) -> None:
+def validate_listing(path: Path, kepid) -> None:
     """A listing is kept only if it names at least one of the star's long-cadence files (a
     garbled or foreign page is retried, and never cached)."""
     if not listed_files(Path(path).read_text(errors="replace"), kepid):
@@ -62,7 +62,7 @@ def fetch_star(kepid, cache_dir: Path, mast_url: str, policy: RetryPolicy, offli
         if offline:
             raise TargetError(f"star {kepid}: not in the light-curve cache {cache_dir} and offline is true")
         fetch(kepler_star_url(mast_url, kepid), listing, policy, http=http, what=f"star {kepid} file list",
-              validate=lambda p: _validate_listing(p, kepid))
+              validate=lambda p: validate_listing(p, kepid))
     names = listed_files(listing.read_text(errors="replace"), kepid)
     missing = [n for n in names if not (star_dir / n).exists()]
     if missing and offline:
@@ -122,7 +122,7 @@ def scripted_files(script: str, tics: set[str] | None = None) -> dict[str, str]:
     return out
 
 
-def _validate_script(path: Path, sector: int) -> None:
+def validate_sector_script(path: Path, sector: int) -> None:
     if not scripted_files(Path(path).read_text(errors="replace")):
         raise TargetError(f"sector {sector}: the MAST bulk-download script names no 2-min light curves")
 
@@ -141,7 +141,7 @@ def tess_sector_files(sectors, tics: set[str], cache_dir: Path, mast_url: str, p
                 continue
             try:
                 fetch(sector_script_url(mast_url, sector), script, policy, http=http,
-                      what=f"sector {sector} file list", validate=lambda p, s=sector: _validate_script(p, s))
+                      what=f"sector {sector} file list", validate=lambda p, s=sector: validate_sector_script(p, s))
             except (TargetError, DownloadError) as exc:
                 problems.append(str(exc))
                 log.warning("%s", exc)

@@ -55,3 +55,13 @@ def find_tess_lightcurves(root: str | Path, tic: int | str) -> list[Path]:
     t = tic_string(tic)
     return sorted(Path(root).glob(f"s[0-9][0-9][0-9][0-9]/{t[:4]}/{t[4:8]}/{t[8:12]}/{t[12:]}/tess*-{t}-*-s_lc.fits"))
 
+
+
+def find_lightcurves(root: str | Path, star_id: int | str) -> list[Path]:
+    """Every light curve of a star under ``root`` in either layout. A KIC and a TIC number can
+    look alike, so the layout that holds files decides; an id of 10 or more digits is a TIC."""
+    text = str(star_id).strip()
+    if not text.isdigit() or int(text) <= 0:
+        raise TargetError(f"star id {text!r} is neither a KIC (1-9 digits) nor a TIC number (1-16 digits)")
+    kepler = find_kepler_lightcurves(root, text) if len(text) <= 9 else []
+    return kepler or find_tess_lightcurves(root, text)

@@ -12,7 +12,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..utils import FAILURE_COLUMNS, TargetError, atomic_output
-from .mast import find_kepler_lightcurves, find_tess_lightcurves
+from .mast import find_kepler_lightcurves, find_lightcurves
 
 INDEX_COLUMNS = ["star_id", "path"]
 
@@ -23,8 +23,7 @@ def locate_local(star_ids, root: Path):
         raise FileNotFoundError(f"light-curve folder {root} does not exist (catalog.lightcurve_dir)")
     for sid in star_ids:
         try:
-            # a KIC and a TIC number can look alike: the layout that holds files decides
-            paths = find_kepler_lightcurves(root, sid) or find_tess_lightcurves(root, sid)
+            paths = find_lightcurves(root, sid)
             if not paths:
                 raise TargetError(f"star {sid}: no light curves under {root} in MAST's layout "
                                   "(NNNN/NNNNNNNNN/kplr*_llc.fits or sNNNN/AAAA/BBBB/CCCC/DDDD/tess*-s_lc.fits)")
