@@ -1,5 +1,5 @@
-"""The ``exosieve`` command: version, simulated surveys, shard inspection, config checks, and
-scoring named targets with a finished run (``predict``)."""
+"""The ``exosieve`` command: version, simulated surveys, shard inspection, config checks, archive
+checks (``check-archives``), and scoring named targets with a finished run (``predict``)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,21 @@ def _predict(args) -> int:
     return 0 if out["error"].isna().all() else 1
 
 
+def _check_archives(args) -> int:
+    from .archive_check import check_archives, format_checks
+    from .config import ConfigError, load
+    try:
+        cfg = load(args.config)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"Checking the archives named in {args.config}: TAP {cfg['archive']['tap_url']}, "
+          f"MAST {cfg['archive']['mast_url']}")
+    results = check_archives(cfg)
+    print(format_checks(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="exosieve", description="Vet transit signals (TCEs) with a "
                                      "multi-branch CNN. The workflow itself runs with `snakemake --cores N`.")
@@ -95,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     info.add_argument("shard")
     chk = sub.add_parser("check-config", help="validate a config file and print it with defaults filled in")
     chk.add_argument("config", nargs="?", default="config.yaml")
+    arc = sub.add_parser("check-archives", help="one small request to each archive endpoint (TAP tables, MAST "
+                         "listings): run it first on a new machine or cluster")
+    arc.add_argument("--config", default="config.yaml", help="config naming archive.tap_url and archive.mast_url")
     pred = sub.add_parser("predict", help="score named stars' TCEs with every fold model of a finished run")
     pred.add_argument("targets", nargs="+", help="KIC or TIC ids, as the configured source names its stars (or one file with an id per line)")
     pred.add_argument("--config", default="config.yaml", help="the finished run's config (default config.yaml)")
@@ -110,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         return _check_config(args)
     if args.command == "predict":
         return _predict(args)
+    if args.command == "check-archives":
+        return _check_archives(args)
     parser.print_help()
     return 0
 
