@@ -21,9 +21,10 @@ def _simulate(args) -> int:
     print(f"wrote {len(survey.catalog)} TCEs on {len(ids)} stars ({len(index)} FITS files) to {args.out}")
     print(f"  catalog (DR24 format): {files['catalog']}\n  stellar table: {files['stellar']}\n"
           f"  ground truth: {files['truth']}\n  light curves (MAST layout): {Path(args.out) / 'lightcurves'}")
-    print("Use it as a local source: snakemake --cores 2 --config catalog.source=local "
-          f"catalog.path={files['catalog']} catalog.stellar_path={files['stellar']} "
-          f"catalog.lightcurve_dir={Path(args.out) / 'lightcurves'}")
+    # Snakemake's --config takes top-level keys; a nested one goes in as YAML.
+    print("Use it as a local source: snakemake --cores 2 --config 'catalog={source: local, "
+          f"path: {files['catalog']}, stellar_path: {files['stellar']}, "
+          f"lightcurve_dir: {Path(args.out) / 'lightcurves'}}}'")
     return 1 if failures else 0
 
 

@@ -86,3 +86,28 @@ def test_blend_moves_the_centroid_in_transit(tmp_path):
                                    np.median(lc.centroid_row[i]) - np.median(lc.centroid_row[o])))
     expected = truth.sig_true_depth * 1e-6 * 0.5  # at least half a pixel offset times the depth
     assert np.median(shifts) > expected
+
+
+def test_the_labelled_class_mix_is_dr24s():
+    """DR24's training set: 3,600 PC, 9,596 AFP, 2,541 NTP (23%, 61%, 16%)."""
+    s = draw_survey(1300, 6, 2024)
+    labelled = s.catalog.av_training_set[s.catalog.av_training_set != "UNK"]
+    mix = labelled.value_counts(normalize=True)
+    assert mix["PC"] == pytest.approx(0.23, abs=0.03)
+    assert mix["AFP"] == pytest.approx(0.61, abs=0.04) and mix["NTP"] == pytest.approx(0.16, abs=0.03)
+
+
+def test_simulate_prints_a_command_that_snakemake_accepts(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+    from conftest import REPO
+    out = subprocess.run([sys.executable, "-m", "exosieve.cli", "simulate", "--out", str(tmp_path / "sim"),
+                          "--stars", "6", "--quarters", "1"], capture_output=True, text=True, check=True).stdout
+    command = shlex.split(out.split("Use it as a local source: ")[1].strip())
+    assert command[:3] == ["snakemake", "--cores", "2"]
+    (tmp_path / "config.yaml").write_text((REPO / "config.yaml").read_text())
+    dry = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",
+                          str(tmp_path), "-n", *command[3:]], capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr[-3000:]
+    assert "catalog" in dry.stdout and "preprocess" in dry.stdout
