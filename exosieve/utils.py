@@ -13,6 +13,10 @@ from typing import Iterator
 log = logging.getLogger("exosieve")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+# mkstemp creates files 0600 whatever the umask; outputs and the shared light-curve cache must get
+# the mode any other new file would (0644 under the usual 022). Read once, at import.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 class TargetError(ValueError):
@@ -44,6 +48,7 @@ def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_UMASK)
     os.close(fd)
     tmp_path = Path(tmp)
     try:

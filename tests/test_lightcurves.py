@@ -74,3 +74,14 @@ def test_find_in_mast_layout(small_survey, tmp_path):
     sid, paths = _one_star(small_survey)
     assert [str(p) for p in find_kepler_lightcurves(small_survey["lightcurves"], sid)] == paths
     assert find_kepler_lightcurves(tmp_path, sid) == []
+
+
+def test_written_files_honour_the_umask(tmp_path):
+    """mkstemp makes 0600 files; outputs and the shared cache must get the usual mode (0644 under 022)."""
+    import os
+    from exosieve.utils import atomic_output
+    with atomic_output(tmp_path / "out.csv", ".csv") as tmp:
+        tmp.write_text("a\n1\n")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o666 & ~umask
