@@ -1,4 +1,5 @@
-"""Scoring TCEs with trained fold models, and every classification metric ExoSieve reports.
+"""Scoring TCEs with trained fold models (calibrated probabilities, see calibration.py), and every
+classification and calibration metric ExoSieve reports.
 
 This is the one metrics module: training's early stopping, the per-fold evaluation and the report
 all call it.
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from .calibration import PlattCalibration
 from .features import ScalarScaler
 from .shards import ShardData, read_shards
 from .utils import atomic_output
@@ -34,18 +36,54 @@ def recall_at_precision(y, score, precision_target: float) -> float:
     return float(recall[ok].max()) if ok.any() else 0.0
 
 
+def threshold_for_precision(y, score, precision_target: float) -> float:
+    """The lowest score threshold whose precision on (y, score) reaches ``precision_target``
+    (keeping the most recall); 1.0 (nothing called a planet) when none does."""
+    y = np.asarray(y, int)
+    if y.size == 0 or y.min() == y.max():
+        return float("nan")
+    precision, _, thresholds = skm.precision_recall_curve(y, score)
+    ok = np.flatnonzero(precision[:-1] >= precision_target)
+    return float(thresholds[ok[0]]) if ok.size else 1.0
+
+
+def reliability(y, prob, bins: int = 10) -> pd.DataFrame:
+    """Per equal-width probability bin: TCE count, mean predicted probability and observed planet
+    fraction (the reliability diagram's points)."""
+    y, prob = np.asarray(y, float), np.asarray(prob, float)
+    which = np.clip((prob * bins).astype(int), 0, bins - 1)
+    n = np.bincount(which, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_p = np.bincount(which, prob, bins) / n
+        frac = np.bincount(which, y, bins) / n
+    return pd.DataFrame({"bin_low": np.arange(bins) / bins, "bin_high": np.arange(1, bins + 1) / bins,
+                         "n": n, "mean_probability": mean_p, "planet_fraction": frac})
+
+
+def expected_calibration_error(y, prob, bins: int = 10) -> float:
+    """ECE: the count-weighted mean |observed planet fraction - mean probability| over equal-width
+    bins. 0 for probabilities that mean what they say."""
+    table = reliability(y, prob, bins)
+    used = table.n > 0
+    if not used.any():
+        return float("nan")
+    gap = np.abs(table.planet_fraction[used] - table.mean_probability[used])
+    return float((gap * table.n[used]).sum() / table.n[used].sum())
+
+
 def classification_metrics(y, score, threshold: float = 0.5, precision_target: float = 0.99) -> dict:
     y = np.asarray(y, int)
     score = np.asarray(score, float)
     pred = (score >= threshold).astype(int)
     both = y.size > 0 and y.min() != y.max()
     return {
-        "n": int(y.size), "n_positive": int(y.sum()),
+        "n": int(y.size), "n_positive": int(y.sum()), "threshold": float(threshold),
         "precision": float(skm.precision_score(y, pred, zero_division=0)),
         "recall": float(skm.recall_score(y, pred, zero_division=0)),
         "accuracy": float(skm.accuracy_score(y, pred)) if y.size else float("nan"),
         "roc_auc": float(skm.roc_auc_score(y, score)) if both else float("nan"),
         "pr_auc": pr_auc(y, score),
+        "ece": expected_calibration_error(y, score) if y.size else float("nan"),
         f"recall_at_precision_{precision_target:g}": recall_at_precision(y, score, precision_target),
     }
 
@@ -58,20 +96,31 @@ def model_inputs(data: ShardData, arrays: list[str], scaler: ScalarScaler):
 
 
 class FoldModel:
-    """One fold's trained model, CNN or trees, behind one interface: ``score`` and ``occlude``."""
+    """One fold's trained model, CNN or trees, behind one interface: ``score`` (calibrated
+    probability), ``raw_score`` and ``occlude``."""
 
-    def __init__(self, path: str | Path):
-        import torch
-        self.path = Path(path)
-        bundle = torch.load(path, map_location="cpu", weights_only=False)
+    def __init__(self, path: str | Path | None = None, bundle: dict | None = None):
+        if bundle is None:
+            import torch
+            bundle = torch.load(path, map_location="cpu", weights_only=False)
+        self.path = Path(path) if path else None
         self.bundle, self.kind, self.name = bundle, bundle["kind"], bundle["model"]
         self.arrays = list(bundle["arrays"])
+        self.calibration = None
+        if bundle.get("calibration") is not None:
+            self.calibration = PlattCalibration.from_dict(bundle["calibration"])
         if self.kind == "cnn":
             from .models import build_cnn
             self.scaler = ScalarScaler.from_dict(bundle["scaler"])
             self.net = build_cnn(self.name, bundle["arrays"], len(self.scaler.names), bundle["model_cfg"])
             self.net.load_state_dict(bundle["state_dict"])
             self.net.eval()
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        if self.calibration is None:
+            raise ValueError(f"{self.path or 'this model'} has no calibration: it was trained by ExoSieve before "
+                             "scores were calibrated; retrain it (snakemake --cores N --forcerun train)")
+        return self.calibration(raw)
 
     @property
     def branches(self) -> list[str]:
@@ -89,11 +138,16 @@ class FoldModel:
                 sl = slice(start, start + batch_size)
                 logits = self.net({v: torch.from_numpy(np.ascontiguousarray(views[v][sl])) for v in views},
                                   torch.from_numpy(scalars[sl]))
-                out.append(torch.sigmoid(logits.float()).numpy())
+                # float64: a float32 sigmoid is exactly 1.0 above a logit of ~17, and TCEs there would tie
+                out.append(torch.sigmoid(logits.double()).numpy())
         return np.concatenate(out) if out else np.zeros(0)
 
     def score(self, data: ShardData) -> np.ndarray:
-        """Planet scores in [0, 1] for every TCE in ``data``."""
+        """Calibrated probabilities of "planet candidate" for every TCE in ``data``."""
+        return self.calibrate(self.raw_score(data))
+
+    def raw_score(self, data: ShardData) -> np.ndarray:
+        """The model's own scores in [0, 1], before calibration."""
         if self.kind == "trees":
             cols = [data.scalar_names.index(n) for n in self.bundle["features"]]
             if not len(data):
@@ -103,9 +157,9 @@ class FoldModel:
         return self._cnn_scores(views, scalars)
 
     def occlude(self, data: ShardData, scores: np.ndarray) -> dict[str, np.ndarray]:
-        """Branch attributions by occlusion: the score minus the score with that branch's input
-        replaced by its training median (scalars: by the training median, 0 after scaling).
-        Positive means the branch pushed the TCE towards "planet"."""
+        """Branch attributions by occlusion: the (calibrated) score minus the score with that
+        branch's input replaced by its training median (scalars: by the training median, 0 after
+        scaling). Positive means the branch pushed the TCE towards "planet"."""
         if self.kind != "cnn":
             return {}
         views, scalars = model_inputs(data, self.arrays, self.scaler)
@@ -115,18 +169,21 @@ class FoldModel:
             for tower in br.towers:
                 for name in tower:
                     occluded[name] = np.broadcast_to(self.bundle["medians"][name], views[name].shape)
-            out[br.name] = scores - self._cnn_scores(occluded, scalars)
+            out[br.name] = scores - self.calibrate(self._cnn_scores(occluded, scalars))
         if self.net.scalar_branch is not None:
-            out["scalars"] = scores - self._cnn_scores(views, np.zeros_like(scalars))
+            out["scalars"] = scores - self.calibrate(self._cnn_scores(views, np.zeros_like(scalars)))
         return out
 
 
 def ensemble_scores(model_paths: list[str | Path], data: ShardData) -> pd.DataFrame:
-    """Mean and spread of every fold model's score, for data no fold trained on."""
-    scores = np.array([FoldModel(p).score(data) for p in model_paths]).reshape(len(model_paths), len(data))
-    return pd.DataFrame({"tce_id": data.meta["tce_id"].to_numpy(), "score": scores.mean(axis=0),
-                         "score_std": scores.std(axis=0, ddof=1) if len(model_paths) > 1 else 0.0,
-                         "n_models": len(model_paths)})
+    """Mean and spread of every fold model's calibrated probability, and the mean raw score, for
+    data no fold trained on."""
+    models = [FoldModel(p) for p in model_paths]
+    raw = np.array([m.raw_score(data) for m in models]).reshape(len(models), len(data))
+    prob = np.array([m.calibrate(r) for m, r in zip(models, raw)]).reshape(raw.shape)
+    return pd.DataFrame({"tce_id": data.meta["tce_id"].to_numpy(), "score": prob.mean(axis=0),
+                         "score_std": prob.std(axis=0, ddof=1) if len(models) > 1 else 0.0,
+                         "score_raw": raw.mean(axis=0), "n_models": len(models)})
 
 
 def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv) -> pd.DataFrame:
@@ -140,9 +197,10 @@ def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv) -> pd.
     role = np.where(fold_of == fold, "test", np.where(data.meta["label"].to_numpy() < 0, "unlabelled", ""))
     keep = np.flatnonzero(role != "")
     subset = data.subset(keep)
-    scores = model.score(subset)
+    raw = model.raw_score(subset)
+    scores = model.calibrate(raw)
     out = pd.DataFrame({"tce_id": subset.meta["tce_id"], "fold": fold, "role": role[keep],
-                        "label": subset.meta["label"], "score": scores})
+                        "label": subset.meta["label"], "score": scores, "score_raw": raw})
     for branch, delta in model.occlude(subset, scores).items():
         out[f"attr_{branch}"] = delta
     with atomic_output(out_csv, ".csv") as tmp:

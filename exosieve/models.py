@@ -135,10 +135,12 @@ def build_cnn(model: str, arrays: dict[str, tuple[int, ...]], n_scalars: int, mo
                           fc_units=tuple(model_cfg["fc_units"]), dropout=model_cfg["dropout"])
 
 
-def build_trees(trees_cfg: dict, seed: int):
+def build_trees(trees_cfg: dict, seed: int, imbalance: str = "class_weight"):
     from sklearn.ensemble import HistGradientBoostingClassifier
-    # Missing features (no centroids, no stellar parameters) are handled natively as NaN.
+    # Missing features (no centroids, no stellar parameters) are handled natively as NaN. Trees
+    # see every TCE each iteration, so balanced batches amount to balanced class weights.
     return HistGradientBoostingClassifier(max_iter=trees_cfg["max_iter"],
                                           learning_rate=trees_cfg["learning_rate"],
                                           max_leaf_nodes=trees_cfg["max_leaf_nodes"],
-                                          class_weight="balanced", random_state=seed)
+                                          class_weight=None if imbalance == "none" else "balanced",
+                                          random_state=seed)

@@ -1,7 +1,8 @@
 """Scoring named targets with a finished run: from KIC or TIC ids to scores, as ExoMiner's pipeline
 goes from TIC ids to scores. The targets' TCEs come from the run's catalog source, their light
 curves are read, downloaded or generated as the run's were, preprocessed with the same code and
-config, and scored by every fold model of every model (mean and spread across folds)."""
+config, and scored by every fold model of every model: the mean and spread across folds of their
+calibrated probabilities, beside the mean uncalibrated score."""
 
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
             scores = ensemble_scores(paths, data).set_index("tce_id")
             out[f"score_{model}"] = out.tce_id.map(scores["score"])
             out[f"score_{model}_std"] = out.tce_id.map(scores["score_std"])
+            out[f"score_{model}_raw"] = out.tce_id.map(scores["score_raw"])
             out[f"n_models_{model}"] = len(paths)
     out["error"] = [errors.get(t, errors.get(s, np.nan)) for t, s in zip(out.tce_id, out.star_id)]
     with atomic_output(out_csv, ".csv") as tmp:

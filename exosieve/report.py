@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .evaluation import classification_metrics, pr_auc
+from .evaluation import (classification_metrics, expected_calibration_error, pr_auc, reliability,
+                         threshold_for_precision)
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,36 @@ def fold_metrics(oof: pd.DataFrame, threshold: float, precision_target: float) -
     return pd.concat([table, pd.DataFrame([mean, std])], ignore_index=True)
 
 
-COMPARED = ["pr_auc", "roc_auc", "precision", "recall", "accuracy"]
+COMPARED = ["pr_auc", "roc_auc", "precision", "recall", "accuracy", "ece"]
+
+
+def model_thresholds(oof: dict[str, pd.DataFrame], rep: dict) -> dict[str, float]:
+    """Each model's threshold: report.threshold, or (report.threshold_precision) the lowest score
+    at which the model's pooled out-of-fold precision reaches that precision."""
+    if rep["threshold_precision"] is None:
+        return {m: float(rep["threshold"]) for m in oof}
+    out = {}
+    for m, o in oof.items():
+        t = threshold_for_precision(o.label, o.score, rep["threshold_precision"])
+        out[m] = float(rep["threshold"]) if np.isnan(t) else t
+    return out
+
+
+def calibration_summary(oof: dict[str, pd.DataFrame], thresholds: dict[str, float]) -> pd.DataFrame:
+    """Per model, on all out-of-fold scores: expected calibration error of the calibrated and of
+    the raw scores, and at the model's threshold the observed precision beside the mean calibrated
+    probability of the TCEs above it (they agree when the scores are probabilities)."""
+    rows = []
+    for m, o in oof.items():
+        above = o[o.score >= thresholds[m]]
+        rows.append({"model": m, "n": len(o), "planet_fraction": o.label.mean(),
+                     "ece": expected_calibration_error(o.label, o.score),
+                     "ece_uncalibrated": expected_calibration_error(o.label, o.score_raw),
+                     "threshold": thresholds[m], "n_above": len(above),
+                     "precision_above": above.label.mean() if len(above) else np.nan,
+                     "mean_probability_above": above.score.mean() if len(above) else np.nan,
+                     "recall": above.label.sum() / max(o.label.sum(), 1)})
+    return pd.DataFrame(rows)
 
 
 def model_comparison(per_model: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -51,7 +81,7 @@ def model_comparison(per_model: dict[str, pd.DataFrame]) -> pd.DataFrame:
     rows = []
     for model, m in per_model.items():
         mean, std = m[m.fold == "mean"].iloc[0], m[m.fold == "std"].iloc[0]
-        row = {"model": model}
+        row = {"model": model, "threshold": f"{mean['threshold']:.3g}"}
         for col in COMPARED + [c for c in m.columns if c.startswith("recall_at_precision")]:
             row[col] = f"{mean[col]:.3f} ± {std[col]:.3f}"
         rows.append(row)
@@ -63,15 +93,17 @@ def _attribution_columns(scores: pd.DataFrame) -> list[str]:
 
 
 def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFrame,
-                   other_scores: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
-    """Every catalog TCE with the primary model's out-of-fold score (labelled) or mean fold-model
-    score (unlabelled, with the spread across folds), its branch attributions and the branch that
-    moved its score most, the other models' scores, ranked; failed TCEs keep their error."""
+                   other_scores: dict[str, pd.DataFrame] | None = None, threshold: float = 0.5) -> pd.DataFrame:
+    """Every catalog TCE with the primary model's out-of-fold probability (labelled) or mean
+    fold-model probability (unlabelled, with the spread across folds), the uncalibrated score,
+    whether it is at or above ``threshold``, its branch attributions and the branch that moved its
+    score most, the other models' scores, ranked; failed TCEs keep their error."""
     attrs = _attribution_columns(scores)
-    test = scores[scores.role == "test"][["tce_id", "fold", "score", *attrs]]
+    test = scores[scores.role == "test"][["tce_id", "fold", "score", "score_raw", *attrs]]
     unl_rows = scores[scores.role == "unlabelled"]
     unl = (unl_rows.groupby("tce_id")["score"].agg(["mean", "std", "count"]).reset_index()
            .rename(columns={"mean": "score", "std": "score_std", "count": "n_models"}))
+    unl = unl.merge(unl_rows.groupby("tce_id")["score_raw"].mean().reset_index(), on="tce_id")
     if attrs:
         unl = unl.merge(unl_rows.groupby("tce_id")[attrs].mean().reset_index(), on="tce_id")
     test = test.assign(score_std=np.nan, n_models=1)
@@ -95,6 +127,7 @@ def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFr
     else:
         cat["error"] = np.nan
     cat["status"] = np.where(cat["score"].notna(), "scored", "failed")
+    cat["above_threshold"] = cat["score"] >= threshold
     cat["rank"] = cat["score"].rank(ascending=False, method="first").astype("Int64")
     return cat.sort_values(["rank", "tce_id"], na_position="last").reset_index(drop=True)
 
@@ -106,15 +139,16 @@ def _one_score_per_tce(scores: pd.DataFrame) -> pd.Series:
     return pd.concat([test, unl])
 
 
-def breakdown(scores_by_model: dict[str, pd.Series], groups: pd.Series, threshold: float) -> pd.DataFrame:
+def breakdown(scores_by_model: dict[str, pd.Series], groups: pd.Series, thresholds: dict[str, float]
+              ) -> pd.DataFrame:
     """Per group (catalog label or true class) and model: TCE count, mean score and the fraction
-    called planet (score >= threshold)."""
+    called planet (score >= that model's threshold)."""
     rows = []
     for model, score in scores_by_model.items():
         df = pd.DataFrame({"group": groups, "score": score}).dropna()
         for group, part in df.groupby("group"):
             rows.append({"group": group, "model": model, "n": len(part), "mean_score": part.score.mean(),
-                         "called_planet": float((part.score >= threshold).mean())})
+                         "called_planet": float((part.score >= thresholds[model]).mean())})
     table = pd.DataFrame(rows, columns=["group", "model", "n", "mean_score", "called_planet"])
     if table.empty:
         return table
@@ -197,6 +231,27 @@ def _confusion(oof: pd.DataFrame, threshold: float, out: Path) -> tuple[str, np.
     return "confusion_matrix.png", cm
 
 
+def _reliability_diagram(oof_by_model: dict[str, pd.DataFrame], primary: str, out: Path) -> str:
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 5.0))
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfectly calibrated")
+    for i, (model, oof) in enumerate(oof_by_model.items()):
+        table = reliability(oof.label, oof.score)
+        table = table[table.n > 0]
+        ax.plot(table.mean_probability, table.planet_fraction, "o-", color=f"C{i}", lw=2 if model == primary else 1.2,
+                ms=4, label=f"{model} (ECE {expected_calibration_error(oof.label, oof.score):.3f})")
+    raw = oof_by_model[primary]
+    table = reliability(raw.label, raw.score_raw)
+    table = table[table.n > 0]
+    ax.plot(table.mean_probability, table.planet_fraction, "x--", color="grey", lw=1,
+            label=f"{primary} uncalibrated (ECE {expected_calibration_error(raw.label, raw.score_raw):.3f})")
+    ax.set(xlabel="predicted probability of planet (bin mean)", ylabel="observed planet fraction",
+           title="Reliability (out of fold, 10 bins)", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(fontsize=7, loc="upper left")
+    save_figure(fig, out / "reliability_diagram.png")
+    return "reliability_diagram.png"
+
+
 def _table_html(df: pd.DataFrame) -> str:
     def fmt(v: float) -> str:  # counts stay counts; rates get three decimals
         return f"{v:.0f}" if float(v).is_integer() and abs(v) >= 2 else f"{v:.3f}"
@@ -245,28 +300,30 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
     failures = pd.concat([pd.read_csv(p, dtype=str) for p in failure_csvs if Path(p).stat().st_size > 0],
                          ignore_index=True) if failure_csvs else pd.DataFrame(columns=["tce_id", "error"])
     oof = {m: s[s.role == "test"].copy() for m, s in scores.items()}
-    per_model = {m: fold_metrics(o, rep["threshold"], rep["precision_target"]) for m, o in oof.items()}
+    thresholds = model_thresholds(oof, rep)
+    per_model = {m: fold_metrics(o, thresholds[m], rep["precision_target"]) for m, o in oof.items()}
     metrics = pd.concat([m.assign(model=name) for name, m in per_model.items()], ignore_index=True)
     metrics = metrics[["model", *[c for c in metrics.columns if c != "model"]]]
     comparison = model_comparison(per_model)
+    calibration = calibration_summary(oof, thresholds)
     others = {m: s for m, s in scores.items() if m != primary}
-    catalog = vetted_catalog(tces, scores[primary], failures, others)
+    catalog = vetted_catalog(tces, scores[primary], failures, others, thresholds[primary])
     one_score = {m: _one_score_per_tce(s) for m, s in scores.items()}
     by_label = breakdown({m: catalog.tce_id.map(v) for m, v in one_score.items()}, catalog.disposition,
-                         rep["threshold"])
+                         thresholds)
     tables = {"metrics.csv": metrics, "model_comparison.csv": comparison, "vetted_catalog.csv": catalog,
-              "failures.csv": failures, "by_label.csv": by_label}
+              "failures.csv": failures, "by_label.csv": by_label, "calibration.csv": calibration}
     by_class = None
     if truth_csv and Path(truth_csv).exists():
         truth = pd.read_csv(truth_csv, dtype={"tce_id": str}).set_index("tce_id")["true_class"]
         by_class = breakdown({m: catalog.tce_id.map(v) for m, v in one_score.items()},
-                             catalog.tce_id.map(truth), rep["threshold"])
+                             catalog.tce_id.map(truth), thresholds)
         tables["by_true_class.csv"] = by_class
     test_metrics = None
     if test_csvs:
         test_scores = {m: pd.read_csv(p, dtype={"tce_id": str}) for m, p in test_csvs.items()}
         test_metrics = pd.DataFrame([{"model": m, **classification_metrics(
-            t.label[t.label >= 0], t.score[t.label >= 0], rep["threshold"], rep["precision_target"])}
+            t.label[t.label >= 0], t.score[t.label >= 0], thresholds[m], rep["precision_target"])}
             for m, t in test_scores.items()])
         tables["test_metrics.csv"] = test_metrics
     for name, table in tables.items():
@@ -275,8 +332,9 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
 
     histories = {int(Path(p).parent.name.split("_")[-1]): pd.read_csv(p) for p in history_csvs.get(primary, [])}
     plots = _curves(oof[primary], out) + [_histogram(catalog, out), _training_curves(histories, out)]
-    cm_png, cm = _confusion(oof[primary], rep["threshold"], out)
-    plots += [cm_png, _model_curves(oof, out, "model_pr_curves.png", "Precision-recall by model (out of fold)")]
+    cm_png, cm = _confusion(oof[primary], thresholds[primary], out)
+    plots += [cm_png, _model_curves(oof, out, "model_pr_curves.png", "Precision-recall by model (out of fold)"),
+              _reliability_diagram(oof, primary, out)]
     if test_metrics is not None:
         plots.append(_model_curves({m: t[t.label >= 0] for m, t in test_scores.items()}, out,
                                    "test_pr_curves.png", "Precision-recall on the external test set"))
@@ -285,15 +343,23 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
         from .sheets import write_sheets
         sheets = write_sheets(catalog, list(shard_paths), out / "sheets", rep["sheets"], cfg)
     _write_html(out, cfg, metrics[metrics.model == primary], comparison, catalog, failures, cm, by_label,
-                by_class, test_metrics, sheets, len(tces))
+                by_class, test_metrics, sheets, len(tces), calibration, thresholds)
     return comparison
 
 
+def _threshold_rule(rep: dict) -> str:
+    if rep["threshold_precision"] is None:
+        return f"a calibrated probability of at least {rep['threshold']:g} (report.threshold)"
+    return (f"each model's lowest score at which its out-of-fold precision reaches "
+            f"{rep['threshold_precision']:g} (report.threshold_precision)")
+
+
 def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_label, by_class,
-                test_metrics, sheets, n_catalog) -> None:
+                test_metrics, sheets, n_catalog, calibration, thresholds) -> None:
     rep = cfg["report"]
     primary = cfg["models"]["primary"]
     mean = metrics[metrics.fold == "mean"].iloc[0]
+    cal = calibration.set_index("model").loc[primary]
     attr_cols = [c for c in catalog.columns if c.startswith("attr_")]
     top = catalog.head(25)[["rank", "tce_id", "period", "duration_hours", "depth_ppm", "disposition", "score",
                             *(["top_branch"] if "top_branch" in catalog else [])]]
@@ -301,8 +367,8 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
     source = cfg["catalog"]["source"]
     fig = lambda name, caption: (f'<figure><img src="{name}" alt="{html.escape(caption)}">'
                                  f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    called = (f"Each cell is the fraction of the group's TCEs that the model calls a planet (score at or "
-              f"above {rep['threshold']:g}): high is right for planets, low for everything else.")
+    called = (f"Each cell is the fraction of the group's TCEs that the model calls a planet ({_threshold_rule(rep)}): "
+              "high is right for planets, low for everything else.")
     class_section = ""
     if by_class is not None:
         class_section = ("<h3>By true class (simulated survey only)</h3><p>The simulated survey knows what "
@@ -342,11 +408,11 @@ figcaption {{ font-size: 0.85em; color: #555; }} .big {{ font-size: 1.3em; }}
 <p>Source: <b>{html.escape(source)}</b>. {n_catalog} TCEs in the catalog, {n_scored} scored.
 Each labelled TCE is scored by the one model that never saw its star ({cfg['cv']['folds']}-fold
 cross-validation, grouped by star, stratified by label); unlabelled TCEs get the mean of all fold models.
-A score near 1 means "looks like a planet". The vetted catalog and explanations come from
-<b>{html.escape(primary)}</b>.</p>
+A score is a calibrated probability that the TCE is a planet candidate (see below). The vetted
+catalog and explanations come from <b>{html.escape(primary)}</b>.</p>
 <p class="big">{html.escape(primary)}, mean over folds: PR-AUC <b>{mean.pr_auc:.3f}</b>, ROC-AUC
 <b>{mean.roc_auc:.3f}</b>, precision {mean.precision:.3f} and recall {mean.recall:.3f} at threshold
-{rep['threshold']:g}.</p>
+{thresholds[primary]:.3g}; expected calibration error {cal.ece:.3f}.</p>
 <h2>Models side by side</h2>
 <p>Every model is trained and scored on the same folds (mean ± std over folds). PR-AUC is the area
 under the precision-recall curve (average precision); recall at precision {rep['precision_target']:g}
@@ -354,6 +420,17 @@ is how many planets survive if almost no false positives may. Download:
 <a href="model_comparison.csv">model_comparison.csv</a>, <a href="metrics.csv">metrics.csv</a> (per fold).</p>
 {_table_html(comparison)}
 {fig("model_pr_curves.png", "Precision-recall of every model, all out-of-fold scores")}
+<h2>Scores as probabilities</h2>
+<p>Each fold model's raw score is calibrated (Platt scaling of its logit) on that fold's validation
+split, TCEs it never trained on, so a score of 0.8 means that about 80% of TCEs scored so are
+planet candidates <i>at this catalog's mix of planets</i> ({cal.planet_fraction:.1%} of labelled TCEs
+here). The expected calibration error (ECE) is the count-weighted mean gap between predicted
+probability and observed planet fraction over ten bins. A TCE is called a planet at
+{_threshold_rule(rep)}; <code>above_threshold</code> in the vetted catalog marks it. At that
+threshold, the precision observed out of fold should match the mean probability of the TCEs above
+it. Download: <a href="calibration.csv">calibration.csv</a>.</p>
+{_table_html(calibration)}
+{fig("reliability_diagram.png", "Observed planet fraction against predicted probability, every model, out of fold")}
 <h3>By catalog label</h3><p>{called}</p>
 {_table_html(by_label)}
 {class_section}

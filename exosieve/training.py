@@ -1,8 +1,10 @@
 """Training one cross-validation fold with PyTorch Lightning.
 
 The fold's test TCEs are never seen: a star-grouped validation split is carved from the other
-folds for early stopping on PR-AUC; scalar features are normalised with statistics of this fold's
-training TCEs only, and those statistics are saved with the weights in ``model.pt``.
+folds for early stopping on PR-AUC and for calibrating the scores (``calibration.py``); scalar
+features are normalised with statistics of this fold's training TCEs only, and those statistics
+and the calibration are saved with the weights in ``model.pt``. Rare planets are handled as
+``training.imbalance`` says: a class-weighted loss, balanced batches, or neither.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import pandas as pd
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
-from .evaluation import model_inputs, pr_auc
+from .calibration import fit_platt
+from .evaluation import FoldModel, model_inputs, pr_auc
 from .features import ScalarScaler
 from .folds import validation_mask
 from .models import CNN_MODELS, build_cnn, build_trees, model_branches
@@ -108,7 +111,8 @@ def fold_datasets(data: ShardData, folds: pd.DataFrame, fold: int, cfg: dict):
         # A handful of named stars cannot spare any for validation without losing a class.
         log.warning("fold %d: too few stars for a separate validation split (%d labelled TCEs); early "
                     "stopping watches the training TCEs instead", fold, pool.size)
-        return data.subset(pool), data.subset(pool)
+        everything = data.subset(pool)
+        return everything, everything
     return data.subset(pool[~val]), data.subset(pool[val])
 
 
@@ -156,6 +160,7 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     data = read_shards(shard_paths, list(arrays))
     folds = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
     train, val = fold_datasets(data, folds, fold, cfg)
+    calibrated_on = "training" if val is train else "validation"
     names = feature_names(cfg, data.scalar_names)
     cols = [data.scalar_names.index(n) for n in names]
     y_train = train.meta["label"].to_numpy()
@@ -163,19 +168,27 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     if n_pos == 0 or n_neg == 0:
         raise RuntimeError(f"fold {fold}: training set has {n_pos} positives and {n_neg} negatives")
     if model not in CNN_MODELS:
-        return _train_trees(train, val, cols, names, fold, cfg, out_dir)
+        return _train_trees(train, val, cols, names, fold, cfg, out_dir, calibrated_on)
     scaler = ScalarScaler(names).fit(train.scalars[:, cols])
     loaders = []
-    for part, shuffle in ((train, True), (val, False)):
+    for part, is_train in ((train, True), (val, False)):
         v, s = model_inputs(part, list(arrays), scaler)
         gen = torch.Generator().manual_seed(t["seed"] + fold)
-        loaders.append(DataLoader(ViewDataset(v, s, part.meta["label"].to_numpy()),
-                                  batch_size=t["batch_size"], shuffle=shuffle, generator=gen,
+        y = part.meta["label"].to_numpy()
+        sampler = None
+        if is_train and t["imbalance"] == "balanced_batches":
+            # Each class drawn with probability 1/2 (with replacement), one epoch = len(train) draws.
+            weights = np.where(y == 1, 0.5 / n_pos, 0.5 / n_neg)
+            sampler = WeightedRandomSampler(torch.from_numpy(weights), num_samples=len(y), replacement=True,
+                                            generator=gen)
+        loaders.append(DataLoader(ViewDataset(v, s, y), batch_size=t["batch_size"],
+                                  shuffle=is_train and sampler is None, sampler=sampler, generator=gen,
                                   num_workers=0))
     accelerator, precision = choose_accelerator(t["accelerator"])
     log.info("%s fold %d: %d train (%d PC), %d validation TCEs; arrays %s; %s, precision %s", model, fold,
              len(train), n_pos, len(val), ", ".join(arrays), accelerator, precision)
-    module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=n_neg / n_pos)
+    pos_weight = n_neg / n_pos if t["imbalance"] == "class_weight" else 1.0
+    module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=pos_weight)
     checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val_pr_auc",
                                  mode="max")
     trainer = L.Trainer(
@@ -192,27 +205,43 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     bundle = {"kind": "cnn", "model": model, "state_dict": best.net.state_dict(), "arrays": arrays,
               "scaler": scaler.to_dict(), "model_cfg": cfg["models"][model], "medians": medians,
               "fold": fold, "best_val_pr_auc": float(checkpoint.best_model_score),
-              "epochs": trainer.current_epoch, "accelerator": accelerator, "precision": precision}
+              "epochs": trainer.current_epoch, "accelerator": accelerator, "precision": precision,
+              "imbalance": t["imbalance"]}
+    bundle["calibration"] = _calibrate(FoldModel(bundle=bundle).raw_score(val), val, calibrated_on, model, fold)
     with atomic_output(out_dir / "model.pt", ".pt") as tmp:
         torch.save(bundle, tmp)
     return {"model": model, "fold": fold, "best_val_pr_auc": bundle["best_val_pr_auc"],
-            "epochs": trainer.current_epoch}
+            "epochs": trainer.current_epoch, "calibration": bundle["calibration"]}
 
 
-def _train_trees(train: ShardData, val: ShardData, cols, names, fold, cfg, out_dir: Path) -> dict:
+def _calibrate(raw_val: np.ndarray, val: ShardData, fitted_on: str, model: str, fold: int) -> dict:
+    """Platt scaling fitted on the validation TCEs' raw scores (see calibration.py)."""
+    if fitted_on == "training":
+        log.warning("%s fold %d: calibrated on its training TCEs (no validation split could be spared): its "
+                    "probabilities will be overconfident", model, fold)
+    cal = fit_platt(raw_val, val.meta["label"].to_numpy(), fitted_on)
+    log.info("%s fold %d: Platt calibration a=%.3f b=%.3f on %d %s TCEs (%d PC)", model, fold, cal.a, cal.b,
+             cal.n, fitted_on, cal.n_positive)
+    return cal.to_dict()
+
+
+def _train_trees(train: ShardData, val: ShardData, cols, names, fold, cfg, out_dir: Path,
+                 calibrated_on: str) -> dict:
     """Gradient-boosted trees on the raw scalar features (trees need no scaling; NaN is native)."""
     # A feature with no value in training (no stellar table, no centroids) teaches trees nothing.
     known = np.isfinite(train.scalars[:, cols]).any(axis=0)
     cols, names = [c for c, k in zip(cols, known) if k], [n for n, k in zip(names, known) if k]
-    clf = build_trees(cfg["models"]["trees"], cfg["training"]["seed"] + fold)
+    clf = build_trees(cfg["models"]["trees"], cfg["training"]["seed"] + fold, cfg["training"]["imbalance"])
     clf.fit(train.scalars[:, cols], train.meta["label"].to_numpy())
-    val_score = pr_auc(val.meta["label"].to_numpy(), clf.predict_proba(val.scalars[:, cols])[:, 1])
+    raw_val = clf.predict_proba(val.scalars[:, cols])[:, 1]
+    val_score = pr_auc(val.meta["label"].to_numpy(), raw_val)
     log.info("trees fold %d: %d train TCEs, %d features, validation PR-AUC %.3f", fold, len(train),
              len(cols), val_score)
     with atomic_output(out_dir / "metrics.csv", ".csv") as tmp:
         pd.DataFrame([{"epoch": clf.n_iter_ - 1, "val_pr_auc": val_score}]).to_csv(tmp, index=False)
     bundle = {"kind": "trees", "model": "trees", "estimator": clf, "features": names, "arrays": {},
-              "fold": fold, "best_val_pr_auc": val_score}
+              "fold": fold, "best_val_pr_auc": val_score, "imbalance": cfg["training"]["imbalance"],
+              "calibration": _calibrate(raw_val, val, calibrated_on, "trees", fold)}
     with atomic_output(out_dir / "model.pt", ".pt") as tmp:
         torch.save(bundle, tmp)
     return {"model": "trees", "fold": fold, "best_val_pr_auc": val_score, "iterations": int(clf.n_iter_)}

@@ -51,7 +51,7 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     assert list(metrics.model.unique()) == ["exominer", "astronet", "raw_flux", "trees"]
     assert list(metrics[metrics.model == "exominer"].fold) == ["0", "1", "2", "mean", "std"]
     mean = metrics[metrics.fold == "mean"].set_index("model")
-    # The models must have learned: chance is 0.5 ROC-AUC and ~0.45 PR-AUC here.
+    # The models must have learned: chance is 0.5 ROC-AUC and ~0.23 PR-AUC here (DR24's mix).
     for model in ("exominer", "astronet", "trees"):
         assert mean.loc[model, "roc_auc"] > 0.8, metrics
         assert mean.loc[model, "pr_auc"] > 0.7, metrics
@@ -68,8 +68,18 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     assert scored[attrs].notna().all().all()
     assert (scored.top_branch == scored[attrs].abs().idxmax(axis=1).str[5:]).all()
     assert {"score_astronet", "score_raw_flux", "score_trees"} <= set(catalog.columns)
+    # Scores are calibrated probabilities, and the report says how well, per model.
+    assert (report / "reliability_diagram.png").stat().st_size > 0
+    cal = pd.read_csv(report / "calibration.csv").set_index("model")
+    assert list(cal.index) == ["exominer", "astronet", "raw_flux", "trees"]
+    assert (cal.ece < 0.1).all(), cal                  # ~300 TCEs in 3 folds: a loose bound
+    assert (scored.above_threshold == (scored.score >= 0.5)).all() and scored.score_raw.between(0, 1).all()
+    assert not np.allclose(scored.score, scored.score_raw)
+    # A threshold for a target precision is a report setting: only the report is redone.
+    plan = snakemake(tmp_path, "-n", "--config", "report={threshold_precision: 0.95}")
+    assert set(job_counts(plan)) - {"all", "total"} == {"report"}, plan
     html = (report / "index.html").read_text()
-    for img in ("pr_curve.png", "training_curves.png", "model_pr_curves.png"):
+    for img in ("pr_curve.png", "training_curves.png", "model_pr_curves.png", "reliability_diagram.png"):
         assert f'src="{img}"' in html
     sheets = sorted(p.name for p in (report / "sheets").glob("*.png"))
     assert any(s.startswith("top_") for s in sheets) and any(s.startswith("false_positive_") for s in sheets)
