@@ -151,10 +151,32 @@ def stable_hash(obj: Any, length: int = 12) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+def preprocessing_settings(cfg: Mapping[str, Any]) -> dict:
+    """Every setting that changes what a shard holds: recorded in each shard and each model file."""
+    return {**{k: cfg[k] for k in ("lightcurves", "detrend", "views", "features")},
+            "raw_flux": "raw_flux" in cfg["models"]["enabled"]}
+
+
 def preprocessing_hash(cfg: Mapping[str, Any]) -> str:
-    """Hash of every setting that changes what a shard holds; recorded in each shard."""
-    return stable_hash({**{k: cfg[k] for k in ("lightcurves", "detrend", "views", "features")},
-                        "raw_flux": "raw_flux" in cfg["models"]["enabled"]})
+    """Hash of ``preprocessing_settings``; recorded in each shard."""
+    return stable_hash(preprocessing_settings(cfg))
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, Mapping):
+        out = {}
+        for k, v in obj.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: obj}
+
+
+def describe_differences(recorded: Mapping[str, Any], current: Mapping[str, Any], limit: int = 4) -> str:
+    """'views.global_bins: 301 there, 101 here; ...' for the settings that differ."""
+    a, b = _flatten(recorded), _flatten(current)
+    keys = sorted(k for k in set(a) | set(b) if a.get(k, "(unset)") != b.get(k, "(unset)"))
+    text = "; ".join(f"{k}: {a.get(k, '(unset)')!r} there, {b.get(k, '(unset)')!r} here" for k in keys[:limit])
+    return text + (f"; and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
 def survey_hash(cfg: Mapping[str, Any]) -> str:

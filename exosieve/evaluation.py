@@ -95,17 +95,52 @@ def model_inputs(data: ShardData, arrays: list[str], scaler: ScalarScaler):
     return {v: np.asarray(data.views[v], np.float32) for v in arrays}, scaler.transform(raw)
 
 
+MODEL_FORMAT = 2  # 2: weights-only file (tensors and plain values), pickle-free trees, calibration, settings
+
+
+class ModelMismatchError(ValueError):
+    """A model file that cannot score under this configuration (other settings, folds or format)."""
+
+
+def load_model_file(path: str | Path) -> dict:
+    """A model file's contents, loaded weights-only: tensors and plain values, never arbitrary
+    objects, so opening a model.pt that someone shared cannot run code."""
+    import pickle
+
+    import torch
+    try:
+        bundle = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError, EOFError) as exc:
+        raise ModelMismatchError(
+            f"{path}: not a weights-only ExoSieve model file, refused without running it ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0][:200]}). Retrain it with this ExoSieve: snakemake --cores N --forcerun train"
+        ) from None
+    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
+        raise ModelMismatchError(f"{path}: model file format {bundle.get('format') if isinstance(bundle, dict) else '?'}, "
+                                 f"this ExoSieve reads {MODEL_FORMAT}; retrain: snakemake --cores N --forcerun train")
+    return bundle
+
+
+def model_settings(cfg: dict) -> dict:
+    """What a model file records about how its inputs were made and which run it belongs to."""
+    from . import __version__
+    from .config import preprocessing_hash, preprocessing_settings
+    from .shards import SCHEMA_VERSION
+    return {"preprocessing_hash": preprocessing_hash(cfg), "preprocessing": preprocessing_settings(cfg),
+            "schema_version": SCHEMA_VERSION, "code_version": __version__, "source": cfg["catalog"]["source"],
+            "folds": int(cfg["cv"]["folds"]), "cv_seed": int(cfg["cv"]["seed"])}
+
+
 class FoldModel:
     """One fold's trained model, CNN or trees, behind one interface: ``score`` (calibrated
     probability), ``raw_score`` and ``occlude``."""
 
     def __init__(self, path: str | Path | None = None, bundle: dict | None = None):
-        if bundle is None:
-            import torch
-            bundle = torch.load(path, map_location="cpu", weights_only=False)
         self.path = Path(path) if path else None
+        bundle = load_model_file(path) if bundle is None else bundle
         self.bundle, self.kind, self.name = bundle, bundle["kind"], bundle["model"]
         self.arrays = list(bundle["arrays"])
+        self.settings = bundle.get("settings")
         self.calibration = None
         if bundle.get("calibration") is not None:
             self.calibration = PlattCalibration.from_dict(bundle["calibration"])
@@ -115,6 +150,27 @@ class FoldModel:
             self.net = build_cnn(self.name, bundle["arrays"], len(self.scaler.names), bundle["model_cfg"])
             self.net.load_state_dict(bundle["state_dict"])
             self.net.eval()
+            self.medians = {k: np.asarray(v, np.float32) for k, v in bundle["medians"].items()}
+        else:
+            from .models import BoostedTrees
+            self.trees = BoostedTrees({k: v.numpy() for k, v in bundle["trees"].items()})
+
+    def check(self, cfg: dict) -> None:
+        """Refuse to score under a configuration other than the one this model was trained in:
+        other preprocessing settings (its inputs would mean something else) or another CV run."""
+        from .config import describe_differences, preprocessing_hash, preprocessing_settings
+        where = self.path or f"{self.name} fold {self.bundle.get('fold')}"
+        s = self.settings
+        problems = []
+        if s["preprocessing_hash"] != preprocessing_hash(cfg):
+            problems.append("its inputs were preprocessed with other settings ("
+                            + describe_differences(s["preprocessing"], preprocessing_settings(cfg)) + ")")
+        if (s["folds"], s["cv_seed"]) != (cfg["cv"]["folds"], cfg["cv"]["seed"]):
+            problems.append(f"it belongs to a {s['folds']}-fold run with cv.seed {s['cv_seed']}, this configuration "
+                            f"has cv.folds {cfg['cv']['folds']} and cv.seed {cfg['cv']['seed']}")
+        if problems:
+            raise ModelMismatchError(f"{where}: {'; '.join(problems)}. Retrain under this configuration "
+                                     "(snakemake --cores N), or score with the configuration these models were trained with.")
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         if self.calibration is None:
@@ -152,7 +208,7 @@ class FoldModel:
             cols = [data.scalar_names.index(n) for n in self.bundle["features"]]
             if not len(data):
                 return np.zeros(0)
-            return self.bundle["estimator"].predict_proba(data.scalars[:, cols])[:, 1]
+            return self.trees.predict_proba(data.scalars[:, cols])
         views, scalars = model_inputs(data, self.arrays, self.scaler)
         return self._cnn_scores(views, scalars)
 
@@ -168,17 +224,20 @@ class FoldModel:
             occluded = dict(views)
             for tower in br.towers:
                 for name in tower:
-                    occluded[name] = np.broadcast_to(self.bundle["medians"][name], views[name].shape)
+                    occluded[name] = np.broadcast_to(self.medians[name], views[name].shape)
             out[br.name] = scores - self.calibrate(self._cnn_scores(occluded, scalars))
         if self.net.scalar_branch is not None:
             out["scalars"] = scores - self.calibrate(self._cnn_scores(views, np.zeros_like(scalars)))
         return out
 
 
-def ensemble_scores(model_paths: list[str | Path], data: ShardData) -> pd.DataFrame:
+def ensemble_scores(model_paths: list[str | Path], data: ShardData, cfg: dict | None = None) -> pd.DataFrame:
     """Mean and spread of every fold model's calibrated probability, and the mean raw score, for
-    data no fold trained on."""
+    data no fold trained on; each model checked against ``cfg`` when given."""
     models = [FoldModel(p) for p in model_paths]
+    for m in models:
+        if cfg is not None:
+            m.check(cfg)
     raw = np.array([m.raw_score(data) for m in models]).reshape(len(models), len(data))
     prob = np.array([m.calibrate(r) for m, r in zip(models, raw)]).reshape(raw.shape)
     return pd.DataFrame({"tce_id": data.meta["tce_id"].to_numpy(), "score": prob.mean(axis=0),
@@ -186,11 +245,16 @@ def ensemble_scores(model_paths: list[str | Path], data: ShardData) -> pd.DataFr
                          "score_raw": raw.mean(axis=0), "n_models": len(models)})
 
 
-def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv) -> pd.DataFrame:
+def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv, cfg: dict | None = None) -> pd.DataFrame:
     """Score the fold's test TCEs and every unlabelled TCE with this fold's model, with branch
-    attributions (columns ``attr_<branch>``) for the CNNs."""
+    attributions (columns ``attr_<branch>``) for the CNNs. With ``cfg``, the model and the shards
+    must both match it."""
+    from .shards import check_settings
     model = FoldModel(model_path)
     data = read_shards(shard_paths, model.arrays)
+    if cfg is not None:
+        model.check(cfg)
+        check_settings(data.attrs, cfg, f"evaluating {model_path}")
     folds = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
     fold_of = data.meta[["tce_id"]].merge(folds[["tce_id", "fold"]], on="tce_id", how="left")["fold"]
     fold_of = fold_of.fillna(-2).astype(int).to_numpy()
@@ -208,11 +272,12 @@ def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv) -> pd.
     return out
 
 
-def score_test_set(model_paths: list[str], test_path: str, labels: dict, out_csv) -> pd.DataFrame:
+def score_test_set(model_paths: list[str], test_path: str, labels: dict, out_csv, cfg: dict | None = None
+                   ) -> pd.DataFrame:
     """Score an external views dataset with one model's fold ensemble; keeps its labels."""
     from .catalog.views_dataset import read_views_dataset
     data = read_views_dataset(test_path, labels)
-    out = ensemble_scores(model_paths, data)
+    out = ensemble_scores(model_paths, data, cfg)
     out.insert(1, "label", data.meta["label"].to_numpy())
     out.insert(2, "disposition", data.meta["disposition"].to_numpy())
     with atomic_output(out_csv, ".csv") as tmp:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 import torch
 from torch import nn
 
@@ -144,3 +146,58 @@ def build_trees(trees_cfg: dict, seed: int, imbalance: str = "class_weight"):
                                           max_leaf_nodes=trees_cfg["max_leaf_nodes"],
                                           class_weight=None if imbalance == "none" else "balanced",
                                           random_state=seed)
+
+
+TREE_FIELDS = ("feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "value")
+
+
+class BoostedTrees:
+    """A fitted HistGradientBoostingClassifier (binary, numeric features) as plain arrays, so that
+    a model file holds numbers, never a pickled estimator that could run code when opened. Every
+    tree's nodes are concatenated (child indices offset to match); ``predict_proba`` walks all
+    rows down each tree at once, exactly as scikit-learn predicts from raw features."""
+
+    def __init__(self, arrays: dict):
+        self.arrays = {k: np.asarray(v) for k, v in arrays.items()}
+
+    @classmethod
+    def from_estimator(cls, clf) -> "BoostedTrees":
+        parts, roots, offset = [], [], 0
+        for per_iteration in clf._predictors:
+            if len(per_iteration) != 1:
+                raise ValueError("only binary classifiers can be exported")
+            nodes = per_iteration[0].nodes
+            if nodes["is_categorical"].any():
+                raise ValueError("categorical splits cannot be exported")
+            part = {k: np.array(nodes[k]) for k in TREE_FIELDS}
+            part["left"] = part["left"].astype(np.int64) + offset
+            part["right"] = part["right"].astype(np.int64) + offset
+            parts.append(part)
+            roots.append(offset)
+            offset += len(nodes)
+        arrays = {k: np.concatenate([p[k] for p in parts]) for k in TREE_FIELDS}
+        arrays["roots"] = np.array(roots, np.int64)
+        arrays["baseline"] = np.asarray(clf._baseline_prediction, np.float64).ravel()
+        return cls(arrays)
+
+    def to_tensors(self) -> dict[str, torch.Tensor]:
+        return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in self.arrays.items()}
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        """P(planet) per row of ``x`` (features in training order; NaN allowed)."""
+        a = self.arrays
+        x = np.asarray(x, np.float64)
+        leaf, go_nan_left = a["is_leaf"].astype(bool), a["missing_go_to_left"].astype(bool)
+        raw = np.full(len(x), float(a["baseline"][0]))
+        for root in a["roots"]:
+            node = np.full(len(x), root, np.int64)
+            while True:
+                active = np.flatnonzero(~leaf[node])
+                if not active.size:
+                    break
+                at = node[active]
+                value = x[active, a["feature_idx"][at]]
+                left = np.where(np.isnan(value), go_nan_left[at], value <= a["num_threshold"][at])
+                node[active] = np.where(left, a["left"][at], a["right"][at])
+            raw += a["value"][node]
+        return 1.0 / (1.0 + np.exp(-raw))

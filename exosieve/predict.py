@@ -20,6 +20,29 @@ from .utils import atomic_output
 log = logging.getLogger(__name__)
 
 
+def run_models(cfg: dict) -> dict[str, list[Path]]:
+    """Every enabled model's fold files of the configured run: exactly folds 0..cv.folds-1 (never
+    leftovers of an earlier run with more folds), each checked to belong to this configuration."""
+    from .evaluation import FoldModel
+    models_dir = Path(cfg["results"]) / "models"
+    out = {}
+    for model in cfg["models"]["enabled"]:
+        paths = [models_dir / model / f"fold_{k}" / "model.pt" for k in range(cfg["cv"]["folds"])]
+        missing = [p for p in paths if not p.exists()]
+        if len(missing) == len(paths):
+            continue  # a model this run does not train (e.g. raw_flux on a views source)
+        if missing:
+            raise FileNotFoundError(f"{model}: {len(missing)} of the {len(paths)} fold models of this configuration are "
+                                    f"missing (first: {missing[0]}); finish the run first (snakemake --cores N)")
+        for p in paths:
+            FoldModel(p).check(cfg)
+        out[model] = paths
+    if not out:
+        raise FileNotFoundError(f"no trained models under {models_dir}; run the workflow first "
+                                "(snakemake --cores N) with this configuration")
+    return out
+
+
 def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = True) -> pd.DataFrame:
     source = get_source(cfg)
     files = source.raw_catalog_files()
@@ -27,12 +50,7 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
         source.write_raw_catalog()
     cfg = {**cfg, "catalog": {**cfg["catalog"], "targets": sorted(target_ids(targets))}}
     tces, _ = build_catalog(cfg, files)
-    models_dir = Path(cfg["results"]) / "models"
-    model_paths = {m: sorted(models_dir.glob(f"{m}/fold_*/model.pt")) for m in cfg["models"]["enabled"]}
-    model_paths = {m: p for m, p in model_paths.items() if p}
-    if not model_paths:
-        raise FileNotFoundError(f"no trained models under {models_dir}; run the workflow first "
-                                "(snakemake --cores N) with this configuration")
+    model_paths = run_models(cfg)
     index, failures = source.obtain_lightcurves(sorted(tces.star_id.unique()), progress)
     files_of = index.groupby("star_id")["path"].apply(list).to_dict()
     errors = {f["star_id"]: f["error"] for f in failures}
@@ -42,7 +60,7 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
     if results:
         data = _assemble(results, cfg)
         for model, paths in model_paths.items():
-            scores = ensemble_scores(paths, data).set_index("tce_id")
+            scores = ensemble_scores(paths, data, cfg).set_index("tce_id")
             out[f"score_{model}"] = out.tce_id.map(scores["score"])
             out[f"score_{model}_std"] = out.tce_id.map(scores["score_std"])
             out[f"score_{model}_raw"] = out.tce_id.map(scores["score_raw"])

@@ -12,13 +12,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from . import __version__
 from .catalog.table import STELLAR_COLUMNS
-from .config import preprocessing_hash
 from .detrend import detrend, fit_trend, transit_mask
 from .features import measure_features
 from .lightcurves.reader import read_kepler_lightcurve
-from .shards import ShardData, write_shard
+from .shards import ShardData, provenance, write_shard
 from .utils import FAILURE_COLUMNS, TargetError, atomic_output
 from .views import ViewMaker, array_shape, phase_fold, raw_flux_view, shard_arrays
 
@@ -148,8 +146,7 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
         log.warning("shard %s: none of its %d TCEs could be preprocessed; first error: %s", shard, len(targets),
                     failures[0]["error"] if failures else "unknown")
     data = _assemble(results, cfg)
-    write_shard(out_h5, data, {"config_hash": preprocessing_hash(cfg), "source": cfg["catalog"]["source"],
-                               "shard": shard, "exosieve_version": __version__})
+    write_shard(out_h5, data, provenance(cfg, shard))
     fail_df = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
     with atomic_output(failures_csv, ".csv") as tmp:
         fail_df.to_csv(tmp, index=False)

@@ -16,8 +16,9 @@ path                   dtype, shape    meaning
 ``scalars``            float32 (N, F)  scalar features, names in attrs ``columns``
 =====================  ==============  ======================================================
 
-Root attributes: ``schema_version``, ``config_hash``, ``source``, ``package_version``,
-``shard``, ``n_tces`` and ``complete`` (written last). Files are written under a temporary name
+Root attributes: ``schema_version``, ``config_hash`` (hash of ``preprocessing``, the settings that
+shaped the shard, as JSON), ``source``, ``package_version``, ``shard``, ``n_tces`` and
+``complete`` (written last). Files are written under a temporary name
 and renamed, so a reader never sees a half-written shard; one without ``complete`` is refused.
 """
 
@@ -40,6 +41,27 @@ EPHEMERIS_COLUMNS = ["period", "epoch", "duration"]
 
 class ShardError(RuntimeError):
     """A shard file is missing, truncated, corrupt, or of another schema or configuration."""
+
+
+def provenance(cfg: dict, shard: str) -> dict:
+    """The root attributes a shard built under ``cfg`` records about how it was made."""
+    import json
+    from .config import preprocessing_hash, preprocessing_settings
+    return {"config_hash": preprocessing_hash(cfg), "preprocessing": json.dumps(preprocessing_settings(cfg), sort_keys=True),
+            "source": cfg["catalog"]["source"], "shard": shard, "exosieve_version": __version__}
+
+
+def check_settings(attrs: dict, cfg: dict, where: str) -> None:
+    """Refuse shards built under other preprocessing settings than ``cfg``'s, naming them."""
+    import json
+    from .config import describe_differences, preprocessing_hash, preprocessing_settings
+    recorded = attrs.get("config_hash")
+    if recorded is None or str(recorded) == preprocessing_hash(cfg):
+        return
+    what = (describe_differences(json.loads(attrs["preprocessing"]), preprocessing_settings(cfg))
+            if "preprocessing" in attrs else f"settings hash {recorded} there, {preprocessing_hash(cfg)} here")
+    raise ShardError(f"{where}: the shards were built with other preprocessing settings than this configuration's "
+                     f"({what}). Rebuild them: snakemake --cores N --forcerun preprocess (or import_views)")
 
 
 def shard_of(star_id: str, n_shards: int) -> int:

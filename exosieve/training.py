@@ -23,12 +23,12 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from .calibration import fit_platt
-from .evaluation import FoldModel, model_inputs, pr_auc
+from .evaluation import MODEL_FORMAT, FoldModel, model_inputs, model_settings, pr_auc
 from .features import ScalarScaler
 from .folds import validation_mask
-from .models import CNN_MODELS, build_cnn, build_trees, model_branches
+from .models import CNN_MODELS, BoostedTrees, build_cnn, build_trees, model_branches
 from .views import required_arrays
-from .shards import ShardData, read_shards, view_shapes
+from .shards import ShardData, check_settings, read_shards, view_shapes
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
@@ -158,6 +158,7 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     L.seed_everything(t["seed"] + fold, workers=True, verbose=False)
     arrays = model_arrays(model, view_shapes(shard_paths[0]))
     data = read_shards(shard_paths, list(arrays))
+    check_settings(data.attrs, cfg, f"training {model} fold {fold}")
     folds = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
     train, val = fold_datasets(data, folds, fold, cfg)
     calibrated_on = "training" if val is train else "validation"
@@ -201,12 +202,14 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     trainer.fit(module, loaders[0], loaders[1])
     best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     # Occlusion replaces a branch's input with the training median of each of its arrays.
-    medians = {n: np.median(train.views[n], axis=0).astype(np.float32) for n in arrays}
-    bundle = {"kind": "cnn", "model": model, "state_dict": best.net.state_dict(), "arrays": arrays,
+    # Tensors and plain values only: the file loads weights-only (evaluation.load_model_file).
+    medians = {n: torch.from_numpy(np.median(train.views[n], axis=0).astype(np.float32)) for n in arrays}
+    bundle = {"format": MODEL_FORMAT, "kind": "cnn", "model": model, "state_dict": best.net.state_dict(),
+              "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
               "scaler": scaler.to_dict(), "model_cfg": cfg["models"][model], "medians": medians,
               "fold": fold, "best_val_pr_auc": float(checkpoint.best_model_score),
-              "epochs": trainer.current_epoch, "accelerator": accelerator, "precision": precision,
-              "imbalance": t["imbalance"]}
+              "epochs": int(trainer.current_epoch), "accelerator": accelerator, "precision": precision,
+              "imbalance": t["imbalance"], "settings": model_settings(cfg)}
     bundle["calibration"] = _calibrate(FoldModel(bundle=bundle).raw_score(val), val, calibrated_on, model, fold)
     with atomic_output(out_dir / "model.pt", ".pt") as tmp:
         torch.save(bundle, tmp)
@@ -239,9 +242,11 @@ def _train_trees(train: ShardData, val: ShardData, cols, names, fold, cfg, out_d
              len(cols), val_score)
     with atomic_output(out_dir / "metrics.csv", ".csv") as tmp:
         pd.DataFrame([{"epoch": clf.n_iter_ - 1, "val_pr_auc": val_score}]).to_csv(tmp, index=False)
-    bundle = {"kind": "trees", "model": "trees", "estimator": clf, "features": names, "arrays": {},
-              "fold": fold, "best_val_pr_auc": val_score, "imbalance": cfg["training"]["imbalance"],
-              "calibration": _calibrate(raw_val, val, calibrated_on, "trees", fold)}
+    # The trees as arrays (models.BoostedTrees), never a pickled estimator.
+    bundle = {"format": MODEL_FORMAT, "kind": "trees", "model": "trees",
+              "trees": BoostedTrees.from_estimator(clf).to_tensors(), "features": names, "arrays": {},
+              "fold": fold, "best_val_pr_auc": float(val_score), "imbalance": cfg["training"]["imbalance"],
+              "calibration": _calibrate(raw_val, val, calibrated_on, "trees", fold), "settings": model_settings(cfg)}
     with atomic_output(out_dir / "model.pt", ".pt") as tmp:
         torch.save(bundle, tmp)
     return {"model": "trees", "fold": fold, "best_val_pr_auc": val_score, "iterations": int(clf.n_iter_)}

@@ -4,4 +4,4 @@ from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
 score_test_set(list(snakemake.input.models), snakemake.input.test, snakemake.config["catalog"]["labels"],
-               snakemake.output.scores)
+               snakemake.output.scores, snakemake.config)

@@ -105,18 +105,16 @@ def views_catalog(path: str | Path, labels: dict) -> tuple[pd.DataFrame, pd.Data
         columns=FAILURE_COLUMNS)
 
 
-def write_views_shard(path: str | Path, targets_csv: str | Path, labels: dict, shard: str, out_h5,
-                      failures_csv, config_hash: str) -> int:
+def write_views_shard(path: str | Path, targets_csv: str | Path, cfg: dict, shard: str, out_h5,
+                      failures_csv) -> int:
     """The rows of one shard's TCEs, written as an ordinary ExoSieve shard (no preprocessing)."""
-    from ..shards import write_shard
+    from ..shards import provenance, write_shard
     from ..utils import atomic_output
-    from .. import __version__
-    data = read_views_dataset(path, labels)
+    data = read_views_dataset(path, cfg["catalog"]["labels"])
     wanted = pd.read_csv(targets_csv, dtype={"tce_id": str})["tce_id"]
     rows = np.flatnonzero(data.meta.tce_id.isin(set(wanted)).to_numpy())
     part = data.subset(rows)
-    write_shard(out_h5, part, {"config_hash": config_hash, "source": "views", "shard": shard,
-                               "exosieve_version": __version__})
+    write_shard(out_h5, part, provenance(cfg, shard))
     with atomic_output(failures_csv, ".csv") as tmp:
         pd.DataFrame(columns=FAILURE_COLUMNS).to_csv(tmp, index=False)
     return len(part)

@@ -1,0 +1,111 @@
+"""Model files: weights-only (a crafted pickle is refused without running), trees stored as
+arrays that predict exactly as scikit-learn does, and every model file refusing to score under a
+configuration other than its own; predict takes exactly the configured run's folds."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from exosieve.config import load
+from exosieve.evaluation import FoldModel, ModelMismatchError
+from exosieve.models import BoostedTrees, build_trees
+from exosieve.predict import run_models
+from exosieve.shards import ShardError, read_shards
+from exosieve.training import train_fold
+from test_calibration import _imbalanced_shards
+
+FEATURES = ["snr", "depth", "period"]
+
+
+class _RunsCode:
+    """What a malicious model.pt would hold: unpickling it calls os.system."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_a_crafted_pickle_in_model_pt_is_refused_without_running(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.pt"
+    torch.save({"format": 2, "kind": "trees", "model": "trees", "payload": _RunsCode(marker)}, path)
+    with open(tmp_path / "plain.pt", "wb") as fh:            # and a bare pickle, not even torch's zip format
+        pickle.dump(_RunsCode(marker), fh)
+    for p in (path, tmp_path / "plain.pt"):
+        with pytest.raises(ModelMismatchError, match="not a weights-only ExoSieve model file, refused without running"):
+            FoldModel(p)
+    assert not marker.exists()
+
+
+def test_trees_stored_as_arrays_predict_exactly_as_scikit_learn():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4000, 6))
+    x[rng.random(x.shape) < 0.15] = np.nan                  # missing features go where training sent them
+    y = (np.nan_to_num(x[:, 0]) + 0.5 * np.nan_to_num(x[:, 1]) + rng.normal(size=4000) > 1.2).astype(int)
+    clf = build_trees({"max_iter": 80, "learning_rate": 0.1, "max_leaf_nodes": 31}, seed=1).fit(x, y)
+    trees = BoostedTrees({k: v.numpy() for k, v in BoostedTrees.from_estimator(clf).to_tensors().items()})
+    np.testing.assert_allclose(trees.predict_proba(x), clf.predict_proba(x)[:, 1], rtol=0, atol=1e-12)
+
+
+@pytest.fixture
+def run(tmp_path):
+    """A finished 3-fold trees run (results/models/trees/fold_K/model.pt) on synthetic shards."""
+    cfg = load({"results": str(tmp_path / "results"), "features": FEATURES, "cv": {"folds": 3},
+                "models": {"enabled": ["trees"], "primary": "trees"}})
+    shards, folds_csv = _imbalanced_shards(tmp_path, cfg, n=900, planet_fraction=0.3)
+    for fold in range(3):
+        train_fold(shards, folds_csv, fold, cfg, tmp_path / "results" / "models" / "trees" / f"fold_{fold}",
+                   model="trees", progress=False)
+    return cfg, shards, folds_csv
+
+
+def test_a_model_refuses_other_preprocessing_settings_and_other_runs(run):
+    cfg, shards, _ = run
+    cfg_path = os.path.join(cfg["results"], "models", "trees", "fold_0", "model.pt")
+    model = FoldModel(cfg_path)
+    model.check(cfg)                                        # its own configuration: fine
+    other = load({**cfg, "views": {**cfg["views"], "global_bins": 101}})
+    with pytest.raises(ModelMismatchError) as err:
+        model.check(other)
+    assert "views.global_bins: 301 there, 101 here" in str(err.value) and cfg_path in str(err.value)
+    assert "Retrain under this configuration" in str(err.value)
+    with pytest.raises(ModelMismatchError, match="belongs to a 3-fold run with cv.seed 17, this configuration has "
+                                                 "cv.folds 5 and cv.seed 17"):
+        model.check(load({**cfg, "cv": {**cfg["cv"], "folds": 5}}))
+    # the model file itself is plain: tensors and values, loadable weights-only
+    bundle = torch.load(cfg_path, weights_only=True)
+    assert bundle["settings"]["preprocessing"]["views"]["global_bins"] == 301 and "estimator" not in bundle
+
+
+def test_predict_uses_exactly_the_configured_folds(run):
+    cfg, _, _ = run
+    models = os.path.join(cfg["results"], "models", "trees")
+    # leftovers of an earlier 5-fold run must not be averaged in
+    for k in (3, 4):
+        os.makedirs(os.path.join(models, f"fold_{k}"))
+        torch.save({"format": 2}, os.path.join(models, f"fold_{k}", "model.pt"))
+    paths = run_models(cfg)["trees"]
+    assert [p.parent.name for p in paths] == ["fold_0", "fold_1", "fold_2"]
+    os.remove(os.path.join(models, "fold_1", "model.pt"))
+    with pytest.raises(FileNotFoundError, match="1 of the 3 fold models of this configuration are missing"):
+        run_models(cfg)
+
+
+def test_training_and_evaluation_refuse_shards_of_other_settings(run, tmp_path):
+    cfg, shards, folds_csv = run
+    other = load({**cfg, "detrend": {**cfg["detrend"], "knot_spacing": 0.75}})
+    with pytest.raises(ShardError, match=r"other preprocessing settings .*detrend.knot_spacing: 1.5 there, 0.75 here"
+                                         r".*--forcerun preprocess"):
+        train_fold(shards, folds_csv, 0, other, tmp_path / "x", model="trees", progress=False)
+    from exosieve.evaluation import evaluate_fold
+    with pytest.raises(ModelMismatchError, match="detrend.knot_spacing"):
+        evaluate_fold(os.path.join(cfg["results"], "models", "trees", "fold_0", "model.pt"), shards, folds_csv, 0,
+                      tmp_path / "s.csv", other)
+    assert len(read_shards(shards, [])) == 900
