@@ -7,4 +7,7 @@ survey in the archives' own formats. The Snakemake workflow around it lives in `
 ``rules/``; this package never imports Snakemake.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+# The model-file format (exosieve.evaluation): 2 = weights-only file, trees as arrays, calibration,
+# settings. Here, light to import, because the workflow's training settings include it.
+MODEL_FORMAT = 2

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from . import MODEL_FORMAT
 from .calibration import PlattCalibration
 from .features import ScalarScaler
 from .shards import ShardData, read_shards
@@ -94,8 +95,6 @@ def model_inputs(data: ShardData, arrays: list[str], scaler: ScalarScaler):
     raw = data.scalars[:, cols] if cols else np.zeros((len(data), 0), np.float32)
     return {v: np.asarray(data.views[v], np.float32) for v in arrays}, scaler.transform(raw)
 
-
-MODEL_FORMAT = 2  # 2: weights-only file (tensors and plain values), pickle-free trees, calibration, settings
 
 
 class ModelMismatchError(ValueError):

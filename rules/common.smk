@@ -40,8 +40,11 @@ if config["catalog"]["source"] == "views":
     if config["models"]["primary"] not in MODELS:
         raise WorkflowError(f"models.primary {config['models']['primary']} cannot run on this views file")
 PRIMARY = config["models"]["primary"]
+# A new model-file format (exosieve.MODEL_FORMAT) retrains, rather than leaving model
+# files that this ExoSieve refuses to load.
 TRAIN_SETTINGS = {
-    m: stable_hash({"model": config["models"][m], **{k: config[k] for k in ("training", "views", "features", "cv")}})
+    m: stable_hash({"model": config["models"][m], "model_format": exosieve.MODEL_FORMAT,
+                    **{k: config[k] for k in ("training", "views", "features", "cv")}})
     for m in MODELS
 }
 
