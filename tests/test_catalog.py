@@ -36,10 +36,38 @@ def test_missing_column_is_refused_by_name():
         normalize_dr24(dr24_frame().drop(columns=["tce_period"]), LABELS)
 
 
-def test_duplicate_ids_are_refused():
+def test_duplicates_are_rows_in_rejected_never_a_lost_catalog():
+    """An identical repeat is dropped (and said); rows that share an id but differ are all
+    rejected, since nothing says which is right; the other TCEs go on."""
     df = dr24_frame(kepid=[757450, 757450, 1162345], tce_plnt_num=[1, 1, 2])
-    with pytest.raises(CatalogError, match="duplicate TCE ids 757450_1"):
-        normalize_dr24(df, LABELS)
+    tces, rejected = normalize_dr24(df, LABELS)
+    assert list(tces.tce_id) == ["1162345_2"]
+    assert list(rejected.tce_id) == ["757450_1", "757450_1"]
+    assert rejected.error.str.contains("appears in 2 rows with different values").all()
+    same = pd.concat([dr24_frame(), dr24_frame().iloc[[0]]], ignore_index=True)
+    tces, rejected = normalize_dr24(same, LABELS)
+    assert list(tces.tce_id) == ["1162345_2", "757450_1", "892772_1"]
+    assert list(rejected.error) == ["DR24 TCE table: repeats an earlier identical row"]
+
+
+def test_each_odd_row_is_rejected_naming_its_value():
+    odd = dr24_frame(kepid=["abc", 892772, 1162345], tce_plnt_num=[1, np.nan, 2], tce_depth=[1.0, 2.0, "deep"])
+    tces, rejected = normalize_dr24(pd.concat([odd, dr24_frame().iloc[[0]]], ignore_index=True), LABELS)
+    assert list(tces.tce_id) == ["757450_1"]
+    reasons = dict(zip(rejected.tce_id, rejected.error))
+    assert "star id 'abc' is not a KIC or TIC number" in reasons["abc_1"]
+    assert "TCE number (tce_plnt_num) is missing" in reasons["892772_-1"]
+    assert "depth is missing or not a number ('deep')" in reasons["1162345_2"]
+
+
+def test_a_table_with_no_usable_row_is_one_clear_error(tmp_path):
+    header_only = tmp_path / "empty.csv"
+    header_only.write_text(",".join(dr24_frame().columns) + "\n")
+    with pytest.raises(CatalogError, match=r"empty.csv: the table has no TCE rows"):
+        load_dr24(header_only, LABELS)
+    with pytest.raises(CatalogError, match=r"none of its 3 rows is a usable TCE \(3 x period is not positive.*"
+                                           r"catalog.columns.*757450_1"):
+        normalize_dr24(dr24_frame(tce_period=[-1.0, -2.0, -3.0]), LABELS)
 
 
 def test_bad_rows_are_rejected_with_reasons_and_the_rest_kept():

@@ -49,38 +49,70 @@ def map_labels(dispositions: pd.Series, positive: list[str], negative: list[str]
 
 
 def validate_rows(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split a normalized table into usable rows and rejected rows (with a reason each).
+    """Split a normalized table into usable rows and rejected rows (with a reason each, naming the
+    offending value).
 
     One bad TCE (a NaN period, a duration longer than its period, an unsafe id) must not sink
-    the catalog: it is rejected, recorded, and the rest go on.
+    the catalog: it is rejected, recorded, and the rest go on. Duplicated TCE ids are handled the
+    same way in every source: a row identical to an earlier one is dropped as a repeat; rows that
+    share an id but differ are all rejected, since nothing says which is right.
     """
+    if df.empty:
+        return df.reset_index(drop=True), pd.DataFrame(columns=["tce_id", "star_id", "stage", "error"])
     reasons = pd.Series("", index=df.index, dtype=object)
 
-    def flag(mask: pd.Series, why: str) -> None:
+    def flag(mask: pd.Series, why) -> None:
         mask = mask & (reasons == "")
-        reasons[mask] = why
+        reasons[mask] = why if isinstance(why, str) else why[mask]
 
-    for col in ("period", "epoch", "duration", "depth"):
-        flag(~np.isfinite(df[col].astype(float)), f"{col} is missing or not a number")
-    flag(df["period"] <= 0, "period is not positive")
-    flag(df["duration"] <= 0, "duration is not positive")
-    flag(df["duration"] >= df["period"], "duration is not shorter than the period")
-    flag(df["star_id"].isin(["", "nan"]), "star id is missing")
-    for i, sid in df["star_id"].items():
+    star = df["star_id"].astype(str)
+    flag(star.isin(["", "nan"]), "star id is missing")
+    for i, sid in star.items():
+        if reasons[i]:
+            continue
         try:
             safe_id(sid, "star id")
+            if not sid.isdigit():
+                raise TargetError(f"star id {sid!r} is not a KIC or TIC number")
         except TargetError as exc:
-            flag(pd.Series(df.index == i, index=df.index), str(exc))
+            reasons[i] = str(exc)
+    flag(pd.to_numeric(df["tce_num"], errors="coerce").fillna(-1) < 0,
+         "TCE number (tce_plnt_num) is missing or not a whole number")
+    for col in ("period", "epoch", "duration", "depth"):
+        value = pd.to_numeric(df[col], errors="coerce").astype(float)
+        given = df.get(f"_given_{col}", df[col])
+        flag(~np.isfinite(value), given.map(lambda v, c=col: f"{c} is missing or not a number ({v!r})"))
+    flag(df["period"] <= 0, df["period"].map(lambda v: f"period is not positive ({v:g} d)"))
+    flag(df["duration"] <= 0, df["duration"].map(lambda v: f"duration is not positive ({v * 24:g} h)"))
+    flag(df["duration"] >= df["period"],
+         pd.Series([f"duration is not shorter than the period ({d * 24:g} h against {p * 24:g} h)"
+                    for d, p in zip(df["duration"], df["period"])], index=df.index))
+    ok = reasons == ""
+    content = df.drop(columns=["label"], errors="ignore").astype(str).agg("|".join, axis=1)
+    repeat = ok & df.assign(_c=content).duplicated(["tce_id", "_c"], keep="first")
+    flag(repeat, "repeats an earlier identical row")
+    ok = reasons == ""
+    clash = ok & df["tce_id"].where(ok).duplicated(keep=False) & ok
+    counts = df.loc[clash, "tce_id"].value_counts()
+    flag(clash, df["tce_id"].map(lambda t: f"TCE id {t} appears in {counts.get(t, 0)} rows with different values "
+                                           "(each star's tce_plnt_num must be unique); all are rejected"))
     bad = reasons != ""
     rejected = df.loc[bad, ["tce_id", "star_id"]].copy()
     rejected["stage"] = "catalog"
     rejected["error"] = reasons[bad].map(lambda r: f"{where}: {r}")
-    dup = df.loc[~bad, "tce_id"].duplicated(keep=False)
-    if dup.any():
-        ids = sorted(df.loc[~bad & dup, "tce_id"].unique())[:10]
-        raise CatalogError(f"{where}: duplicate TCE ids {', '.join(ids)} "
-                           "(each star's tce_plnt_num must be unique)")
     return df.loc[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
+
+
+def _refuse_if_empty(good: pd.DataFrame, rejected: pd.DataFrame, where: str) -> None:
+    if len(good):
+        return
+    if not len(rejected):
+        raise CatalogError(f"{where}: the table has no TCE rows (only a header?); give a table with rows")
+    why = rejected.error.str.split(": ", n=1).str[-1].str.replace(r"\(.*\)", "(...)", regex=True).value_counts()
+    summary = "; ".join(f"{n} x {reason}" for reason, n in why.head(3).items())
+    raise CatalogError(f"{where}: none of its {len(rejected)} rows is a usable TCE ({summary}). Fix the table, or "
+                       "its column mapping and units (catalog.columns, catalog.duration_unit); the first rejected "
+                       f"rows: {', '.join(rejected.tce_id.astype(str).head(3))}")
 
 
 def finalize(df: pd.DataFrame, stellar: pd.DataFrame | None, labels: dict, where: str
@@ -97,13 +129,19 @@ def finalize(df: pd.DataFrame, stellar: pd.DataFrame | None, labels: dict, where
         if col not in df.columns:
             df[col] = np.nan
     good, rejected = validate_rows(df, where)
+    _refuse_if_empty(good, rejected, where)
     good = good.sort_values(["star_id", "tce_num"], kind="stable").reset_index(drop=True)
     return good[list(NORMALIZED_COLUMNS) + STELLAR_COLUMNS], rejected
 
 
 def numeric_ids(values: pd.Series) -> pd.Series:
-    """Archive star ids (KIC/TIC numbers, read as int or float) as strings; 'nan' when missing."""
-    return pd.to_numeric(values, errors="coerce").map(lambda v: str(int(v)) if pd.notna(v) else "nan")
+    """Archive star ids (KIC/TIC numbers, read as int or float) as strings; a value that is no
+    whole number keeps its own text (so that the rejection names it), a missing one is ''."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    whole = numbers.notna() & (numbers == np.floor(numbers))
+    text = values.map(lambda v: "" if pd.isna(v) else str(v).strip())
+    return pd.Series(np.where(whole, numbers.map(lambda v: str(int(v)) if pd.notna(v) else ""), text),
+                     index=values.index, dtype=object)
 
 
 def tce_frame(raw: pd.DataFrame, fields: dict[str, str], star_id: pd.Series, tce_num: pd.Series, mission: str,
@@ -113,8 +151,8 @@ def tce_frame(raw: pd.DataFrame, fields: dict[str, str], star_id: pd.Series, tce
     and depth columns; ids are ``<star>_<num>``, or ``<star>_<run>_<num>`` when TCEs are per run."""
     num = lambda name: pd.to_numeric(raw[fields[name]], errors="coerce")  # noqa: E731
     middle = "_" if run is None else "_" + run.astype(str) + "_"
-    return pd.DataFrame({
-        "tce_id": star_id + middle + tce_num.astype(str),
+    frame = pd.DataFrame({
+        "tce_id": star_id.astype(str) + middle + tce_num.astype(str),
         "star_id": star_id,
         "tce_num": tce_num,
         "mission": mission,
@@ -124,6 +162,9 @@ def tce_frame(raw: pd.DataFrame, fields: dict[str, str], star_id: pd.Series, tce
         "depth": num("depth"),
         "disposition": disposition.fillna("UNK").astype(str).str.strip().replace({"nan": "UNK", "": "UNK"}),
     })
+    for name in ("period", "epoch", "duration", "depth"):   # the source's own text, for rejection messages
+        frame[f"_given_{name}"] = raw[fields[name]]
+    return frame
 
 
 def normalize_columns(raw: pd.DataFrame, columns: dict, labels: dict, *, duration_unit: str = "hours",
