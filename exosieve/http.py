@@ -119,7 +119,9 @@ def _fetch_once(http, url, dest: Path, policy: RetryPolicy, params, validate) ->
         if r.status_code != 200:
             raise DownloadError(f"{r.url}: HTTP {r.status_code} ({r.reason}); not retried")
         expected = r.headers.get("Content-Length")
-        with atomic_output(dest, dest.suffix) as tmp:
+        # Another run may be fetching the same cache file right now: only a temporary idle far
+        # longer than any live download stalls (timeout) is a dead one.
+        with atomic_output(dest, dest.suffix, stale_after=max(600.0, 10 * policy.timeout)) as tmp:
             with open(tmp, "wb") as fh:
                 for chunk in r.iter_content(chunk_size=1 << 16):
                     fh.write(chunk)

@@ -85,13 +85,17 @@ def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
 
 
 def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
-    """(results, failures) for one star: a result is (tce row, views, features)."""
+    """(results, failures) for one star: a result is (tce row, views, features); a failure is a
+    TCE that could not be made into views, or (``tce_id`` empty, stage ``file``) a light-curve file
+    that was skipped."""
     star_id = str(star_tces.star_id.iloc[0])
     mission = "tess" if star_tces.mission.iloc[0] == "tess" else "kepler"
     lc = read_kepler_lightcurve(paths, star_id, cfg["lightcurves"]["flux_column"],
                                 cfg["lightcurves"]["quality_bitmask"], mission)
     star = detrend_star(lc, star_tces, cfg)
-    results, failures = [], []
+    results = []
+    # A skipped file costs no TCE, but is recorded (tce_id empty) so that nothing is lost silently.
+    failures = [{"tce_id": "", "star_id": star_id, "stage": "file", "error": why} for _, why in lc.skipped]
     for tce in star_tces.itertuples(index=False):
         try:
             views, feats = tce_views_and_features(star, tce, star_tces, cfg)

@@ -121,8 +121,9 @@ def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFr
         cat["top_branch"] = top
     for model, other in (other_scores or {}).items():
         cat[f"score_{model}"] = cat["tce_id"].map(_one_score_per_tce(other))
-    if len(failures):
-        err = failures.drop_duplicates("tce_id").set_index("tce_id")["error"]
+    tce_failures = failures[failures.tce_id.notna() & (failures.tce_id != "")] if len(failures) else failures
+    if len(tce_failures):
+        err = tce_failures.drop_duplicates("tce_id").set_index("tce_id")["error"]
         cat["error"] = cat["tce_id"].map(err)
     else:
         cat["error"] = np.nan
@@ -392,8 +393,12 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
                         for label, f in sheets)
         explain += ("<h3>Diagnostic sheets</h3><p>Every view, the score and the attributions of the "
                     f"top-ranked TCEs and of the worst misclassifications:</p><ul>{items}</ul>")
-    failure_section = ("<p>No TCE failed.</p>" if not len(failures) else
-                       f"<p>{len(failures)} TCE(s) could not be preprocessed and are listed in "
+    n_failed = int((catalog.status == "failed").sum())
+    n_files = int((failures.stage == "file").sum()) if len(failures) else 0
+    skipped = (f" {n_files} light-curve file(s) were skipped (unreadable, another star's, or no usable cadence); "
+               "those stars' other files were used." if n_files else "")
+    failure_section = ("<p>No TCE failed, no file was skipped.</p>" if not len(failures) else
+                       f"<p>{n_failed} TCE(s) could not be scored.{skipped} Every one is listed with its reason in "
                        f'<a href="failures.csv">failures.csv</a>; the first few:</p>'
                        + _table_html(failures.head(10)))
     page = f"""<!doctype html>
@@ -464,10 +469,14 @@ def run_summary(results: str | Path, since: float) -> str | None:
     if not failures_csv.exists() or failures_csv.stat().st_mtime < since:
         return None
     failures = pd.read_csv(failures_csv, dtype=str)
+    files = failures[failures.stage == "file"]
+    failures = failures[failures.tce_id.notna()]
+    skipped = (f" {len(files)} light-curve file(s) on {files.star_id.nunique()} star(s) were skipped and their "
+               "stars' other files used (listed there too)." if len(files) else "")
     if failures.empty:
-        return f"ExoSieve: every TCE was scored. Report: {report / 'index.html'}"
+        return f"ExoSieve: every TCE was scored.{skipped} Report: {report / 'index.html'}"
     stages = failures.groupby("stage")["tce_id"].nunique()
     by_stage = ", ".join(f"{stage}: {n}" for stage, n in stages.items())
     return (f"ExoSieve: {failures.tce_id.nunique()} TCE(s) on {failures.star_id.nunique()} star(s) could not be "
             f"scored ({by_stage}); the rest were. They are listed in {failures_csv} and in the report, "
-            f"{report / 'index.html'}.")
+            f"{report / 'index.html'}.{skipped}")

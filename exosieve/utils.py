@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import logging
 import os
 import re
@@ -39,14 +40,36 @@ def safe_id(value: object, what: str = "id") -> str:
     return text
 
 
+def remove_stale_temporaries(path: Path, stale_after: float) -> int:
+    """Delete the temporaries that earlier, killed writers of ``path`` left beside it (the
+    ``.<name>.*.tmp`` files ``atomic_output`` makes) and that nothing has written to for
+    ``stale_after`` seconds; returns how many."""
+    import time
+    removed = 0
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        try:
+            if time.time() - tmp.stat().st_mtime >= stale_after:
+                tmp.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+    if removed:
+        log.info("removed %d leftover temporary file(s) of %s", removed, path)
+    return removed
+
+
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, suffix: str = "") -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, suffix: str = "", stale_after: float = 0.0) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
 
     Readers therefore see either the old complete file or the new complete file, never a half.
+    Temporaries that a killed writer of the same file left are removed first: at once by default
+    (Snakemake never runs two writers of one output), or once idle for ``stale_after`` seconds
+    where several runs may write the same file at once (the shared light-curve cache).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path, stale_after)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix + ".tmp", dir=path.parent)
     os.fchmod(fd, 0o666 & ~_UMASK)
     os.close(fd)

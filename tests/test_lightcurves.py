@@ -85,3 +85,57 @@ def test_written_files_honour_the_umask(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert (tmp_path / "out.csv").stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_a_bad_quarter_is_skipped_and_recorded_and_the_star_still_scored(tmp_path, cfg):
+    """Real Kepler quarters of KIC 757450 (Kepler-75 b, DR24 PC): one truncated download and one
+    quarter whose flux is all NaN are skipped, each recorded by file; the other quarters are used."""
+    import shutil
+    from conftest import DR24, KEPLER_LC, needs_shared_data
+    if not (DR24.exists() and KEPLER_LC.is_dir()):
+        pytest.skip(needs_shared_data.kwargs["reason"])
+    from exosieve.catalog.kepler import load_dr24
+    from exosieve.preprocess import preprocess_star
+    originals = find_kepler_lightcurves(KEPLER_LC, 757450)[:6]
+    paths = [tmp_path / p.name for p in originals]
+    for src, dst in zip(originals, paths):
+        shutil.copy(src, dst)
+    paths[1].write_bytes(originals[1].read_bytes()[:20000])          # truncated
+    with fits.open(originals[3]) as h:
+        h[1].data["PDCSAP_FLUX"][:] = np.nan
+        h.writeto(paths[3], overwrite=True)
+    lc = read_kepler_lightcurve(paths, "757450")
+    assert [name for name, _ in lc.skipped] == [paths[1].name, paths[3].name]
+    assert "not a valid light-curve FITS" in lc.skipped[0][1] and "no usable cadences" in lc.skipped[1][1]
+    assert np.unique(lc.segment).tolist() == [0, 2, 4, 5]
+    tces, _ = load_dr24(DR24, cfg["catalog"]["labels"])
+    results, failures = preprocess_star(paths, tces[tces.star_id == "757450"], cfg)
+    assert [r[0].tce_id for r in results] == ["757450_1"]
+    assert [(f["tce_id"], f["stage"]) for f in failures] == [("", "file"), ("", "file")]
+    assert paths[1].name in failures[0]["error"] and paths[3].name in failures[1]["error"]
+    # every file bad: one error for the star, naming the files' problems
+    with pytest.raises(LightCurveError, match=r"none of its 2 file\(s\) is usable: .*not a valid.*no usable cadences"):
+        read_kepler_lightcurve([paths[1], paths[3]], "757450")
+
+
+def test_temporaries_of_killed_writers_are_removed_on_the_next_write(tmp_path):
+    import os
+    import time
+    from exosieve.utils import atomic_output
+    target = tmp_path / "000.h5"
+    killed = tmp_path / ".000.h5.k1ll3d.h5.tmp"               # what a kill -9 mid-write leaves
+    other = tmp_path / ".001.h5.abcdef.h5.tmp"                # another target's: not ours to touch
+    killed.write_bytes(b"half a shard")
+    other.write_bytes(b"x")
+    with atomic_output(target, ".h5") as tmp:
+        tmp.write_bytes(b"whole")
+    assert target.read_bytes() == b"whole" and not killed.exists() and other.exists()
+    # in the shared cache another run may be writing: only an idle temporary is a dead one
+    cached = tmp_path / "kplr.fits"
+    live, dead = tmp_path / ".kplr.fits.live.fits.tmp", tmp_path / ".kplr.fits.dead.fits.tmp"
+    live.write_bytes(b"downloading")
+    dead.write_bytes(b"killed")
+    os.utime(dead, (time.time() - 3600, time.time() - 3600))
+    with atomic_output(cached, ".fits", stale_after=600) as tmp:
+        tmp.write_bytes(b"file")
+    assert live.exists() and not dead.exists()

@@ -2,13 +2,15 @@
 
 One reader for simulated and real files: drops cadences flagged by lightkurve's quality bitmask
 and cadences with NaN time or flux, normalises each file (quarter/sector) by its median so that
-quarters stitch, and keeps the flux-weighted centroids for centroid diagnostics.
+quarters stitch, and keeps the flux-weighted centroids for centroid diagnostics. A file that cannot
+be read, belongs to another star, or holds no usable cadence is skipped and listed in
+``LightCurve.skipped``; the star's other files are still used.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +33,7 @@ class LightCurve:
     centroid_row: np.ndarray  # MOM_CENTR2 [pixel]
     segment: np.ndarray     # quarter/sector index of each cadence
     n_files: int
+    skipped: list = field(default_factory=list)  # (file name, why) of every file left out
 
     def __len__(self) -> int:
         return self.time.size
@@ -97,19 +100,26 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
     if not paths:
         raise LightCurveError(f"star {star_id}: no light-curve files found")
     bitmask = quality_bitmask(quality, mission)
-    parts = []
+    parts, skipped = [], []
     for i, p in enumerate(paths):
-        part = _read_one(Path(p), star_id, flux_column, bitmask)
-        if part is not None:
-            parts.append((*part, np.full(part[0].size, i, dtype=np.int16)))
+        try:
+            part = _read_one(Path(p), star_id, flux_column, bitmask)
+        except LightCurveError as exc:
+            skipped.append((Path(p).name, str(exc)))
+            continue
+        if part is None:
+            skipped.append((Path(p).name, f"star {star_id}: {Path(p).name} has no usable cadences (all flux NaN, "
+                                          "non-positive, or flagged)"))
+            continue
+        parts.append((*part, np.full(part[0].size, i, dtype=np.int16)))
     if not parts:
-        raise LightCurveError(f"star {star_id}: no usable cadences in {len(paths)} file(s) "
-                              "(all flux NaN, non-positive, or flagged)")
+        reasons = "; ".join(why for _, why in skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
+        raise LightCurveError(f"star {star_id}: none of its {len(paths)} file(s) is usable: {reasons}")
     cols = [np.concatenate(c) for c in zip(*parts)]
     order = np.argsort(cols[0], kind="stable")
     time, flux, err, ccol, crow, seg = (c[order] for c in cols)
     return LightCurve(star_id=str(star_id), time=time, flux=flux, flux_err=err, centroid_col=ccol,
-                      centroid_row=crow, segment=seg, n_files=len(paths))
+                      centroid_row=crow, segment=seg, n_files=len(paths), skipped=skipped)
 
 
 def validate_lightcurve_file(path: str | Path, star_id: str) -> None:
