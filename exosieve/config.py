@@ -120,6 +120,25 @@ def load(user: Mapping[str, Any] | str | Path | None = None) -> dict:
     return data
 
 
+def _check_paths(cfg: dict) -> None:
+    """Files and folders the configuration names must exist now, not when a job first reads them."""
+    cat = cfg["catalog"]
+    keys = {"catalog.path": cat.get("path") if cat["source"] in ("local", "views") else None,
+            "catalog.lightcurve_dir": cat.get("lightcurve_dir") if cat["source"] == "local" else None,
+            "catalog.labels_path": cat.get("labels_path") if cat["source"] == "local" else None,
+            "catalog.stellar_path": cat.get("stellar_path") if cat["source"] == "local" else None,
+            "catalog.targets": cat["targets"] if isinstance(cat.get("targets"), str) else None,
+            "evaluation.test_path": cfg["evaluation"]["test_path"]}
+    for key, value in keys.items():
+        if value and not Path(value).expanduser().exists():
+            where = Path(value).expanduser()
+            raise ConfigError(f"{key}: {value} does not exist (looked for {where.resolve()}); "
+                              "fix the path, relative to the folder snakemake runs in")
+    if cat["source"] == "local" and cat.get("lightcurve_dir") and not Path(cat["lightcurve_dir"]).expanduser().is_dir():
+        raise ConfigError(f"catalog.lightcurve_dir: {cat['lightcurve_dir']} is not a folder (it should hold the "
+                          "light curves in MAST's layout)")
+
+
 def _check_consistency(cfg: dict) -> None:
     cat = cfg["catalog"]
     if cat["source"] == "local":
@@ -131,6 +150,7 @@ def _check_consistency(cfg: dict) -> None:
     if cat["source"] == "views" and not cat.get("path"):
         raise ConfigError("catalog.source is 'views', so catalog.path must name an NPZ or HDF5 file of "
                           "precomputed views (see exosieve/catalog/views_dataset.py)")
+    _check_paths(cfg)
     models = cfg["models"]
     if models["primary"] not in models["enabled"]:
         raise ConfigError(f"models.primary is {models['primary']!r} but models.enabled is "

@@ -43,3 +43,19 @@ def test_preprocessing_hash_ignores_training_settings():
     a = load({})
     assert preprocessing_hash(a) == preprocessing_hash(load({"training": {"max_epochs": 3}}))
     assert preprocessing_hash(a) != preprocessing_hash(load({"views": {"local_bins": 201}}))
+
+
+def test_paths_in_the_config_are_checked_when_it_is_validated(tmp_path):
+    table = tmp_path / "tces.csv"
+    table.write_text("kepid\n")
+    base = {"source": "local", "path": str(table), "lightcurve_dir": str(tmp_path)}
+    load({"catalog": base})                                   # all there: fine
+    cases = [({"lightcurve_dir": str(tmp_path / "lc")}, "catalog.lightcurve_dir: .*lc does not exist"),
+             ({"lightcurve_dir": str(table)}, "catalog.lightcurve_dir: .* is not a folder"),
+             ({"targets": str(tmp_path / "stars.txt")}, "catalog.targets: .*stars.txt does not exist"),
+             ({"labels_path": str(tmp_path / "koi.csv")}, "catalog.labels_path: .*koi.csv does not exist")]
+    for change, message in cases:
+        with pytest.raises(ConfigError, match=message):
+            load({"catalog": {**base, **change}})
+    with pytest.raises(ConfigError, match="evaluation.test_path: .*test.npz does not exist"):
+        load({"evaluation": {"test_path": str(tmp_path / "test.npz")}})
