@@ -8,6 +8,7 @@ calibrated on the fold's validation split) and is judged out of fold: PR-AUC (ra
 expected calibration error of the calibrated and of the raw scores, mean +- std over folds.
 
     python benchmarks/class_imbalance.py [--shards 'results/shards/*.h5'] [--folds 3] [--model exominer]
+    python benchmarks/class_imbalance.py --verdict results/benchmarks/class_imbalance.csv
 
 Run the default workflow first (snakemake --cores 2) for the shards. On 2 CPU cores with the
 default settings this takes about 15 minutes.
@@ -92,7 +93,12 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--model", default="exominer")
     parser.add_argument("--fractions", type=float, nargs="+", default=[0.03, 0.23])
+    parser.add_argument("--out", default="results/benchmarks/class_imbalance.csv", help="the table, as CSV")
+    parser.add_argument("--verdict", metavar="CSV", help="only print the verdict of a saved table")
     args = parser.parse_args()
+    if args.verdict:
+        verdict(pd.read_csv(args.verdict), args.folds)
+        return
     paths = sorted(glob.glob(args.shards))
     if not paths:
         raise SystemExit(f"no shards match {args.shards}: run the default workflow first (snakemake --cores 2)")
@@ -105,14 +111,33 @@ def main() -> None:
         for fraction in args.fractions:
             rows += run_mix(data, fraction, cfg, args.model, args.folds, Path(work))
     table = pd.DataFrame(rows)
-    print("\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    print("\n" + table.to_string(index=False, float_format=lambda v: f"{v:.3f}") + f"\n(saved to {out})")
+    verdict(table, args.folds)
+
+
+def verdict(table: pd.DataFrame, n_folds: int) -> str:
+    """Per mix, the best PR-AUC wins (ranking is what the training strategy changes; calibration
+    repairs scores afterwards); strategies within two standard errors of it are tied, and the tie
+    goes to the lowest calibrated ECE. The default is the strategy that wins most mixes."""
+    wins = []
     for fraction, part in table.groupby("planet_fraction"):
-        best = part.sort_values("pr_auc", ascending=False).iloc[0]
-        second = part.sort_values("pr_auc", ascending=False).iloc[1]
-        noise = max(best.pr_auc_std, second.pr_auc_std) / np.sqrt(args.folds)
-        verdict = "beyond" if best.pr_auc - second.pr_auc > 2 * noise else "inside"
-        print(f"{fraction:.0%} planets: best PR-AUC {best.strategy} ({best.pr_auc:.3f}), next {second.strategy} "
-              f"({second.pr_auc:.3f}); the gap is {verdict} two standard errors of the fold mean ({2 * noise:.3f})")
+        part = part.sort_values("pr_auc", ascending=False)
+        best = part.iloc[0]
+        se = part.pr_auc_std / np.sqrt(n_folds)
+        tied = part[best.pr_auc - part.pr_auc <= 2 * np.maximum(se, best.pr_auc_std / np.sqrt(n_folds))]
+        winner = tied.sort_values("ece").iloc[0]
+        wins.append(winner.strategy)
+        others = ", ".join(f"{r.strategy} {r.pr_auc:.3f}" for r in part.itertuples() if r.strategy != best.strategy)
+        print(f"{fraction:.0%} planets: best PR-AUC {best.strategy} {best.pr_auc:.3f} ({others}); within two standard "
+              f"errors: {', '.join(tied.strategy)}; of those, lowest ECE: {winner.strategy} ({winner.ece:.3f})")
+    counts = pd.Series(wins).value_counts()
+    mean_ece = table.groupby("strategy").ece.mean()
+    default = sorted(counts[counts == counts.max()].index, key=lambda s: mean_ece[s])[0]
+    print(f"default: {default}")
+    return default
 
 
 if __name__ == "__main__":
