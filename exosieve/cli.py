@@ -54,27 +54,31 @@ def _info(args) -> int:
     return 0
 
 
-def _check_config(args) -> int:
-    import yaml
+def _load_config(path: str) -> dict | None:
+    """The validated config, or None after printing why it is not valid."""
     from .config import ConfigError, load
     try:
-        cfg = load(args.config)
+        return load(path)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def _check_config(args) -> int:
+    import yaml
+    cfg = _load_config(args.config)
+    if cfg is None:
         return 2
     print(yaml.safe_dump(cfg, sort_keys=False))
     return 0
 
 
 def _predict(args) -> int:
-    from .config import ConfigError, load
     from .predict import predict_targets
     from .utils import setup_logging
     setup_logging()
-    try:
-        cfg = load(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    cfg = _load_config(args.config)
+    if cfg is None:
         return 2
     out = predict_targets(cfg, args.targets, args.out)
     print(out.to_string(index=False))
@@ -84,11 +88,8 @@ def _predict(args) -> int:
 
 def _check_archives(args) -> int:
     from .archive_check import check_archives, format_checks
-    from .config import ConfigError, load
-    try:
-        cfg = load(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    cfg = _load_config(args.config)
+    if cfg is None:
         return 2
     print(f"Checking the archives named in {args.config}: TAP {cfg['archive']['tap_url']}, "
           f"MAST {cfg['archive']['mast_url']}")
