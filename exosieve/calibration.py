@@ -10,7 +10,7 @@ Platt scaling of the logit:
 
 fitted by maximum likelihood with Platt's smoothed targets, (N+ + 1) / (N+ + 2) for positives and
 1 / (N- + 2) for negatives, so that a validation split the model separates perfectly still gives
-finite parameters. Two parameters are well determined by a few dozen validation TCEs, where
+finite parameters, on logits clipped to +-16 so that a few extreme ones cannot set the slope. Two parameters are well determined by a few dozen validation TCEs, where
 isotonic regression would need hundreds and would make ties of distinct TCEs.
 """
 
@@ -23,6 +23,10 @@ from scipy.optimize import minimize
 from scipy.special import expit, logit
 
 EPS = 1e-15  # keeps logit finite for raw scores of exactly 0 or 1, and distinct up to a logit of ~34
+# The fit sees logits clipped to +-16 (a probability within 1e-7 of 0 or 1): beyond that a network's
+# logit says "certain" and little more, and a few such points would pull the slope. The fitted map
+# is applied to the unclipped logits, so scores keep their order.
+FIT_CLIP = 16.0
 
 
 def _logit(scores) -> np.ndarray:
@@ -53,7 +57,7 @@ class PlattCalibration:
 def fit_platt(raw_scores, labels, fitted_on: str = "validation") -> PlattCalibration:
     """Platt scaling of ``raw_scores`` (in [0, 1]) to ``labels`` (0/1); deterministic."""
     y = np.asarray(labels, int)
-    x = _logit(raw_scores)
+    x = np.clip(_logit(raw_scores), -FIT_CLIP, FIT_CLIP)
     n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError(f"calibration needs both classes; got {n_pos} positives and {n_neg} negatives")

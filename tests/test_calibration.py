@@ -115,3 +115,18 @@ def test_a_model_file_without_calibration_is_refused_with_what_to_do(tmp_path):
     from exosieve.shards import read_shards
     with pytest.raises(ValueError, match="no calibration.*retrain it.*--forcerun train"):
         model.score(read_shards(shards, []))
+
+
+def test_a_few_extreme_logits_neither_set_the_slope_nor_lose_the_order():
+    """An over-confident network: most validation logits are moderate, a few are enormous."""
+    rng = np.random.default_rng(5)
+    z = rng.normal(-1.2, 2.0, 600)
+    y = (rng.random(600) < expit(z)).astype(int)
+    logits = 3.0 * z
+    logits[np.argsort(logits)[-8:]] = 20.0 + np.arange(8)          # a handful far beyond the rest
+    raw = expit(logits)
+    cal = fit_platt(raw, y)
+    assert cal.a == pytest.approx(1 / 3.0, rel=0.25)              # the bulk sets the slope
+    prob = cal(raw)
+    top = np.argsort(logits)[-8:]
+    assert np.all(np.diff(prob[top]) > 0)                          # no ties at the top: order kept
