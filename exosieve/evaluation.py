@@ -96,7 +96,6 @@ def model_inputs(data: ShardData, arrays: list[str], scaler: ScalarScaler):
     return {v: np.asarray(data.views[v], np.float32) for v in arrays}, scaler.transform(raw)
 
 
-
 class ModelMismatchError(ValueError):
     """A model file that cannot score under this configuration (other settings, folds or format)."""
 
