@@ -88,8 +88,11 @@ def validate_rows(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.DataFr
          pd.Series([f"duration is not shorter than the period ({d * 24:g} h against {p * 24:g} h)"
                     for d, p in zip(df["duration"], df["period"])], index=df.index))
     ok = reasons == ""
-    content = df.drop(columns=["label"], errors="ignore").astype(str).agg("|".join, axis=1)
-    repeat = ok & df.assign(_c=content).duplicated(["tce_id", "_c"], keep="first")
+    shared = ok & df["tce_id"].where(ok).duplicated(keep=False)    # only these need comparing
+    repeat = pd.Series(False, index=df.index)
+    if shared.any():
+        content = df[shared].drop(columns=["label"], errors="ignore").astype(str).agg("|".join, axis=1)
+        repeat = shared & df.assign(_c=content.reindex(df.index)).duplicated(["tce_id", "_c"], keep="first")
     flag(repeat, "repeats an earlier identical row")
     ok = reasons == ""
     clash = ok & df["tce_id"].where(ok).duplicated(keep=False) & ok
