@@ -182,6 +182,17 @@ def preprocessing_hash(cfg: Mapping[str, Any]) -> str:
     return stable_hash(preprocessing_settings(cfg))
 
 
+def preprocessing_mismatch(recorded_hash: Any, recorded_settings: Mapping[str, Any] | None,
+                           cfg: Mapping[str, Any]) -> str | None:
+    """None when ``recorded_hash`` is ``cfg``'s preprocessing hash; else what differs, named by
+    setting when the recorded settings are known."""
+    if str(recorded_hash) == preprocessing_hash(cfg):
+        return None
+    if recorded_settings is None:
+        return f"settings hash {recorded_hash} there, {preprocessing_hash(cfg)} here"
+    return describe_differences(recorded_settings, preprocessing_settings(cfg))
+
+
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(obj, Mapping):
         out = {}

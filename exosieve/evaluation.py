@@ -156,13 +156,13 @@ class FoldModel:
     def check(self, cfg: dict) -> None:
         """Refuse to score under a configuration other than the one this model was trained in:
         other preprocessing settings (its inputs would mean something else) or another CV run."""
-        from .config import describe_differences, preprocessing_hash, preprocessing_settings
+        from .config import preprocessing_mismatch
         where = self.path or f"{self.name} fold {self.bundle.get('fold')}"
         s = self.settings
         problems = []
-        if s["preprocessing_hash"] != preprocessing_hash(cfg):
-            problems.append("its inputs were preprocessed with other settings ("
-                            + describe_differences(s["preprocessing"], preprocessing_settings(cfg)) + ")")
+        differs = preprocessing_mismatch(s["preprocessing_hash"], s["preprocessing"], cfg)
+        if differs:
+            problems.append(f"its inputs were preprocessed with other settings ({differs})")
         if (s["folds"], s["cv_seed"]) != (cfg["cv"]["folds"], cfg["cv"]["seed"]):
             problems.append(f"it belongs to a {s['folds']}-fold run with cv.seed {s['cv_seed']}, this configuration "
                             f"has cv.folds {cfg['cv']['folds']} and cv.seed {cfg['cv']['seed']}")
@@ -229,13 +229,9 @@ class FoldModel:
         return out
 
 
-def ensemble_scores(model_paths: list[str | Path], data: ShardData, cfg: dict | None = None) -> pd.DataFrame:
+def ensemble_scores(models: list[FoldModel], data: ShardData) -> pd.DataFrame:
     """Mean and spread of every fold model's calibrated probability, and the mean raw score, for
-    data no fold trained on; each model checked against ``cfg`` when given."""
-    models = [FoldModel(p) for p in model_paths]
-    for m in models:
-        if cfg is not None:
-            m.check(cfg)
+    data no fold trained on."""
     raw = np.array([m.raw_score(data) for m in models]).reshape(len(models), len(data))
     prob = np.array([m.calibrate(r) for m, r in zip(models, raw)]).reshape(raw.shape)
     return pd.DataFrame({"tce_id": data.meta["tce_id"].to_numpy(), "score": prob.mean(axis=0),
@@ -275,7 +271,11 @@ def score_test_set(model_paths: list[str], test_path: str, labels: dict, out_csv
     """Score an external views dataset with one model's fold ensemble; keeps its labels."""
     from .catalog.views_dataset import read_views_dataset
     data = read_views_dataset(test_path, labels)
-    out = ensemble_scores(model_paths, data, cfg)
+    models = [FoldModel(p) for p in model_paths]
+    for model in models:
+        if cfg is not None:
+            model.check(cfg)
+    out = ensemble_scores(models, data)
     out.insert(1, "label", data.meta["label"].to_numpy())
     out.insert(2, "disposition", data.meta["disposition"].to_numpy())
     with atomic_output(out_csv, ".csv") as tmp:

@@ -13,17 +13,17 @@ import numpy as np
 import pandas as pd
 
 from .catalog.sources import build_catalog, get_source, target_ids
-from .evaluation import ensemble_scores
+from .evaluation import FoldModel, ensemble_scores
 from .preprocess import _assemble, preprocess_stars
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
 
 
-def run_models(cfg: dict) -> dict[str, list[Path]]:
-    """Every enabled model's fold files of the configured run: exactly folds 0..cv.folds-1 (never
-    leftovers of an earlier run with more folds), each checked to belong to this configuration."""
-    from .evaluation import FoldModel
+def run_models(cfg: dict) -> dict[str, list[FoldModel]]:
+    """Every enabled model's fold models of the configured run, loaded: exactly folds
+    0..cv.folds-1 (never leftovers of an earlier run with more folds), each checked to belong to
+    this configuration."""
     models_dir = Path(cfg["results"]) / "models"
     out = {}
     for model in cfg["models"]["enabled"]:
@@ -34,9 +34,9 @@ def run_models(cfg: dict) -> dict[str, list[Path]]:
         if missing:
             raise FileNotFoundError(f"{model}: {len(missing)} of the {len(paths)} fold models of this configuration are "
                                     f"missing (first: {missing[0]}); finish the run first (snakemake --cores N)")
-        for p in paths:
-            FoldModel(p).check(cfg)
-        out[model] = paths
+        out[model] = [FoldModel(p) for p in paths]
+        for fold_model in out[model]:
+            fold_model.check(cfg)
     if not out:
         raise FileNotFoundError(f"no trained models under {models_dir}; run the workflow first "
                                 "(snakemake --cores N) with this configuration")
@@ -50,7 +50,7 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
         source.write_raw_catalog()
     cfg = {**cfg, "catalog": {**cfg["catalog"], "targets": sorted(target_ids(targets))}}
     tces, _ = build_catalog(cfg, files)
-    model_paths = run_models(cfg)
+    fold_models = run_models(cfg)
     index, failures = source.obtain_lightcurves(sorted(tces.star_id.unique()), progress)
     files_of = index.groupby("star_id")["path"].apply(list).to_dict()
     errors = {f["star_id"]: f["error"] for f in failures}
@@ -59,12 +59,12 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
     out = tces[["tce_id", "star_id", "period", "epoch", "duration", "depth", "disposition"]].copy()
     if results:
         data = _assemble(results, cfg)
-        for model, paths in model_paths.items():
-            scores = ensemble_scores(paths, data, cfg).set_index("tce_id")
+        for model, models in fold_models.items():
+            scores = ensemble_scores(models, data).set_index("tce_id")
             out[f"score_{model}"] = out.tce_id.map(scores["score"])
             out[f"score_{model}_std"] = out.tce_id.map(scores["score_std"])
             out[f"score_{model}_raw"] = out.tce_id.map(scores["score_raw"])
-            out[f"n_models_{model}"] = len(paths)
+            out[f"n_models_{model}"] = len(models)
     out["error"] = [errors.get(t, errors.get(s, np.nan)) for t, s in zip(out.tce_id, out.star_id)]
     with atomic_output(out_csv, ".csv") as tmp:
         out.to_csv(tmp, index=False, float_format="%.6g")

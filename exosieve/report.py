@@ -232,7 +232,9 @@ def _confusion(oof: pd.DataFrame, threshold: float, out: Path) -> tuple[str, np.
     return "confusion_matrix.png", cm
 
 
-def _reliability_diagram(oof_by_model: dict[str, pd.DataFrame], primary: str, out: Path) -> str:
+def _reliability_diagram(oof_by_model: dict[str, pd.DataFrame], calibration: pd.DataFrame, primary: str,
+                         out: Path) -> str:
+    ece = calibration.set_index("model")
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 5.0))
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfectly calibrated")
@@ -240,12 +242,12 @@ def _reliability_diagram(oof_by_model: dict[str, pd.DataFrame], primary: str, ou
         table = reliability(oof.label, oof.score)
         table = table[table.n > 0]
         ax.plot(table.mean_probability, table.planet_fraction, "o-", color=f"C{i}", lw=2 if model == primary else 1.2,
-                ms=4, label=f"{model} (ECE {expected_calibration_error(oof.label, oof.score):.3f})")
+                ms=4, label=f"{model} (ECE {ece.loc[model, 'ece']:.3f})")
     raw = oof_by_model[primary]
     table = reliability(raw.label, raw.score_raw)
     table = table[table.n > 0]
     ax.plot(table.mean_probability, table.planet_fraction, "x--", color="grey", lw=1,
-            label=f"{primary} uncalibrated (ECE {expected_calibration_error(raw.label, raw.score_raw):.3f})")
+            label=f"{primary} uncalibrated (ECE {ece.loc[primary, 'ece_uncalibrated']:.3f})")
     ax.set(xlabel="predicted probability of planet (bin mean)", ylabel="observed planet fraction",
            title="Reliability (out of fold, 10 bins)", xlim=(0, 1), ylim=(0, 1))
     ax.legend(fontsize=7, loc="upper left")
@@ -335,7 +337,7 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
     plots = _curves(oof[primary], out) + [_histogram(catalog, out), _training_curves(histories, out)]
     cm_png, cm = _confusion(oof[primary], thresholds[primary], out)
     plots += [cm_png, _model_curves(oof, out, "model_pr_curves.png", "Precision-recall by model (out of fold)"),
-              _reliability_diagram(oof, primary, out)]
+              _reliability_diagram(oof, calibration, primary, out)]
     if test_metrics is not None:
         plots.append(_model_curves({m: t[t.label >= 0] for m, t in test_scores.items()}, out,
                                    "test_pr_curves.png", "Precision-recall on the external test set"))

@@ -54,12 +54,13 @@ def provenance(cfg: dict, shard: str) -> dict:
 def check_settings(attrs: dict, cfg: dict, where: str) -> None:
     """Refuse shards built under other preprocessing settings than ``cfg``'s, naming them."""
     import json
-    from .config import describe_differences, preprocessing_hash, preprocessing_settings
-    recorded = attrs.get("config_hash")
-    if recorded is None or str(recorded) == preprocessing_hash(cfg):
+    from .config import preprocessing_mismatch
+    if attrs.get("config_hash") is None:
         return
-    what = (describe_differences(json.loads(attrs["preprocessing"]), preprocessing_settings(cfg))
-            if "preprocessing" in attrs else f"settings hash {recorded} there, {preprocessing_hash(cfg)} here")
+    recorded = json.loads(attrs["preprocessing"]) if "preprocessing" in attrs else None
+    what = preprocessing_mismatch(attrs["config_hash"], recorded, cfg)
+    if what is None:
+        return
     raise ShardError(f"{where}: the shards were built with other preprocessing settings than this configuration's "
                      f"({what}). Rebuild them: snakemake --cores N --forcerun preprocess (or import_views)")
 

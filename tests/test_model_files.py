@@ -91,8 +91,8 @@ def test_predict_uses_exactly_the_configured_folds(run):
     for k in (3, 4):
         os.makedirs(os.path.join(models, f"fold_{k}"))
         torch.save({"format": 2}, os.path.join(models, f"fold_{k}", "model.pt"))
-    paths = run_models(cfg)["trees"]
-    assert [p.parent.name for p in paths] == ["fold_0", "fold_1", "fold_2"]
+    loaded = run_models(cfg)["trees"]
+    assert [m.path.parent.name for m in loaded] == ["fold_0", "fold_1", "fold_2"]
     os.remove(os.path.join(models, "fold_1", "model.pt"))
     with pytest.raises(FileNotFoundError, match="1 of the 3 fold models of this configuration are missing"):
         run_models(cfg)
