@@ -168,7 +168,7 @@ def fetch_tess_star(tic, files: list[tuple[int, str]], cache_dir: Path, mast_url
                           f"(first: {missing[0][1].name}) and offline is true")
     for sector, path in missing:
         fetch(tess_file_url(mast_url, sector, tic, path.name), path, policy, http=http,
-              validate=lambda p: validate_lightcurve_file(p, str(tic)), what=f"star {tic} {path.name}")
+              validate=lambda p: validate_lightcurve_file(p, str(tic), "tess"), what=f"star {tic} {path.name}")
     return paths
 
 

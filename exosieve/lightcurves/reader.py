@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
+from astropy.io.fits.verify import VerifyError
 
 from ..utils import TargetError
 
@@ -56,7 +57,20 @@ def header_target(header) -> str | None:
     return m.group(1) if m else None
 
 
-def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int):
+# Each mission's time system: BJD minus this (BKJD for Kepler, BTJD for TESS).
+MISSION_BJD_REFERENCE = {"kepler": 2454833.0, "tess": 2457000.0}
+
+
+def _time_shift(header, mission_reference: float) -> float:
+    """Days to add to TIME to put it on the mission's system. Files say their own reference in
+    BJDREFI + BJDREFF (files rewritten by other tools may hold full BJD, reference 0); a file that
+    says nothing is taken to be on the mission's system already."""
+    if header.get("BJDREFI") in (None, ""):
+        return 0.0
+    return (float(header["BJDREFI"]) - mission_reference) + float(header.get("BJDREFF") or 0.0)
+
+
+def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_reference: float):
     try:
         with fits.open(path, memmap=False) as hdul:
             target = header_target(hdul[0].header)
@@ -72,7 +86,11 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int):
             missing = [c for c in need if c not in names]
             if missing:
                 raise LightCurveError(f"star {star_id}: {path.name} lacks column(s) {', '.join(missing)}")
-            time = np.asarray(data["TIME"], dtype=float)
+            for name in ("TIME", flux_name):
+                if data[name].dtype.kind != "f":   # integers or text: not a time or a flux we can trust
+                    raise LightCurveError(f"star {star_id}: {path.name} column {name} holds {data[name].dtype} "
+                                          "values, not floating point")
+            time = np.asarray(data["TIME"], dtype=float) + _time_shift(hdul[1].header, mission_reference)
             flux = np.asarray(data[flux_name], dtype=float)
             err = np.asarray(data[flux_name + "_ERR"], dtype=float)
             quality = np.asarray(data[qcol], dtype=np.int64)
@@ -80,7 +98,7 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int):
             crow = np.asarray(data["MOM_CENTR2"], dtype=float) if "MOM_CENTR2" in names else np.full_like(time, np.nan)
     except LightCurveError:
         raise
-    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+    except (OSError, ValueError, KeyError, IndexError, TypeError, VerifyError) as exc:
         raise LightCurveError(f"star {star_id}: {path.name} is not a valid light-curve FITS "
                               f"file ({type(exc).__name__}: {exc})") from exc
     keep = (np.isfinite(time) & np.isfinite(flux) & ((quality & bitmask) == 0))
@@ -103,7 +121,7 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
     parts, skipped = [], []
     for i, p in enumerate(paths):
         try:
-            part = _read_one(Path(p), star_id, flux_column, bitmask)
+            part = _read_one(Path(p), star_id, flux_column, bitmask, MISSION_BJD_REFERENCE[mission])
         except LightCurveError as exc:
             skipped.append((Path(p).name, str(exc)))
             continue
@@ -122,7 +140,7 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
                       centroid_row=crow, segment=seg, n_files=len(paths), skipped=skipped)
 
 
-def validate_lightcurve_file(path: str | Path, star_id: str) -> None:
+def validate_lightcurve_file(path: str | Path, star_id: str, mission: str = "kepler") -> None:
     """Raise LightCurveError unless ``path`` opens as a light-curve FITS file of ``star_id`` with
     the columns the reader needs: what a download must pass before it is accepted."""
-    _read_one(Path(path), star_id, "PDCSAP_FLUX", 0)
+    _read_one(Path(path), star_id, "PDCSAP_FLUX", 0, MISSION_BJD_REFERENCE[mission])

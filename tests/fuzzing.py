@@ -1,0 +1,368 @@
+"""A seeded fuzzer over real Kepler light-curve files and real DR24 rows (../shared/data).
+
+Each case takes one *subject* star, mutates one of its FITS files or its catalog row(s), and runs
+the subject together with an untouched *control* star through the same package calls the
+workflow's catalog, lightcurves and preprocess rules make. A case passes when:
+
+- nothing raises, and no manifest holds an "unexpected" error (the preprocess catch-all);
+- every subject TCE ends in the shard, in ``rejected.csv``, or in the failure manifest, and every
+  manifest row about it names the subject (its star id, or the id text it was given);
+- a skipped file is recorded with its file name;
+- the control's shard row (views, scalar features, metadata) is byte-identical to a clean run's;
+- mutations that change only how a value is written (time on another BJD reference, flux in other
+  units, a row repeated) give the subject's clean output.
+
+``tests/test_fuzz.py`` runs a few hundred cases; ``benchmarks/fuzz.py`` runs 1,000 and prints the
+tally. Stars use a few quarters each so that a case costs a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from astropy.io import fits
+
+from exosieve.catalog.sources import LocalSource, build_catalog
+from exosieve.catalog.table import CatalogError, write_normalized
+from exosieve.config import load
+from exosieve.lightcurves.mast import find_kepler_lightcurves, kepler_star_dir
+from exosieve.lightcurves.obtain import write_lightcurve_index
+from exosieve.preprocess import preprocess_shard
+from exosieve.shards import read_shard
+
+CONTROL = "757450"                         # Kepler-75 b (KOI-889), PC, P = 8.88 d
+SUBJECTS = ["892772", "1162345", "2019477", "1292087", "892667"]
+QUARTERS = slice(1, 4)                     # Q1-Q3: about 90 days, enough for every subject's periods
+
+# A mutation that only changes how values are written must leave the output as it was.
+SAME_OUTPUT = {"time_reference", "flux_units", "repeated_row"}
+
+
+# ---------------------------------------------------------------------------------------------
+# FITS mutations: each rewrites ``path`` (a private copy) in place.
+
+def _flip_bits(path: Path, rng, start: int = 0) -> str:
+    raw = bytearray(path.read_bytes())
+    n = int(rng.integers(1, 65))
+    at = rng.integers(start, len(raw), n)
+    for i in at:
+        raw[i] ^= 1 << int(rng.integers(0, 8))
+    path.write_bytes(bytes(raw))
+    return f"{n} bit(s)"
+
+
+def _edit_table(path: Path, edit) -> None:
+    with fits.open(path, memmap=False) as hdul:
+        hdus = [h.copy() for h in hdul]
+    edit(hdus)
+    fits.HDUList(hdus).writeto(path, overwrite=True, output_verify="silentfix")
+
+
+def _replace_column(hdus, name: str, column: fits.Column | None) -> None:
+    table = hdus[1]
+    cols = [c if c.name != name else column for c in table.columns]
+    new = fits.BinTableHDU.from_columns([c for c in cols if c is not None], header=table.header)
+    hdus[1] = new
+
+
+def _set_values(path: Path, rng, column: str, values) -> str:
+    def edit(hdus):
+        data = hdus[1].data[column]
+        n = int(rng.integers(1, max(2, data.size // 20)))
+        data[rng.integers(0, data.size, n)] = values
+    _edit_table(path, edit)
+    return column
+
+
+def fits_mutations():
+    def truncate(p, rng):
+        raw = p.read_bytes()
+        keep = int(rng.integers(0, len(raw)))
+        p.write_bytes(raw[:keep])
+        return f"{keep} of {len(raw)} bytes"
+
+    def header_bits(p, rng):
+        raw = bytearray(p.read_bytes())
+        for i in rng.integers(0, 2880 * 3, int(rng.integers(1, 9))):   # primary and table headers
+            raw[i] ^= 1 << int(rng.integers(0, 8))
+        p.write_bytes(bytes(raw))
+        return "header"
+
+    def all_nan_flux(p, rng):
+        _edit_table(p, lambda h: h[1].data["PDCSAP_FLUX"].__setitem__(slice(None), np.nan))
+
+    def zero_flux(p, rng):
+        _edit_table(p, lambda h: h[1].data["PDCSAP_FLUX"].__setitem__(slice(None), 0.0))
+
+    def infinities(p, rng):
+        return _set_values(p, rng, str(rng.choice(["PDCSAP_FLUX", "TIME", "MOM_CENTR1", "PDCSAP_FLUX_ERR"])),
+                           rng.choice([np.inf, -np.inf]))
+
+    def huge_values(p, rng):
+        return _set_values(p, rng, str(rng.choice(["PDCSAP_FLUX", "MOM_CENTR2", "PDCSAP_FLUX_ERR"])),
+                           rng.choice([1e30, -1e30, 3e38]))
+
+    def string_column(p, rng):
+        name = str(rng.choice(["PDCSAP_FLUX", "TIME", "SAP_QUALITY"]))
+        _edit_table(p, lambda h: _replace_column(
+            h, name, fits.Column(name=name, format="8A", array=np.full(len(h[1].data), "n/a"))))
+        return name
+
+    def integer_column(p, rng):
+        name = str(rng.choice(["PDCSAP_FLUX", "TIME"]))
+        _edit_table(p, lambda h: _replace_column(
+            h, name, fits.Column(name=name, format="I", array=np.nan_to_num(h[1].data[name]).astype(np.int16))))
+        return name
+
+    def missing_column(p, rng):
+        name = str(rng.choice(["PDCSAP_FLUX", "TIME", "SAP_QUALITY", "PDCSAP_FLUX_ERR", "MOM_CENTR1"]))
+        _edit_table(p, lambda h: _replace_column(h, name, None))
+        return name
+
+    def empty_table(p, rng):
+        _edit_table(p, lambda h: h.__setitem__(1, fits.BinTableHDU(h[1].data[:0], header=h[1].header)))
+
+    def primary_only(p, rng):
+        _edit_table(p, lambda h: h.__delitem__(slice(1, None)))
+
+    def wrong_star(p, rng):
+        _edit_table(p, lambda h: h[0].header.__setitem__("KEPLERID", int(CONTROL)))
+
+    def html_error_page(p, rng):
+        p.write_text("<html><body><h1>503 Service Unavailable</h1></body></html>\n")
+
+    def empty_file(p, rng):
+        p.write_bytes(b"")
+
+    def time_reference(p, rng):
+        # The same instants on the full BJD scale (BJDREFI = 0), as files rewritten by other tools carry them.
+        def edit(h):
+            h[1].data["TIME"] += h[1].header["BJDREFI"] + h[1].header["BJDREFF"]
+            h[1].header["BJDREFI"], h[1].header["BJDREFF"] = 0, 0.0
+            h[1].header["TUNIT1"] = "BJD"
+        _edit_table(p, edit)
+
+    def flux_units(p, rng):
+        # Flux in other units (a factor): each file is normalised by its own median, so nothing changes.
+        def edit(h):
+            for c in ("PDCSAP_FLUX", "PDCSAP_FLUX_ERR"):
+                h[1].data[c] *= 4.0
+        _edit_table(p, edit)
+
+    return {f.__name__: f for f in (truncate, header_bits, all_nan_flux, zero_flux, infinities, huge_values,
+                                    string_column, integer_column, missing_column, empty_table, primary_only,
+                                    wrong_star, html_error_page, empty_file, time_reference, flux_units)} | {
+        "bit_flips": _flip_bits, "data_bit_flips": lambda p, rng: _flip_bits(p, rng, start=2880 * 3)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Catalog-row mutations: each takes the subject's rows (a DataFrame of DR24 columns, as read)
+# and returns the rows to write.
+
+def row_mutations(baseline_days: float):
+    def set_value(column, choices):
+        def mutate(rows, rng):
+            rows = rows.astype(object)
+            i = int(rng.integers(0, len(rows)))
+            rows.iloc[i, rows.columns.get_loc(column)] = choices(rows.iloc[i], rng)
+            return rows
+        return mutate
+
+    pick = lambda values: lambda row, rng: values[int(rng.integers(0, len(values)))]  # noqa: E731
+    bad_numbers = ["", "abc", "nan", "inf", "-inf", "1e400", "--", " ", "0x1F", "9" * 400, "1,5"]
+    mutations = {
+        "period_bad": set_value("tce_period", pick(bad_numbers + [0, -1.5, -1e30, 1e30, 1e-9])),
+        "period_longer_than_baseline": set_value(
+            "tce_period", lambda row, rng: float(baseline_days * rng.uniform(1.05, 40))),
+        "epoch_bad": set_value("tce_time0bk", pick(bad_numbers + [1e30, -1e30, 1e300])),
+        "duration_bad": set_value("tce_duration", pick(bad_numbers + [0, -3.0, 1e30])),
+        "duration_longer_than_period": set_value(
+            "tce_duration", lambda row, rng: float(row.tce_period) * 24 * rng.uniform(1.0, 5.0)),
+        "depth_bad": set_value("tce_depth", pick(bad_numbers)),
+        "kepid_bad": set_value("kepid", pick(["", "../../etc/passwd", "..", "abc", "-5", "1.5", "12 34",
+                                              "99999999999999999999999", "KIC 892772", "\x00"])),
+        "tce_num_bad": set_value("tce_plnt_num", pick(["", "x", "-1", "1.5", "nan"])),
+        "label_odd": set_value("av_training_set", pick(["", "XYZ", "pc", "NaN", "PC;AFP"])),
+        "repeated_row": lambda rows, rng: pd.concat([rows, rows.iloc[[int(rng.integers(0, len(rows)))]]]),
+        "clashing_duplicate": lambda rows, rng: pd.concat(
+            [rows, rows.iloc[[0]].assign(tce_period=float(rows.tce_period.iloc[0]) * 1.5)]),
+    }
+    return mutations
+
+
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    seed: int
+    subject: str
+    kind: str              # "fits" or "row"
+    mutation: str
+    detail: str = ""
+    result: str = ""       # processed | rejected | failed | skipped-file | mixed
+    problems: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+class Fuzzer:
+    """Holds the real inputs (a few quarters of each star, the stars' DR24 rows) and the clean
+    outputs that cases are compared with."""
+
+    def __init__(self, shared_data: Path, workdir: Path):
+        self.shared = Path(shared_data)
+        self.workdir = Path(workdir)
+        self.pristine = self.workdir / "pristine"
+        dr24 = pd.read_csv(self.shared / "catalogs" / "q1_q17_dr24_tce.csv", comment="#", dtype=str)
+        self.rows = {s: dr24[dr24.kepid == s].reset_index(drop=True) for s in [CONTROL, *SUBJECTS]}
+        self.files = {}
+        for star in [CONTROL, *SUBJECTS]:
+            dest = kepler_star_dir(self.pristine, star)
+            dest.mkdir(parents=True, exist_ok=True)
+            self.files[star] = []
+            for f in find_kepler_lightcurves(self.shared / "kepler" / "lightcurves", star)[QUARTERS]:
+                shutil.copy(f, dest / f.name)
+                self.files[star].append(dest / f.name)
+        with fits.open(self.files[CONTROL][0]) as first, fits.open(self.files[CONTROL][-1]) as last:
+            self.baseline_days = float(last[1].data["TIME"][-1] - first[1].data["TIME"][0])
+        self.fits = fits_mutations()
+        self.row = row_mutations(self.baseline_days)
+        self.clean = {s: self._run(s, f"clean{s}", self.rows[s], self.files[s])[0] for s in SUBJECTS}
+        self.control_digest = self.clean[SUBJECTS[0]]["digests"][f"{CONTROL}_1"]
+
+    def plan(self, seed: int, rng=None) -> tuple[str, str, str]:
+        """(subject, kind, mutation) of case ``seed``."""
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        subject = SUBJECTS[int(rng.integers(0, len(SUBJECTS)))]
+        kind = "fits" if rng.random() < 0.55 else "row"
+        names = sorted(self.fits if kind == "fits" else self.row)
+        return subject, kind, names[int(rng.integers(0, len(names)))]
+
+    def case(self, seed: int) -> Outcome:
+        rng = np.random.default_rng(seed)
+        subject, kind, mutation = self.plan(seed, rng)
+        out = Outcome(seed, subject, kind, mutation)
+        case_dir = self.workdir / f"case{seed}"
+        rows, files, mutated_file = self.rows[subject], list(self.files[subject]), None
+        try:
+            if kind == "fits":
+                i = int(rng.integers(0, len(files)))
+                mutated_file = case_dir / "mutated" / files[i].name
+                mutated_file.parent.mkdir(parents=True)
+                shutil.copy(files[i], mutated_file)
+                out.detail = str(self.fits[mutation](mutated_file, rng) or "")
+                files[i] = mutated_file
+            else:
+                rows = self.row[mutation](rows, rng)
+            result, ids = self._run(subject, f"case{seed}", rows, files)
+        except CatalogError as exc:
+            out.result = "refused"
+            out.problems.append(f"the catalog stage refused the whole table: {exc}")
+            return out
+        except Exception as exc:   # a crash: what the fuzzer is looking for
+            out.problems.append(f"crash: {type(exc).__name__}: {exc}")
+            return out
+        finally:
+            shutil.rmtree(case_dir, ignore_errors=True)
+        self._judge(out, result, ids, mutated_file)
+        return out
+
+    def _run(self, subject: str, name: str, rows: pd.DataFrame, files: list[Path]):
+        """The subject's and the control's rows through catalog -> lightcurves -> preprocess."""
+        d = self.workdir / name
+        root = d / "lightcurves"
+        for star, paths in ((CONTROL, self.files[CONTROL]), (subject, files)):
+            star_dir = kepler_star_dir(root, star)
+            star_dir.mkdir(parents=True)
+            for p in paths:
+                (star_dir / p.name).symlink_to(p.resolve())
+        table = d / "tces.csv"
+        pd.concat([self.rows[CONTROL], rows]).to_csv(table, index=False)
+        cfg = load({"catalog": {"source": "local", "path": str(table), "lightcurve_dir": str(root)},
+                    "results": str(d / "results")})
+        tces, rejected = build_catalog(cfg, {"catalog": table})
+        write_normalized(tces, d / "targets.csv")
+        write_lightcurve_index(LocalSource(cfg), d / "targets.csv", d / "index.csv", d / "lc_failures.csv",
+                               progress=False)
+        preprocess_shard(d / "targets.csv", d / "index.csv", cfg, "000", d / "shard.h5", d / "failures.csv",
+                         lightcurve_failures=d / "lc_failures.csv", progress=False)
+        shard = read_shard(d / "shard.h5")
+        failures = pd.read_csv(d / "failures.csv", dtype=str).fillna("")
+        result = {"tces": list(shard.meta.tce_id), "catalog": list(tces.tce_id), "rows": len(rows),
+                  "rejected": rejected.fillna(""), "failures": failures,
+                  "digests": {t: _digest(shard, i) for i, t in enumerate(shard.meta.tce_id)},
+                  "values": {t: _values(shard, i) for i, t in enumerate(shard.meta.tce_id)}}
+        # ids the subject's rows were given, as text: what a manifest row must name
+        ids = {str(v).strip() for v in rows.kepid} | set(tces.star_id[tces.star_id != CONTROL])
+        if not name.startswith("clean"):
+            shutil.rmtree(d, ignore_errors=True)
+        return result, ids
+
+    def _judge(self, out: Outcome, result: dict, given_ids: set, mutated_file: Path | None) -> None:
+        problems = out.problems
+        rejected, failures = result["rejected"], result["failures"]
+        for frame, what in ((rejected, "rejected.csv"), (failures, "failure manifest")):
+            for row in frame.itertuples():
+                if "unexpected" in row.error:
+                    problems.append(f"{what}: unexpected error: {row.error}")
+                if str(row.star_id) == CONTROL:
+                    problems.append(f"{what}: the control star was hit: {row.error}")
+                elif not (any(i and (i in row.error or i == str(row.star_id)) for i in given_ids)
+                          or ("" in given_ids and row.star_id == "" and "star id is missing" in row.error)):
+                    problems.append(f"{what}: a row does not name the subject ({sorted(given_ids)}): {row.error}")
+        if result["digests"].get(f"{CONTROL}_1") != self.control_digest:
+            problems.append("the control star's shard row changed")
+        subject_tces = [t for t in result["tces"] if not t.startswith(CONTROL + "_")]
+        catalog_tces = [t for t in result["catalog"] if not t.startswith(CONTROL + "_")]
+        subject_rejected = rejected[rejected.star_id.astype(str) != CONTROL]
+        if result["rows"] != len(catalog_tces) + len(subject_rejected):
+            problems.append(f"{result['rows']} subject row(s) in, but {len(catalog_tces)} in the catalog and "
+                            f"{len(subject_rejected)} rejected")
+        lost = set(catalog_tces) - set(subject_tces) - set(failures.tce_id)
+        if lost:
+            problems.append(f"subject TCE(s) {sorted(lost)} neither in the shard nor in the failure manifest")
+        if mutated_file is not None:
+            skipped = failures[failures.stage == "file"]
+            if len(skipped) and not skipped.error.str.contains(mutated_file.name, regex=False).all():
+                problems.append(f"a skipped-file row does not name {mutated_file.name}")
+        if out.mutation in SAME_OUTPUT:
+            # Close, not byte-equal: full BJD in float64 rounds TIME at 1e-10 d.
+            want = {t: v for t, v in self.clean[out.subject]["values"].items() if not t.startswith(CONTROL + "_")}
+            got = result["values"]
+            if set(subject_tces) != set(want) or not all(
+                    np.allclose(got[t], want[t], rtol=1e-5, atol=1e-6, equal_nan=True) for t in want):
+                problems.append(f"'{out.mutation}' changes only how values are written, yet the subject's "
+                                f"output changed ({sorted(got)} against {sorted(want)})")
+        stages = set(rejected.stage) | set(failures.stage)
+        out.result = ("processed" if subject_tces and not stages else
+                      "partly processed" if subject_tces else
+                      "rejected" if "catalog" in stages else
+                      "failed" if stages else "lost")
+
+
+def _digest(shard, i: int) -> str:
+    h = hashlib.sha256()
+    h.update(shard.meta.iloc[i].to_json().encode())
+    for name in sorted(shard.views):
+        h.update(np.ascontiguousarray(shard.views[name][i]).tobytes())
+    h.update(np.ascontiguousarray(shard.scalars[i]).tobytes())
+    return h.hexdigest()
+
+
+def _values(shard, i: int) -> np.ndarray:
+    return np.concatenate([np.ravel(shard.views[name][i]) for name in sorted(shard.views)] + [shard.scalars[i]])
+
+
+def tally(outcomes: list[Outcome]) -> pd.DataFrame:
+    """Cases per (kind, mutation, result), with the number that failed a check."""
+    df = pd.DataFrame([{"kind": o.kind, "mutation": o.mutation, "result": o.result, "ok": o.ok}
+                       for o in outcomes])
+    return (df.groupby(["kind", "mutation", "result"]).ok.agg(cases="size", problems=lambda s: int((~s).sum()))
+            .reset_index())
