@@ -212,6 +212,20 @@ def read_shards(paths: list[str | Path], views: list[str] | None = None) -> Shar
     )
 
 
+def failure_manifest(shard_path: str | Path) -> Path:
+    """The failure manifest the preprocess rule writes beside a shard: ``NNN.h5`` -> ``NNN.failures.csv``."""
+    path = Path(shard_path)
+    return path.with_name(path.stem + ".failures.csv")
+
+
+def read_failure_manifests(shard_paths: list[str | Path]) -> pd.DataFrame:
+    """Every TCE failure recorded beside these shards (skipped files, which cost no TCE, left out)."""
+    parts = [pd.read_csv(m, dtype=str).fillna("") for m in map(failure_manifest, shard_paths)
+             if m.exists() and m.stat().st_size > 0]
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["tce_id", "star_id", "stage", "error"])
+    return df[df.tce_id != ""].reset_index(drop=True)
+
+
 def read_tces(paths: list[str | Path], tce_ids: list[str]) -> ShardData:
     """Only the rows of the given TCEs (any order, missing ones skipped), every view array."""
     wanted = set(tce_ids)

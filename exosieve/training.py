@@ -28,7 +28,7 @@ from .features import ScalarScaler
 from .folds import validation_mask
 from .models import CNN_MODELS, BoostedTrees, build_cnn, build_trees, model_branches
 from .views import required_arrays
-from .shards import ShardData, check_settings, read_shards, view_shapes
+from .shards import ShardData, check_settings, failure_manifest, read_failure_manifests, read_shards, view_shapes
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
@@ -97,14 +97,38 @@ def choose_accelerator(setting: str) -> tuple[str, str]:
     return "gpu", "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
 
 
-def fold_datasets(data: ShardData, folds: pd.DataFrame, fold: int, cfg: dict):
-    """Split into (train, validation) ShardData for ``fold``; the test fold is left out entirely."""
+class TrainingDataError(RuntimeError):
+    """Too few TCEs reached the shards to train on; the message says where the rest went."""
+
+
+def lost_tces(folds: pd.DataFrame, data: ShardData, shard_paths: list[str | Path]) -> str:
+    """Where the catalog's labelled TCEs that no shard holds went, from the failure manifests."""
+    labelled = folds[folds.label >= 0]
+    lost = labelled[~labelled.tce_id.isin(data.meta.tce_id)]
+    if lost.empty:
+        return f"all {len(labelled)} labelled TCEs of the catalog reached the shards"
+    failures = read_failure_manifests(shard_paths)
+    failures = failures[failures.tce_id.isin(lost.tce_id)].drop_duplicates("tce_id")
+    stages = ", ".join(f"{stage}: {n}" for stage, n in failures.stage.value_counts().items()) or "no record"
+    first = f"; first: {failures.error.iloc[0]}" if len(failures) else ""
+    where = failure_manifest(shard_paths[0]).parent if shard_paths else "the shards' folder"
+    return (f"{len(lost)} of the catalog's {len(labelled)} labelled TCEs could not be preprocessed ({stages}{first}). "
+            f"They are listed in {where}/*.failures.csv: fix what those rows name (light-curve files, "
+            "catalog values) and rerun")
+
+
+def fold_datasets(data: ShardData, folds: pd.DataFrame, fold: int, cfg: dict, shard_paths=()):
+    """Split into (train, validation) ShardData for ``fold``; the test fold is left out entirely.
+    Raises TrainingDataError, saying why, when too few labelled TCEs reached the shards."""
     merged = data.meta[["tce_id"]].merge(folds[["tce_id", "fold"]], on="tce_id", how="left")
     fold_of = merged["fold"].fillna(-2).astype(int).to_numpy()
     labels = data.meta["label"].to_numpy()
     pool = np.flatnonzero((fold_of != fold) & (fold_of >= 0) & (labels >= 0))
-    if pool.size == 0:
-        raise RuntimeError(f"fold {fold}: no labelled training TCEs")
+    n_pos = int((labels[pool] == 1).sum())
+    if n_pos == 0 or n_pos == pool.size:
+        found = "no labelled TCE" if pool.size == 0 else f"only {'positive' if n_pos else 'negative'} TCEs"
+        raise TrainingDataError(f"fold {fold}: nothing to train on: the shards hold {found} outside this fold. "
+                                + lost_tces(folds, data, list(shard_paths)))
     val = validation_mask(labels[pool], data.meta["star_id"].to_numpy()[pool],
                           cfg["cv"]["validation_fraction"], cfg["cv"]["seed"] + fold)
     if np.unique(labels[pool[~val]]).size < 2 or np.unique(labels[pool[val]]).size < 2:
@@ -160,14 +184,12 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     data = read_shards(shard_paths, list(arrays))
     check_settings(data.attrs, cfg, f"training {model} fold {fold}")
     folds = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
-    train, val = fold_datasets(data, folds, fold, cfg)
+    train, val = fold_datasets(data, folds, fold, cfg, shard_paths)
     calibrated_on = "training" if val is train else "validation"
     names = feature_names(cfg, data.scalar_names)
     cols = [data.scalar_names.index(n) for n in names]
     y_train = train.meta["label"].to_numpy()
     n_pos, n_neg = int(y_train.sum()), int((y_train == 0).sum())
-    if n_pos == 0 or n_neg == 0:
-        raise RuntimeError(f"fold {fold}: training set has {n_pos} positives and {n_neg} negatives")
     if model not in CNN_MODELS:
         return _train_trees(train, val, cols, names, fold, cfg, out_dir, calibrated_on)
     scaler = ScalarScaler(names).fit(train.scalars[:, cols])

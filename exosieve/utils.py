@@ -7,6 +7,7 @@ import glob
 import logging
 import os
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Iterator
@@ -102,3 +103,8 @@ def setup_logging(log_file: str | os.PathLike | None = None, level: int = loggin
         handlers.append(logging.FileHandler(log_file, mode="w"))
     logging.basicConfig(level=level, handlers=handlers, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if log_file:
+        # An error that ends the job goes into its log too: Snakemake points users at the log.
+        def log_uncaught(kind, exc, tb):
+            logging.getLogger("exosieve").critical("%s: %s", kind.__name__, exc, exc_info=(kind, exc, tb))
+        sys.excepthook = log_uncaught

@@ -35,7 +35,11 @@ gzip-encoded for clients that accept it, as Apache's mod_deflate does).
 ``server.faults[name] = [...]``: the next requests whose path ends with ``name`` get these faults,
 one per request: ``"500"``, ``"404"``, ``"429"`` (Retry-After: 1), ``"stall"`` (says nothing for
 ``stall_seconds``), ``"truncate"`` (half the body on the wire, then the connection closes),
-``"corrupt"`` (random bytes) or ``"wrong_target"`` (another star's file). ``server.requests``
+``"corrupt"`` (random bytes), ``"wrong_target"`` (another star's file) or ``"gzip"`` (the answer
+gzip-encoded whatever its type; a valid answer). ``server.random_faults(seed, rate)`` adds seeded
+faults to every path: each request draws one with probability ``rate``, from (seed, path, how many
+times that path was asked), so a run is reproducible whatever the order of concurrent requests;
+``server.injected`` lists the (path, fault) pairs given. ``server.requests``
 logs every path served, ``server.queries`` every ADQL query, and ``server.sent`` the
 (path, Content-Encoding, framing) of every answer.
 """
@@ -47,6 +51,7 @@ import io
 import re
 import threading
 import time
+import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
@@ -84,11 +89,18 @@ def sector_lc_script(dv_script: str) -> str:
                                    f"?uri=mast:TESS/product/{n}\n" for n in names)
 
 
+RANDOM_FAULTS = ("500", "429", "stall", "truncate", "corrupt", "wrong_target", "gzip")
+
+
 class ArchiveServer:
-    def __init__(self, shared_data: Path, stall_seconds: float = 3.0):
+    def __init__(self, shared_data: Path, stall_seconds: float = 3.0, kepler_root: Path | None = None):
         self.data = Path(shared_data)
-        self.lc_root = self.data / "kepler" / "lightcurves"
+        # Kepler light curves in MAST's layout: the real ones, or another folder of them
+        self.lc_root = Path(kepler_root) if kepler_root else self.data / "kepler" / "lightcurves"
         self.faults: dict[str, list[str]] = {}
+        self.injected: list[tuple[str, str]] = []
+        self._random: tuple[int, float, tuple[str, ...]] | None = None
+        self._asked: dict[str, int] = {}
         self.requests: list[str] = []
         self.queries: list[str] = []
         self.sent: list[tuple[str, str, str]] = []
@@ -101,6 +113,7 @@ class ArchiveServer:
         handler = type("Handler", (_Handler,), {"archive": self})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
+        self.httpd.handle_error = lambda request, client: None   # a client that hung up (stall, timeout)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
@@ -112,13 +125,26 @@ class ArchiveServer:
         self.httpd.shutdown()
         self.httpd.server_close()
 
+    def random_faults(self, seed: int | None, rate: float = 0.0, kinds: tuple[str, ...] = RANDOM_FAULTS) -> None:
+        """Seeded random faults on every request from now on (``seed`` None: none)."""
+        self._random = None if seed is None else (seed, rate, tuple(kinds))
+
     def take_fault(self, path: str) -> str | None:
         with self._lock:
             self.requests.append(path)
             for name, queue in self.faults.items():
                 if path.endswith(name) and queue:
                     return queue.pop(0)
-        return None
+            if self._random is None:
+                return None
+            seed, rate, kinds = self._random
+            n = self._asked[path] = self._asked.get(path, 0) + 1
+            rng = np.random.default_rng([seed, zlib.crc32(path.encode()), n])
+            if rng.random() >= rate:
+                return None
+            fault = kinds[int(rng.integers(0, len(kinds)))]
+            self.injected.append((path, fault))
+            return fault
 
     # --- TAP -------------------------------------------------------------------------------
     TAP_FILES = {"q1_q17_dr24_tce": "q1_q17_dr24_tce.csv", "q1_q17_dr25_tce": "q1_q17_dr24_tce.csv",
@@ -218,10 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def _send(self, status: int, body: bytes, ctype: str = "application/octet-stream", headers=None,
-              framing: str = "length", truncate: bool = False) -> None:
+              framing: str = "length", truncate: bool = False, gzip_any: bool = False) -> None:
         accepts_gzip = "gzip" in self.headers.get("Accept-Encoding", "")
         headers = dict(headers or {})
-        if self.archive.gzip and accepts_gzip and ctype.startswith(TEXT_TYPES):
+        if accepts_gzip and (gzip_any or (self.archive.gzip and ctype.startswith(TEXT_TYPES))):
             body = gzip.compress(body, compresslevel=1, mtime=0)
             headers["Content-Encoding"] = "gzip"
         framing = self.archive.framing or framing
@@ -267,7 +293,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "wrong_target":
             other = sorted(p for p in self.archive.lc_root.rglob("*_llc.fits") if p.parent.name not in parsed.path)[0]
             body = other.read_bytes()
-        self._send(200, body, ctype, framing=framing, truncate=fault == "truncate")
+        self._send(200, body, ctype, framing=framing, truncate=fault == "truncate", gzip_any=fault == "gzip")
 
     def _route(self, parsed) -> tuple[bytes | None, str, str]:
         if parsed.path.rstrip("/").endswith("/TAP/sync"):

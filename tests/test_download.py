@@ -183,3 +183,81 @@ def test_dr25_labels_come_from_matching_kois(tmp_path):
              "koi": SHARED_DATA / "catalogs" / "koi_cumulative.csv"}
     table, _ = load_dr25(files["catalog"], files["koi"], cfg["catalog"]["labels"], cfg["catalog"]["koi_labels"])
     assert set(table.disposition) <= {"PC", "AFP", "NTP"} and len(table) > 20000
+
+
+@pytest.fixture(scope="module")
+def hundred_star_archive(tmp_path_factory):
+    """100 simulated stars' Kepler files (2 quarters each, in MAST's layout and format) for the
+    local archive to serve."""
+    from exosieve.lightcurves.obtain import generate_simulated
+    from exosieve.simulate import draw_survey, write_catalog_files
+    out = tmp_path_factory.mktemp("hundred")
+    survey = draw_survey(100, 2, seed=5)
+    files = write_catalog_files(survey, out)
+    ids = [str(k) for k in survey.stars.kepid]
+    index, failures = generate_simulated(ids, files, out / "lightcurves", {"quarters": 2, "seed": 5},
+                                         progress=False)
+    assert not failures and index.star_id.nunique() == 100
+    return ids, out / "lightcurves"
+
+
+def test_a_hundred_stars_through_random_faults_end_valid_or_listed_and_a_rerun_fetches_only_the_rest(
+        hundred_star_archive, waits, tmp_path):
+    """Seeded random 500s, 429s with Retry-After, stalls, truncated, corrupt, gzip-encoded and
+    wrong-star answers on every request (listings gzip-encoded too): each star ends with every file
+    cached and byte-identical to the archive's, or listed as failed; nothing invalid is ever left
+    in the cache; a rerun against the healthy archive asks only for what is missing."""
+    import hashlib
+
+    from archive_server import RANDOM_FAULTS, ArchiveServer
+    from exosieve.lightcurves.download import LISTING, validate_listing
+    from exosieve.lightcurves.reader import validate_lightcurve_file
+    ids, lc_root = hundred_star_archive
+    cache = tmp_path / "cache"
+    policy = RetryPolicy(retries=3, backoff=0.01, timeout=0.3)
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()  # noqa: E731
+    served = {p.name: digest(p) for p in lc_root.rglob("*_llc.fits")}
+
+    with ArchiveServer(SHARED_DATA, stall_seconds=0.6, kepler_root=lc_root) as server:
+        server.gzip = True
+        server.random_faults(seed=7, rate=0.45)
+        index, failures = download_kepler(ids, cache, server.url, policy, workers=8, progress=False)
+        injected = pd.Series([f for _, f in server.injected]).value_counts()
+        assert set(injected.index) == set(RANDOM_FAULTS), injected   # every kind of fault was met
+        assert 1.0 in waits                                          # Retry-After was honoured
+
+        failed = {f["star_id"] for f in failures}
+        assert 0 < len(failed) < 30, failures                        # enough faults to lose some stars
+        assert failed | set(index.star_id) == set(ids) and not failed & set(index.star_id)
+        for f in failures:
+            assert f["star_id"] in f["error"] and "download failed after 4 attempts" in f["error"]
+        for sid, group in index.groupby("star_id"):
+            assert len(group) == 2
+        # Nothing in the cache but valid listings and byte-exact FITS files: no partial or foreign file.
+        for path in cache.rglob("*"):
+            if path.is_dir():
+                continue
+            sid = str(int(path.parent.name))
+            if path.name == LISTING:
+                validate_listing(path, sid)
+            else:
+                validate_lightcurve_file(path, sid)
+                assert digest(path) == served[path.name], path
+
+        # What the cache lacks, by the cache's own state: listings and files of the failed stars.
+        missing_listings = {sid for sid in failed if not (cache / kepler_dir(sid) / LISTING).exists()}
+        missing_files = {p.name for p in lc_root.rglob("*_llc.fits")} - {p.name for p in cache.rglob("*_llc.fits")}
+        assert missing_listings or missing_files
+        server.random_faults(None)
+        server.requests.clear()
+        index2, failures2 = download_kepler(ids, cache, server.url, policy, workers=8, progress=False)
+        assert not failures2 and index2.star_id.nunique() == 100
+        asked_listings = {str(int(p.rstrip("/").rsplit("/", 1)[1])) for p in server.requests if p.endswith("/")}
+        asked_files = {p.rsplit("/", 1)[1] for p in server.requests if not p.endswith("/")}
+        assert asked_listings == missing_listings and asked_files == missing_files
+        assert all(digest(p) == served[p.name] for p in cache.rglob("*_llc.fits"))
+
+
+def kepler_dir(sid: str) -> str:
+    k = f"{int(sid):09d}"
+    return f"{k[:4]}/{k}"

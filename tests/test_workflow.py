@@ -175,3 +175,64 @@ def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
     changed.loc[5, "tce_period"] = changed.loc[5, "tce_period"] * 1.001
     plan_after(changed, int(changed.loc[5, "kepid"]))
     assert "Nothing to be done" in snakemake(tmp_path, "-n")
+
+
+def _archive_with_bad_stars(data: Path, out: Path, bad: set[str]) -> Path:
+    """A copy of the survey's light-curve folder (links) in which every file of the ``bad`` stars
+    is an HTML error page saved under the FITS name, as a failed bulk download leaves it."""
+    from exosieve.lightcurves.mast import find_kepler_lightcurves, kepler_star_dir
+    root = out / "lightcurves"
+    for star_dir in sorted((data / "lightcurves").glob("*/*")):
+        sid = str(int(star_dir.name))
+        dest = kepler_star_dir(root, sid)
+        dest.mkdir(parents=True)
+        for f in find_kepler_lightcurves(data / "lightcurves", sid):
+            if sid in bad:
+                (dest / f.name).write_text("<html><body>503 Service Unavailable</body></html>\n")
+            else:
+                (dest / f.name).symlink_to(f)
+    return root
+
+
+def test_a_shard_of_bad_stars_still_ends_in_a_report_and_only_a_run_with_nothing_scored_fails(tmp_path, local_survey):
+    data, survey = local_survey
+    n_shards, bad_shard = 4, 2
+    stars = [str(k) for k in survey.catalog.kepid.unique()]
+    bad = {s for s in stars if shard_of(s, n_shards) == bad_shard}
+    assert 0 < len(bad) < len(stars)
+    cfg = {"catalog": {"source": "local", "path": str(data / "q1_q17_dr24_tce.csv"),
+                       "lightcurve_dir": str(_archive_with_bad_stars(data, tmp_path / "a", bad))},
+           "shards": n_shards, "cv": {"folds": 2}, "training": {"max_epochs": 2, "patience": 1},
+           "models": {"enabled": ["trees"], "primary": "trees"}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    out = snakemake(tmp_path)
+
+    shard = tmp_path / "results" / "shards" / f"{bad_shard:03d}"
+    manifest = pd.read_csv(f"{shard}.failures.csv", dtype=str)
+    tces = pd.read_csv(tmp_path / "results" / "catalog" / "tces.csv", dtype={"tce_id": str, "star_id": str})
+    bad_tces = set(tces.tce_id[tces.star_id.isin(bad)])
+    assert set(manifest.tce_id.dropna()) == bad_tces
+    assert manifest.error.str.contains("none of its 2 file(s) is usable", regex=False).all()
+    report = tmp_path / "results" / "report"
+    failures = pd.read_csv(report / "failures.csv", dtype=str)
+    assert bad_tces <= set(failures.tce_id)
+    catalog = pd.read_csv(report / "vetted_catalog.csv", dtype={"tce_id": str})
+    scored = catalog[catalog.score.notna()]
+    assert set(scored.tce_id) == set(tces.tce_id) - bad_tces        # every other TCE was scored
+    assert f"ExoSieve: {len(bad_tces)} TCE(s) on {len(bad)} star(s) could not be scored" in out
+    assert (report / "index.html").stat().st_size > 0
+
+    # Every star bad: nothing can be scored, and the run says why and what to do.
+    run2 = tmp_path / "all_bad"
+    run2.mkdir()
+    cfg["catalog"]["lightcurve_dir"] = str(_archive_with_bad_stars(data, run2, set(stars)))
+    (run2 / "config.yaml").write_text(yaml.safe_dump(cfg))
+    result = subprocess.run([*SNAKEMAKE, "--directory", str(run2)], capture_output=True, text=True)
+    assert result.returncode != 0
+    log = "".join(p.read_text() for p in (run2 / "results" / "logs" / "train").rglob("*.log"))
+    labelled = int((tces.label >= 0).sum())
+    assert (f"nothing to train on: the shards hold no labelled TCE outside this fold. {labelled} of the "
+            f"catalog's {labelled} labelled TCEs could not be preprocessed (preprocess: {labelled}; first: star") in log
+    assert "/*.failures.csv: fix what those rows name" in log
+    assert all(pd.read_csv(m).shape[0] for m in (run2 / "results" / "shards").glob("*.failures.csv"))
+    assert not (run2 / "results" / "report" / "index.html").exists()
