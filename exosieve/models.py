@@ -59,9 +59,26 @@ def model_branches(model: str, arrays: list[str]) -> list[Branch]:
     return branches
 
 
+class WindowMax(nn.Module):
+    """Max over ``out_length`` windows spanning the input, the windows of ``nn.AdaptiveMaxPool1d``
+    (start floor(i*L/n), end ceil((i+1)*L/n)), so any view length gives the same feature size.
+    Built from slices and ``amax`` because AdaptiveMaxPool1d runs through AdaptiveMaxPool2d, whose
+    CUDA backward torch documents as nondeterministic: with deterministic algorithms on (as
+    training runs) it raises on a GPU's first backward step. Same forward values."""
+
+    def __init__(self, out_length: int):
+        super().__init__()
+        self.out_length = out_length
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, length = self.out_length, x.shape[-1]
+        return torch.stack([x[..., (i * length) // n: -((-(i + 1) * length) // n)].amax(dim=-1)
+                            for i in range(n)], dim=-1)
+
+
 class ConvTower(nn.Module):
     """Blocks of two same-padded convolutions and a max pool, doubling filters each block, then
-    an adaptive pool so any view length (31, 301, 2001 bins) gives the same feature size."""
+    a max over fixed windows so any view length (31, 301, 2001 bins) gives the same feature size."""
 
     def __init__(self, channels: int, blocks: int, filters: int, kernel_size: int, out_length: int = 4):
         super().__init__()
@@ -73,7 +90,7 @@ class ConvTower(nn.Module):
                        nn.Conv1d(c_out, c_out, kernel_size, padding=kernel_size // 2), nn.ReLU(),
                        nn.MaxPool1d(kernel_size=3, stride=2, padding=1)]
             c_in = c_out
-        layers += [nn.AdaptiveMaxPool1d(out_length), nn.Flatten()]
+        layers += [WindowMax(out_length), nn.Flatten()]
         self.net = nn.Sequential(*layers)
         self.out_features = c_in * out_length
 

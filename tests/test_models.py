@@ -86,3 +86,48 @@ def test_config_refuses_models_without_their_views():
         load({"views": {"enabled": ["local"]}, "models": {"enabled": ["astronet"], "primary": "astronet"}})
     with pytest.raises(ConfigError, match="models.primary"):
         load({"models": {"enabled": ["trees"]}})
+
+
+def _documented_nondeterministic_cuda_ops() -> set[str]:
+    """The operations torch's own documentation (this installed version's
+    ``use_deterministic_algorithms``) says raise under deterministic algorithms, on CUDA."""
+    import re
+    doc = torch.use_deterministic_algorithms.__doc__
+    section = doc.split("normally-nondeterministic operations will throw a")[1].split("In addition")[0]
+    return {_op_key(name.rsplit(".", 1)[-1]) for name in re.findall(r":(?:class|func):`([\w.]+)`", section)}
+
+
+def _op_key(name: str) -> str:
+    """'AdaptiveMaxPool2d', 'AdaptiveMaxPool2DBackward0' -> 'adaptivemaxpool2d'."""
+    import re
+    return re.sub(r"backward\d*$", "", re.sub(r"[^a-z0-9]", "", name.lower()))
+
+
+def _backward_ops(output: torch.Tensor) -> set[str]:
+    seen, stack, ops = set(), [output.grad_fn], set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        ops.add(_op_key(type(node).__name__))
+        stack += [n for n, _ in node.next_functions]
+    return ops
+
+
+@pytest.mark.parametrize("model", ["exominer", "astronet", "raw_flux"])
+def test_no_model_runs_an_op_whose_cuda_backward_torch_documents_as_nondeterministic(model):
+    """Training runs with deterministic algorithms on; on a GPU any of these ops raises on the
+    first backward step. Checked on every op of the model's backward graph, not only on its
+    layer classes, so a functional call is caught too."""
+    forbidden = _documented_nondeterministic_cuda_ops()
+    assert {"adaptivemaxpool2d", "avgpool3d", "nllloss", "reflectionpad1d"} <= forbidden   # the doc was parsed
+    arrays = _arrays(DEFAULT)
+    net = build_cnn(model, arrays, 5, DEFAULT["models"][model])
+    ops = _backward_ops(net(_batch(arrays), torch.randn(7, 5)).sum())
+    assert "convolution" in ops                                                   # the graph was walked
+    assert not ops & forbidden, ops & forbidden
+    assert not {_op_key(type(m).__name__) for m in net.modules()} & forbidden
+    # The check can fail: the adaptive pool the towers used to end with is caught.
+    pooled = torch.nn.AdaptiveMaxPool1d(4)(torch.randn(2, 3, 31, requires_grad=True))
+    assert _backward_ops(pooled.sum()) & forbidden == {"adaptivemaxpool2d"}
