@@ -1,7 +1,9 @@
 """Training throughput of every model: TCEs per second per epoch, on CPU and on a GPU when present.
 
 Uses shards of a finished run (default: results/shards/*.h5) or, with --synthetic N, random
-views of the default shapes. One forward+backward pass per batch, as in training.
+views of the default shapes. The CNNs train through the workflow's own Lightning path (its
+module, data loader and Trainer, deterministic algorithms on; mixed precision on a GPU), so a
+layer that cannot run there fails here too; the trees through scikit-learn.
 
     python benchmarks/training_throughput.py [--shards 'results/shards/*.h5'] [--epochs 3]
 """
@@ -10,15 +12,21 @@ from __future__ import annotations
 
 import argparse
 import glob
+import logging
 import time
 
 import numpy as np
 import torch
 
+import lightning as L
+from torch.utils.data import DataLoader
+
 from exosieve.config import load
-from exosieve.models import build_cnn, build_trees
+from exosieve.evaluation import model_inputs
+from exosieve.features import ScalarScaler
+from exosieve.models import build_trees
 from exosieve.shards import ShardData, read_shards
-from exosieve.training import model_arrays
+from exosieve.training import ViewDataset, VettingModule, choose_accelerator, make_trainer, model_arrays
 from exosieve.views import array_shape, shard_arrays
 
 
@@ -31,33 +39,43 @@ def synthetic(cfg, n: int) -> ShardData:
                      scalar_names=list(cfg["features"]))
 
 
-def cnn_rate(model, data, cfg, device, precision, epochs, batch) -> float:
-    shapes = {k: v.shape[1:] for k, v in data.views.items()}
-    arrays = model_arrays(model, shapes)
-    net = build_cnn(model, arrays, data.scalars.shape[1], cfg["models"][model]).to(device)
-    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    views = {k: torch.from_numpy(data.views[k]).to(device) for k in arrays}
-    scalars = torch.from_numpy(data.scalars).to(device)
-    y = torch.from_numpy(data.meta["label"].to_numpy().astype(np.float32)).to(device)
-    n = len(y)
-    dtype = {"bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}.get(precision)
+class EpochTimer(L.Callback):
+    """Wall time of each training epoch (the training batches only, not validation)."""
 
-    def epoch():
-        for s in range(0, n, batch):
-            sl = slice(s, s + batch)
-            with torch.autocast(device_type=device, dtype=dtype, enabled=dtype is not None):
-                loss = loss_fn(net({k: v[sl] for k, v in views.items()}, scalars[sl]).float(), y[sl])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        if device == "cuda":
+    def __init__(self):
+        self.seconds: list[float] = []
+
+    def on_train_epoch_start(self, trainer, module):
+        if torch.cuda.is_available() and module.device.type == "cuda":
             torch.cuda.synchronize()
-    epoch()  # warm-up
-    t0 = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    return n * epochs / (time.perf_counter() - t0)
+        self._t0 = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, module, *args):
+        self._t1 = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer, module):
+        if module.device.type == "cuda":
+            torch.cuda.synchronize()
+            self._t1 = time.perf_counter()
+        self.seconds.append(self._t1 - self._t0)
+
+
+def cnn_rate(model, data, cfg, accelerator, precision, epochs) -> float:
+    """TCEs/s per epoch through the workflow's own path: VettingModule, its DataLoader and the
+    Trainer of training.make_trainer (deterministic algorithms on), on ``accelerator``."""
+    t = {**cfg["training"], "max_epochs": epochs + 1}
+    arrays = model_arrays(model, {k: v.shape[1:] for k, v in data.views.items()})
+    names = list(data.scalar_names)
+    scaler = ScalarScaler(names).fit(data.scalars)
+    views, scalars = model_inputs(data, list(arrays), scaler)
+    y = data.meta["label"].to_numpy()
+    loader = DataLoader(ViewDataset(views, scalars, y), batch_size=t["batch_size"], shuffle=True,
+                        generator=torch.Generator().manual_seed(0), num_workers=0)
+    module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=1.0)
+    timer = EpochTimer()
+    trainer = make_trainer(t, accelerator, precision, [timer], False, progress=False)
+    trainer.fit(module, loader)
+    return len(y) * epochs / sum(timer.seconds[1:])     # the first epoch is the warm-up
 
 
 def main() -> None:
@@ -69,6 +87,7 @@ def main() -> None:
     args = ap.parse_args()
     cfg = load({})
     torch.set_num_threads(args.threads)
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
     paths = sorted(glob.glob(args.shards))
     if args.synthetic or not paths:
         data = synthetic(cfg, args.synthetic or 2000)
@@ -80,7 +99,7 @@ def main() -> None:
     print(f"{origin}; batch {cfg['training']['batch_size']}; {args.epochs} timed epochs after one warm-up")
     devices = [("cpu", "32-true")]
     if torch.cuda.is_available():
-        devices += [("cuda", "32-true"), ("cuda", "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed")]
+        devices += [("gpu", "32-true"), choose_accelerator("gpu")]     # the workflow's mixed precision
         print(f"GPU: {torch.cuda.get_device_name(0)}")
     print(f"{'model':<10} {'device':<6} {'precision':<11} TCEs/s per epoch")
     for model in cfg["models"]["enabled"]:
@@ -93,7 +112,7 @@ def main() -> None:
             print(f"{model:<10} {'cpu':<6} {'-':<11} {rate:,.0f} (per boosting iteration)")
             continue
         for device, precision in devices:
-            rate = cnn_rate(model, data, cfg, device, precision, args.epochs, cfg["training"]["batch_size"])
+            rate = cnn_rate(model, data, cfg, device, precision, args.epochs)
             print(f"{model:<10} {device:<6} {precision:<11} {rate:,.0f}")
 
 
