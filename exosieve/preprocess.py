@@ -168,6 +168,10 @@ def _assemble(results, cfg) -> ShardData:
                         columns=["tce_id", "star_id", "disposition", "label", "period", "epoch", "duration"])
     views = {v: np.array([r[1][v] for r in results], np.float32).reshape(len(results), *array_shape(v, cfg["views"]))
              for v in shard_arrays(cfg)}
-    scalars = np.array([[r[2].get(n, np.nan) for n in names] for r in results], np.float32)
+    scalars = np.array([[r[2].get(n, np.nan) for n in names] for r in results], float)
+    # A feature beyond float32 (a flux spike of 1e38 makes a depth of that size) is no measurement.
+    with np.errstate(invalid="ignore"):
+        scalars[~(np.abs(scalars) <= np.finfo(np.float32).max)] = np.nan
+    scalars = scalars.astype(np.float32)
     return ShardData(meta=meta, views=views, scalars=scalars.reshape(len(results), len(names)),
                      scalar_names=names)
