@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import glob
 import logging
+import tempfile
 import time
 
 import numpy as np
@@ -73,8 +74,9 @@ def cnn_rate(model, data, cfg, accelerator, precision, epochs) -> float:
                         generator=torch.Generator().manual_seed(0), num_workers=0)
     module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=1.0)
     timer = EpochTimer()
-    trainer = make_trainer(t, accelerator, precision, [timer], False, progress=False)
-    trainer.fit(module, loader)
+    with tempfile.TemporaryDirectory() as root:      # Lightning's own checkpoints land here
+        trainer = make_trainer(t, accelerator, precision, [timer], False, False, root)
+        trainer.fit(module, loader)
     return len(y) * epochs / sum(timer.seconds[1:])     # the first epoch is the warm-up
 
 

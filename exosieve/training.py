@@ -97,12 +97,14 @@ def choose_accelerator(setting: str) -> tuple[str, str]:
     return "gpu", "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
 
 
-def make_trainer(t: dict, accelerator: str, precision: str, callbacks: list, logger, progress: bool) -> L.Trainer:
+def make_trainer(t: dict, accelerator: str, precision: str, callbacks: list, logger, progress: bool,
+                 root_dir: str | Path) -> L.Trainer:
     """The Trainer every CNN trains under (benchmarks/training_throughput.py times this one):
     deterministic algorithms on, so the models hold only ops with a deterministic CUDA backward
     (tests/test_models.py); Lightning sets CUBLAS_WORKSPACE_CONFIG for cuBLAS itself."""
     return L.Trainer(max_epochs=t["max_epochs"], accelerator=accelerator, devices=1, precision=precision,
-                     callbacks=callbacks, logger=logger, deterministic=True, enable_progress_bar=progress,
+                     callbacks=callbacks, logger=logger, default_root_dir=root_dir, deterministic=True,
+                     enable_progress_bar=progress,
                      enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1)
 
 
@@ -225,7 +227,7 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
                                  mode="max")
     trainer = make_trainer(t, accelerator, precision,
                            [EarlyStopping(monitor="val_pr_auc", mode="max", patience=t["patience"]), checkpoint],
-                           CSVLogger(out_dir, name="", version=""), progress)
+                           CSVLogger(out_dir, name="", version=""), progress, out_dir)
     trainer.fit(module, loaders[0], loaders[1])
     best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     # Occlusion replaces a branch's input with the training median of each of its arrays.

@@ -7,6 +7,8 @@ if config["catalog"]["source"] == "simulated":
             **{k: str(v) for k, v in SOURCE.raw_catalog_files().items()},
         params:
             survey=config["survey"],
+        # Seconds of work: run on the submitting host, not as a cluster job.
+        localrule: True
         log:
             f"{R}/logs/simulate_survey_catalog.log",
         benchmark:
@@ -32,6 +34,8 @@ if config["catalog"]["source"] in ARCHIVE_SOURCES:
             tap_url=config["archive"]["tap_url"],
             mast_url=config["archive"]["mast_url"],
             tess_runs=config["catalog"]["tess_runs"],
+        # Downloads run where the internet is (resources.nodes_have_internet).
+        localrule: DOWNLOAD_LOCALLY
         log:
             f"{R}/logs/download_catalog.log",
         benchmark:
@@ -54,6 +58,8 @@ rule catalog:
         rejected=f"{R}/catalog/rejected.csv",
     params:
         catalog=config["catalog"],
+    # Seconds of work: run on the submitting host, not as a cluster job.
+    localrule: True
     log:
         f"{R}/logs/catalog.log",
     benchmark:

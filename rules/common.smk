@@ -28,6 +28,8 @@ SHARDS = shard_names(config["shards"])
 FOLDS = list(range(config["cv"]["folds"]))
 ENV = "../envs/exosieve.yaml"
 RUNTIME = config["resources"]["runtime_min"]
+# On a cluster, rules that download run on the submitting host unless compute nodes have internet.
+DOWNLOAD_LOCALLY = config["catalog"]["source"] in ARCHIVE_SOURCES and not config["resources"]["nodes_have_internet"]
 
 # Each rule reruns only when the settings it depends on change (Snakemake's params trigger).
 PREPROCESS_SETTINGS = preprocessing_hash(config)

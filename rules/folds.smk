@@ -9,6 +9,8 @@ rule folds:
     params:
         folds=config["cv"]["folds"],
         seed=config["cv"]["seed"],
+    # Seconds of work: run on the submitting host, not as a cluster job.
+    localrule: True
     log:
         f"{R}/logs/folds.log",
     benchmark:

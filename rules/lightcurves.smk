@@ -26,6 +26,11 @@ if config["catalog"]["source"] != "views":
             root=str(SOURCE.lightcurve_root()),
             # Going online after an offline run must fetch what the cache lacked.
             offline=config["offline"],
+        # Archive downloads run on the submitting host unless compute nodes have internet; otherwise
+        # (and for local or simulated light curves) each shard's light curves and preprocessing are one
+        # cluster job.
+        localrule: DOWNLOAD_LOCALLY
+        group: None if DOWNLOAD_LOCALLY else "shard"
         log:
             f"{R}/logs/lightcurves/{{shard}}.log",
         benchmark:

@@ -8,6 +8,8 @@ rule predict:
         scores=f"{R}/predictions/predictions.csv",
     params:
         targets=config["predict"]["targets"],
+    # It may download light curves: it runs where the internet is (resources.nodes_have_internet).
+    localrule: DOWNLOAD_LOCALLY
     log:
         f"{R}/logs/predict.log",
     benchmark:

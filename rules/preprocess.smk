@@ -13,6 +13,7 @@ if config["catalog"]["source"] != "views":
             failures=f"{R}/shards/{{shard}}.failures.csv",
         params:
             settings=PREPROCESS_SETTINGS,
+        group: "shard"
         log:
             f"{R}/logs/preprocess/{{shard}}.log",
         benchmark:
@@ -38,6 +39,7 @@ else:
             failures=f"{R}/shards/{{shard}}.failures.csv",
         params:
             settings=PREPROCESS_SETTINGS,
+        group: "shard"
         log:
             f"{R}/logs/import_views/{{shard}}.log",
         benchmark:

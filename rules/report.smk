@@ -25,6 +25,8 @@ rule report:
     params:
         report=config["report"],
         out_dir=f"{R}/report",
+    # A few plots from small tables: run on the submitting host.
+    localrule: True
     log:
         f"{R}/logs/report.log",
     benchmark:

@@ -11,6 +11,8 @@ checkpoint assign_shards:
     params:
         shards=config["shards"],
         targets_dir=f"{R}/shards/targets",
+    # Seconds of work: run on the submitting host, not as a cluster job.
+    localrule: True
     log:
         f"{R}/logs/assign_shards.log",
     benchmark:

@@ -147,8 +147,7 @@ def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
     n_shards = 6
     cfg = {"catalog": {"source": "local", "path": str(cat_path), "stellar_path": str(data / "keplerstellar.csv"),
                        "lightcurve_dir": str(data / "lightcurves")},
-           "shards": n_shards, "cv": {"folds": 2}, "training": {"max_epochs": 2, "patience": 1},
-           "models": {"enabled": ["exominer", "trees"]}}
+           "shards": n_shards, "cv": {"folds": 2}, "models": {"enabled": ["trees"], "primary": "trees"}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(tmp_path)
 
@@ -159,7 +158,7 @@ def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
         counts = job_counts(plan)
         assert counts.get("preprocess") == 1 and counts.get("lightcurves") == 1, plan
         assert planned_wildcards(plan, "preprocess") == [f"shard={shard_of(str(star), n_shards):03d}"]
-        assert counts.get("folds") == 1 and counts.get("train") == 4 and counts.get("evaluate") == 4
+        assert counts.get("folds") == 1 and counts.get("train") == 2 and counts.get("evaluate") == 2
         assert counts.get("report") == 1
         snakemake(tmp_path)
 
