@@ -142,7 +142,10 @@ def fits_mutations():
     def time_reference(p, rng):
         # The same instants on the full BJD scale (BJDREFI = 0), as files rewritten by other tools carry them.
         def edit(h):
-            h[1].data["TIME"] += h[1].header["BJDREFI"] + h[1].header["BJDREFF"]
+            ref = h[1].header["BJDREFI"] + h[1].header["BJDREFF"]
+            h[1].data["TIME"] += ref
+            for key in ("TSTART", "TSTOP"):
+                h[1].header[key] += ref
             h[1].header["BJDREFI"], h[1].header["BJDREFF"] = 0, 0.0
             h[1].header["TUNIT1"] = "BJD"
         _edit_table(p, edit)
@@ -300,7 +303,8 @@ class Fuzzer:
                   "digests": {t: _digest(shard, i) for i, t in enumerate(shard.meta.tce_id)},
                   "values": {t: _values(shard, i) for i, t in enumerate(shard.meta.tce_id)}}
         # ids the subject's rows were given, as text: what a manifest row must name
-        ids = {str(v).strip() for v in rows.kepid} | set(tces.star_id[tces.star_id != CONTROL])
+        # (a NUL or blank id is read back as no id at all)
+        ids = {str(v).strip().strip("\x00") for v in rows.kepid} | set(tces.star_id[tces.star_id != CONTROL])
         if not name.startswith("clean"):
             shutil.rmtree(d, ignore_errors=True)
         return result, ids

@@ -139,3 +139,45 @@ def test_temporaries_of_killed_writers_are_removed_on_the_next_write(tmp_path):
     with atomic_output(cached, ".fits", stale_after=600) as tmp:
         tmp.write_bytes(b"file")
     assert live.exists() and not dead.exists()
+
+
+def _rewritten(src, dest, edit):
+    with fits.open(src) as hdul:
+        hdus = [h.copy() for h in hdul]
+    edit(hdus)
+    fits.HDUList(hdus).writeto(dest)
+    return dest
+
+
+def test_time_is_read_on_each_files_own_bjd_reference_and_corrupt_times_are_dropped(small_survey, tmp_path):
+    """Found by the fuzzer (tests/fuzzing.py): a file on full BJD (BJDREFI = 0) read as if on BKJD,
+    and one bit-flipped TIME of 1e300 stretched every binned view to nothing."""
+    sid = str(small_survey["survey"].stars.kepid.iloc[0])
+    paths = find_kepler_lightcurves(small_survey["lightcurves"], sid)
+    clean = read_kepler_lightcurve(paths, sid)
+
+    def full_bjd(h):
+        ref = h[1].header["BJDREFI"] + h[1].header["BJDREFF"]
+        h[1].data["TIME"] += ref
+        h[1].header["TSTART"] += ref
+        h[1].header["TSTOP"] += ref
+        h[1].header["BJDREFI"] = 0
+
+    shifted = read_kepler_lightcurve([_rewritten(paths[0], tmp_path / "bjd.fits", full_bjd), *paths[1:]], sid)
+    assert np.allclose(shifted.time, clean.time, atol=1e-8) and np.array_equal(shifted.flux, clean.flux)
+
+    good = np.flatnonzero(np.isfinite(fits.getdata(paths[0], 1)["TIME"]))
+    corrupt = _rewritten(paths[0], tmp_path / "corrupt.fits",
+                         lambda h: h[1].data["TIME"].__setitem__(good[5], 1e300))
+    lc = read_kepler_lightcurve([corrupt, *paths[1:]], sid)
+    assert len(lc) == len(clean) - 1 and lc.time.max() == clean.time.max()
+
+
+def test_a_file_whose_table_extension_is_not_a_table_is_skipped_with_its_reason(small_survey, tmp_path):
+    sid = str(small_survey["survey"].stars.kepid.iloc[0])
+    paths = find_kepler_lightcurves(small_survey["lightcurves"], sid)
+    image = _rewritten(paths[0], tmp_path / paths[0].name,
+                       lambda h: h.__setitem__(1, fits.ImageHDU(np.zeros((4, 4)))))
+    lc = read_kepler_lightcurve([image, *paths[1:]], sid)
+    assert lc.skipped == [(paths[0].name, f"star {sid}: {paths[0].name} extension 1 is a ImageHDU, "
+                                          "not the light-curve table")]

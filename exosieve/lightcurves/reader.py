@@ -77,6 +77,9 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
             if target is not None and str(int(target)) != str(int(star_id)):
                 raise LightCurveError(f"star {star_id}: {path.name} is a light curve of target "
                                       f"{target}, not {star_id}")
+            if not isinstance(hdul[1], fits.BinTableHDU):
+                raise LightCurveError(f"star {star_id}: {path.name} extension 1 is a {type(hdul[1]).__name__}, "
+                                      "not the light-curve table")
             data = hdul[1].data
             names = set(data.columns.names)
             qcol = "SAP_QUALITY" if "SAP_QUALITY" in names else "QUALITY"
@@ -90,7 +93,15 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
                 if data[name].dtype.kind != "f":   # integers or text: not a time or a flux we can trust
                     raise LightCurveError(f"star {star_id}: {path.name} column {name} holds {data[name].dtype} "
                                           "values, not floating point")
-            time = np.asarray(data["TIME"], dtype=float) + _time_shift(hdul[1].header, mission_reference)
+            shift = _time_shift(hdul[1].header, mission_reference)
+            raw_time = np.asarray(data["TIME"], dtype=float)
+            # A cadence outside the file's own span (TSTART..TSTOP, a day of slack) is a corrupt
+            # value, not a time: one such cadence would stretch every binned view to nothing.
+            span = [hdul[1].header.get(k) for k in ("TSTART", "TSTOP")]
+            if all(isinstance(v, (int, float)) and np.isfinite(v) for v in span):
+                with np.errstate(invalid="ignore"):
+                    raw_time[(raw_time < span[0] - 1) | (raw_time > span[1] + 1)] = np.nan
+            time = raw_time + shift
             flux = np.asarray(data[flux_name], dtype=float)
             err = np.asarray(data[flux_name + "_ERR"], dtype=float)
             quality = np.asarray(data[qcol], dtype=np.int64)
