@@ -90,7 +90,18 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         return f"{where}: {error.message}; allowed keys are {', '.join(allowed)}"
+    if error.validator == "oneOf":
+        return f"{where}: {error.instance!r} is none of: {'; '.join(map(_alternative, error.validator_value))}"
     return f"{where}: {error.message}"
+
+
+def _alternative(schema: dict) -> str:
+    """One branch of a oneOf, in words: 'an integer from 1 to 100000', "'auto'"."""
+    if "const" in schema:
+        return repr(schema["const"])
+    bounds = [f"from {schema['minimum']}" if "minimum" in schema else "",
+              f"to {schema['maximum']}" if "maximum" in schema else ""]
+    return " ".join(["an", schema.get("type", "value"), *filter(None, bounds)])
 
 
 def load(user: Mapping[str, Any] | str | Path | None = None) -> dict:

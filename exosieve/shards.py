@@ -75,20 +75,54 @@ def shard_names(n_shards: int) -> list[str]:
     return [f"{i:0{width}d}" for i in range(n_shards)]
 
 
-def assign_shards(tces: pd.DataFrame, n_shards: int, out_dir: str | Path) -> pd.DataFrame:
+STARS_PER_SHARD = 400
+
+
+def auto_shard_count(n_stars: int, stars_per_shard: int = STARS_PER_SHARD) -> int:
+    """``shards: auto``: the power of two nearest to n_stars / stars_per_shard (200 to 570 stars
+    a shard), at least 1. A power of two moves only when the catalog roughly doubles or halves:
+    a new count reassigns every star, so it must not move with each catalog update."""
+    if n_stars <= stars_per_shard:
+        return 1
+    return 2 ** int(round(np.log2(n_stars / stars_per_shard)))
+
+
+def shard_count(setting: int | str, tces: pd.DataFrame) -> int:
+    return auto_shard_count(tces["star_id"].nunique()) if setting == "auto" else int(setting)
+
+
+def assign_shards(tces: pd.DataFrame, n_shards: int | str, out_dir: str | Path) -> pd.DataFrame:
     """Write ``<out_dir>/<shard>.csv`` (the TCE rows of each shard's stars), rewriting a file only
-    when its content changed; return a manifest with one row per shard."""
+    when its content changed; return a manifest with one row per shard. ``n_shards`` may be
+    ``"auto"`` (auto_shard_count). One pass over the table, whatever the shard count."""
+    n_shards = shard_count(n_shards, tces)
     names = shard_names(n_shards)
-    shard_idx = tces["star_id"].map(lambda s: shard_of(s, n_shards))
+    stars = tces["star_id"].astype(str)
+    hashed = {s: shard_of(s, n_shards) for s in stars.unique()}
+    ordered = tces.assign(_shard=stars.map(hashed)).sort_values(["_shard", "star_id", "tce_num"], kind="stable")
+    parts = dict(tuple(ordered.groupby("_shard", sort=False)))
     rows = []
     for i, name in enumerate(names):
-        part = tces[shard_idx == i].sort_values(["star_id", "tce_num"], kind="stable")
+        part = parts[i].drop(columns="_shard") if i in parts else tces.iloc[:0]
         text = part.to_csv(index=False, float_format="%.10g")
         changed = write_text_if_changed(Path(out_dir) / f"{name}.csv", text)
         rows.append({"shard": name, "n_stars": part["star_id"].nunique(), "n_tces": len(part),
                      "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
                      "rewritten": changed})
     return pd.DataFrame(rows)
+
+
+_MANIFESTS: dict[tuple[str, int], list[str]] = {}
+
+
+def read_manifest_shards(manifest: str | Path) -> list[str]:
+    """The shard names an assign_shards manifest lists (read once per version of the file:
+    Snakemake asks for them once per job that takes every shard)."""
+    path = Path(manifest)
+    key = (str(path), path.stat().st_mtime_ns)
+    if key not in _MANIFESTS:
+        _MANIFESTS[key] = pd.read_csv(path, dtype={"shard": str}, usecols=["shard"])["shard"].tolist()
+    return _MANIFESTS[key]
 
 
 @dataclass
@@ -193,7 +227,7 @@ def view_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
 
 
 def read_shards(paths: list[str | Path], views: list[str] | None = None) -> ShardData:
-    """Read and concatenate shards; all must share schema and preprocessing config."""
+    """Read and concatenate shards, rows in TCE-id order; all must share schema and preprocessing config."""
     parts = [read_shard(p, views) for p in paths]
     hashes = {p.attrs.get("config_hash") for p in parts if len(p)}
     if len(hashes) > 1:
@@ -201,7 +235,7 @@ def read_shards(paths: list[str | Path], views: list[str] | None = None) -> Shar
                          "rerun the workflow so that all are rebuilt")
     names = next((p.scalar_names for p in parts if p.scalar_names), [])
     view_names = views if views is not None else next((list(p.views) for p in parts if len(p)), [])
-    return ShardData(
+    data = ShardData(
         meta=pd.concat([p.meta for p in parts], ignore_index=True),
         views={v: np.concatenate([p.views[v] for p in parts if len(p)]) if any(len(p) for p in parts)
                else np.zeros((0, 0), np.float32) for v in view_names},
@@ -210,6 +244,10 @@ def read_shards(paths: list[str | Path], views: list[str] | None = None) -> Shar
         scalar_names=names,
         attrs=parts[0].attrs if parts else {},
     )
+    # In TCE-id order, whatever the shard count: training and scores must not depend on how the
+    # stars were split into shards (shards: auto changes the count as the catalog grows).
+    order = np.argsort(data.meta["tce_id"].to_numpy(dtype=str), kind="stable")
+    return data if np.array_equal(order, np.arange(len(order))) else data.subset(order)
 
 
 def failure_manifest(shard_path: str | Path) -> Path:

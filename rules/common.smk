@@ -15,7 +15,7 @@ import exosieve
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
 from exosieve.config import ConfigError, load as load_config, preprocessing_hash, stable_hash
 from exosieve.views import usable_models
-from exosieve.shards import shard_names
+from exosieve.shards import read_manifest_shards
 
 try:
     config = load_config(config)
@@ -24,7 +24,6 @@ except ConfigError as exc:
 
 R = config["results"]
 SOURCE = get_source(config)
-SHARDS = shard_names(config["shards"])
 FOLDS = list(range(config["cv"]["folds"]))
 ENV = "../envs/exosieve.yaml"
 RUNTIME = config["resources"]["runtime_min"]
@@ -55,6 +54,17 @@ REPORT_FILES = [
     f"{R}/report/metrics.csv",
     f"{R}/report/vetted_catalog.csv",
 ]
+
+
+def shard_paths(pattern):
+    """Input function: ``pattern`` for every shard of the run. The shard count comes from the
+    assign_shards checkpoint (``shards: auto`` sizes it from the catalog)."""
+
+    def paths(wildcards):
+        manifest = checkpoints.assign_shards.get().output.manifest
+        return expand(pattern, shard=read_manifest_shards(manifest))
+
+    return paths
 
 
 def shard_targets(wildcards):

@@ -5,7 +5,7 @@
 rule evaluate:
     input:
         model=f"{R}/models/{{model}}/fold_{{fold}}/model.pt",
-        shards=expand(f"{R}/shards/{{shard}}.h5", shard=SHARDS),
+        shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
         folds=f"{R}/folds/folds.csv",
     output:
         scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",

@@ -18,8 +18,8 @@ rule report:
         folds=f"{R}/folds/folds.csv",
         scores=expand(f"{R}/scores/{{model}}/fold_{{fold}}.csv", model=MODELS, fold=FOLDS),
         histories=expand(f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv", model=MODELS, fold=FOLDS),
-        failures=expand(f"{R}/shards/{{shard}}.failures.csv", shard=SHARDS),
-        shards=expand(f"{R}/shards/{{shard}}.h5", shard=SHARDS),
+        failures=shard_paths(f"{R}/shards/{{shard}}.failures.csv"),
+        shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
     output:
         REPORT_FILES,
     params:

@@ -4,7 +4,7 @@
 
 rule train:
     input:
-        shards=expand(f"{R}/shards/{{shard}}.h5", shard=SHARDS),
+        shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
         folds=f"{R}/folds/folds.csv",
     output:
         model=f"{R}/models/{{model}}/fold_{{fold}}/model.pt",

@@ -59,3 +59,10 @@ def test_paths_in_the_config_are_checked_when_it_is_validated(tmp_path):
             load({"catalog": {**base, **change}})
     with pytest.raises(ConfigError, match="evaluation.test_path: .*test.npz does not exist"):
         load({"evaluation": {"test_path": str(tmp_path / "test.npz")}})
+
+
+def test_shards_is_a_number_or_auto_and_a_bad_value_says_which():
+    from exosieve.config import ConfigError, load
+    assert load({})["shards"] == "auto" and load({"shards": 6})["shards"] == 6
+    with pytest.raises(ConfigError, match=r"shards: 0 is none of: an integer from 1 to 100000; 'auto'"):
+        load({"shards": 0})

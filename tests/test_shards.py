@@ -92,3 +92,29 @@ def test_assignment_rewrites_only_changed_shards(tmp_path):
     for p in tmp_path.iterdir():
         if p.stem not in changed:
             assert p.stat().st_mtime_ns == mtimes[p.name]
+
+
+def test_each_shard_holds_exactly_its_stars_rows_in_star_order(tmp_path):
+    rng = np.random.default_rng(3)
+    stars = rng.integers(1, 10**8, 300).astype(str)
+    tces = pd.DataFrame({"star_id": np.repeat(stars, 2), "tce_num": np.tile([2, 1], 300)})
+    tces["tce_id"] = tces.star_id + "_" + tces.tce_num.astype(str)
+    manifest = assign_shards(tces.sample(frac=1, random_state=0), 16, tmp_path)
+    assert manifest.n_tces.sum() == 600 and len(manifest) == 16
+    for name in manifest.shard:
+        part = pd.read_csv(tmp_path / f"{name}.csv", dtype={"star_id": str})
+        assert all(shard_of(s, 16) == int(name) for s in part.star_id)
+        expected = tces[tces.star_id.map(lambda s: shard_of(s, 16)) == int(name)].sort_values(["star_id", "tce_num"])
+        assert part.tce_id.tolist() == expected.tce_id.tolist()
+
+
+def test_auto_shards_are_a_power_of_two_of_a_few_hundred_stars_each(tmp_path):
+    from exosieve.shards import auto_shard_count
+    assert [auto_shard_count(n) for n in (1, 400, 600, 1300, 5000, 200_000)] == [1, 1, 2, 4, 16, 512]
+    for n in (1300, 34_032, 200_000):
+        assert 200 <= n / auto_shard_count(n) <= 570
+    # A catalog update of a few percent keeps the count, so only the changed shards rerun.
+    assert auto_shard_count(200_000) == auto_shard_count(206_000) == auto_shard_count(194_000)
+    tces = pd.DataFrame({"tce_id": [f"{s}_1" for s in range(1300)], "star_id": [str(s) for s in range(1300)],
+                         "tce_num": 1})
+    assert len(assign_shards(tces, "auto", tmp_path)) == 4

@@ -32,7 +32,7 @@ def job_counts(dry_run_output: str) -> dict[str, int]:
 
 
 def planned_wildcards(dry_run_output: str, rule: str) -> list[str]:
-    blocks = re.split(r"\n(?=(?:local)?rule \w+:)", dry_run_output)
+    blocks = re.split(r"\n\s*(?=(?:local)?rule \w+:)", dry_run_output)   # group jobs indent theirs
     return [re.search(r"wildcards: (\S+)", b).group(1) for b in blocks
             if re.match(rf"(?:local)?rule {rule}:", b.strip()) and "wildcards:" in b]
 
