@@ -12,6 +12,7 @@ os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO, os.environ.get("PY
 sys.path.insert(0, _REPO)
 
 import exosieve
+from exosieve import cluster
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
 from exosieve.config import ConfigError, load as load_config, preprocessing_hash, stable_hash
 from exosieve.views import usable_models

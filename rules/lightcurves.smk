@@ -38,7 +38,9 @@ if config["catalog"]["source"] != "views":
         threads: 1
         resources:
             mem_mb=1000,
-            runtime=RUNTIME,
+            runtime=lambda wc, input: cluster.shard_job_runtime(
+                input.targets, RUNTIME, download=config["catalog"]["source"] in ARCHIVE_SOURCES
+            ),
         conda:
             ENV
         script:

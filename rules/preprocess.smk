@@ -21,7 +21,8 @@ if config["catalog"]["source"] != "views":
         threads: 1
         resources:
             mem_mb=config["resources"]["preprocess_mem_mb"],
-            runtime=RUNTIME,
+            # One star at a time, so memory stays flat; time grows with the shard's TCEs.
+            runtime=lambda wc, input: cluster.shard_job_runtime(input.targets, RUNTIME, download=False),
         conda:
             ENV
         script:

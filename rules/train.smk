@@ -20,8 +20,11 @@ rule train:
         f"{R}/benchmarks/train/{{model}}/fold_{{fold}}.tsv"
     threads: config["training"]["threads"]
     resources:
-        mem_mb=config["resources"]["train_mem_mb"],
-        runtime=RUNTIME,
+        # Scaled with the shards and the catalog (exosieve/cluster.py); the config's are floors.
+        mem_mb=lambda wc, input: cluster.train_mem_mb(input.size_mb, config["resources"]["train_mem_mb"]),
+        runtime=lambda wc, input: cluster.train_runtime(
+            cluster.count_rows(input.folds), config["training"]["max_epochs"], RUNTIME
+        ),
         # Trees train on CPU; only the CNNs ask a cluster for a GPU.
         gpu=lambda wc: 0 if wc.model == "trees" else config["resources"]["train_gpus"],
     conda:

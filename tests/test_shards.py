@@ -79,17 +79,22 @@ def test_stable_hash_is_the_same_in_another_process():
     assert len(set(here)) > 5  # spreads stars out
 
 
+def _csv(df: pd.DataFrame, path) -> str:
+    df.to_csv(path, index=False)
+    return str(path)
+
+
 def test_assignment_rewrites_only_changed_shards(tmp_path):
     tces = pd.DataFrame({"tce_id": [f"{s}_1" for s in range(100, 160)], "star_id": [str(s) for s in range(100, 160)],
                          "tce_num": 1, "period": 3.0})
-    m1 = assign_shards(tces, 8, tmp_path)
+    m1 = assign_shards(_csv(tces, tmp_path / "t1.csv"), 8, tmp_path / "out")
     assert m1.rewritten.all() and m1.n_tces.sum() == 60
-    mtimes = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    mtimes = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").iterdir()}
     new = pd.concat([tces, pd.DataFrame({"tce_id": ["999_1"], "star_id": ["999"], "tce_num": [1], "period": [5.0]})])
-    m2 = assign_shards(new, 8, tmp_path)
+    m2 = assign_shards(_csv(new, tmp_path / "t2.csv"), 8, tmp_path / "out")
     changed = m2[m2.rewritten].shard.tolist()
     assert changed == [f"{shard_of('999', 8):03d}"]
-    for p in tmp_path.iterdir():
+    for p in (tmp_path / "out").iterdir():
         if p.stem not in changed:
             assert p.stat().st_mtime_ns == mtimes[p.name]
 
@@ -99,7 +104,7 @@ def test_each_shard_holds_exactly_its_stars_rows_in_star_order(tmp_path):
     stars = rng.integers(1, 10**8, 300).astype(str)
     tces = pd.DataFrame({"star_id": np.repeat(stars, 2), "tce_num": np.tile([2, 1], 300)})
     tces["tce_id"] = tces.star_id + "_" + tces.tce_num.astype(str)
-    manifest = assign_shards(tces.sample(frac=1, random_state=0), 16, tmp_path)
+    manifest = assign_shards(_csv(tces.sample(frac=1, random_state=0), tmp_path / "t.csv"), 16, tmp_path)
     assert manifest.n_tces.sum() == 600 and len(manifest) == 16
     for name in manifest.shard:
         part = pd.read_csv(tmp_path / f"{name}.csv", dtype={"star_id": str})
@@ -117,4 +122,18 @@ def test_auto_shards_are_a_power_of_two_of_a_few_hundred_stars_each(tmp_path):
     assert auto_shard_count(200_000) == auto_shard_count(206_000) == auto_shard_count(194_000)
     tces = pd.DataFrame({"tce_id": [f"{s}_1" for s in range(1300)], "star_id": [str(s) for s in range(1300)],
                          "tce_num": 1})
-    assert len(assign_shards(tces, "auto", tmp_path)) == 4
+    assert len(assign_shards(_csv(tces, tmp_path / "t.csv"), "auto", tmp_path)) == 4
+
+
+def test_cluster_requests_grow_with_the_work_and_never_drop_below_the_config(tmp_path):
+    from exosieve import cluster
+    targets = tmp_path / "000.csv"
+    targets.write_text("tce_id,star_id\n" + "".join(f"{i}_1,{i}\n" for i in range(900)))
+    assert cluster.count_rows(targets) == 900
+    assert cluster.shard_job_runtime(targets, 60, download=False) == 150      # 900 x 10 s
+    assert cluster.shard_job_runtime(targets, 60, download=True) == 300
+    targets.write_text("tce_id,star_id\n1_1,1\n")
+    assert cluster.shard_job_runtime(targets, 60, download=True) == 60        # the floor
+    assert cluster.train_mem_mb(10, 4000) == 4000 and cluster.train_mem_mb(2000, 4000) == 9000
+    assert cluster.evaluate_mem_mb(2000, 2000) == 6800
+    assert cluster.train_runtime(250_000, 40, 60) == 1667

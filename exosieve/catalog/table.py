@@ -62,31 +62,32 @@ def validate_rows(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.DataFr
     reasons = pd.Series("", index=df.index, dtype=object)
 
     def flag(mask: pd.Series, why) -> None:
+        """Give the rows of ``mask`` not yet rejected the reason ``why``: a text, or a function
+        of those rows returning one text each (built only for them: tables have 10^5 rows)."""
         mask = mask & (reasons == "")
-        reasons[mask] = why if isinstance(why, str) else why[mask]
+        if mask.any():
+            reasons[mask] = why if isinstance(why, str) else list(why(df[mask]))
 
     star = df["star_id"].astype(str)
     flag(star.isin(["", "nan"]), "star id is missing")
-    for i, sid in star.items():
-        if reasons[i]:
-            continue
+    for sid in star[(reasons == "") & ~star.str.fullmatch(r"\d+")].unique():   # only the odd ones
         try:
             safe_id(sid, "star id")
-            if not sid.isdigit():
-                raise TargetError(f"star id {sid!r} is not a KIC or TIC number")
+            raise TargetError(f"star id {sid!r} is not a KIC or TIC number")
         except TargetError as exc:
-            reasons[i] = str(exc)
+            flag(star == sid, str(exc))
     flag(pd.to_numeric(df["tce_num"], errors="coerce").fillna(-1) < 0,
          "TCE number (tce_plnt_num) is missing or not a whole number")
     for col in ("period", "epoch", "duration", "depth"):
         value = pd.to_numeric(df[col], errors="coerce").astype(float)
-        given = df.get(f"_given_{col}", df[col])
-        flag(~np.isfinite(value), given.map(lambda v, c=col: f"{c} is missing or not a number ({v!r})"))
-    flag(df["period"] <= 0, df["period"].map(lambda v: f"period is not positive ({v:g} d)"))
-    flag(df["duration"] <= 0, df["duration"].map(lambda v: f"duration is not positive ({v * 24:g} h)"))
+        given = f"_given_{col}" if f"_given_{col}" in df.columns else col
+        flag(~np.isfinite(value), lambda rows, c=col, g=given: (f"{c} is missing or not a number ({v!r})"
+                                                                 for v in rows[g]))
+    flag(df["period"] <= 0, lambda rows: (f"period is not positive ({v:g} d)" for v in rows["period"]))
+    flag(df["duration"] <= 0, lambda rows: (f"duration is not positive ({v * 24:g} h)" for v in rows["duration"]))
     flag(df["duration"] >= df["period"],
-         pd.Series([f"duration is not shorter than the period ({d * 24:g} h against {p * 24:g} h)"
-                    for d, p in zip(df["duration"], df["period"])], index=df.index))
+         lambda rows: (f"duration is not shorter than the period ({d * 24:g} h against {p * 24:g} h)"
+                       for d, p in zip(rows["duration"], rows["period"])))
     ok = reasons == ""
     shared = ok & df["tce_id"].where(ok).duplicated(keep=False)    # only these need comparing
     repeat = pd.Series(False, index=df.index)
@@ -95,10 +96,10 @@ def validate_rows(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.DataFr
         repeat = shared & df.assign(_c=content.reindex(df.index)).duplicated(["tce_id", "_c"], keep="first")
     flag(repeat, "repeats an earlier identical row")
     ok = reasons == ""
-    clash = ok & df["tce_id"].where(ok).duplicated(keep=False) & ok
-    counts = df.loc[clash, "tce_id"].value_counts()
-    flag(clash, df["tce_id"].map(lambda t: f"TCE id {t} appears in {counts.get(t, 0)} rows with different values "
-                                           "(each star's tce_plnt_num must be unique); all are rejected"))
+    clash = ok & df["tce_id"].where(ok).duplicated(keep=False)
+    counts = df.loc[clash, "tce_id"].value_counts().to_dict()
+    flag(clash, lambda rows: (f"TCE id {t} appears in {counts[t]} rows with different values "
+                              "(each star's tce_plnt_num must be unique); all are rejected" for t in rows["tce_id"]))
     bad = reasons != ""
     rejected = df.loc[bad, ["tce_id", "star_id"]].copy()
     rejected["stage"] = "catalog"
@@ -142,9 +143,11 @@ def numeric_ids(values: pd.Series) -> pd.Series:
     whole number keeps its own text (so that the rejection names it), a missing one is ''."""
     numbers = pd.to_numeric(values, errors="coerce")
     whole = numbers.notna() & (numbers == np.floor(numbers))
-    text = values.map(lambda v: "" if pd.isna(v) else str(v).strip())
-    return pd.Series(np.where(whole, numbers.map(lambda v: str(int(v)) if pd.notna(v) else ""), text),
-                     index=values.index, dtype=object)
+    out = values.astype(str).str.strip().where(values.notna(), "").astype(object)
+    small = whole & (numbers.abs() < 2**62)                      # vectorised; the rest one by one
+    out[small] = numbers[small].astype(np.int64).astype(str)
+    out[whole & ~small] = numbers[whole & ~small].map(lambda v: str(int(v)))
+    return out
 
 
 def tce_frame(raw: pd.DataFrame, fields: dict[str, str], star_id: pd.Series, tce_num: pd.Series, mission: str,
@@ -188,6 +191,13 @@ def normalize_columns(raw: pd.DataFrame, columns: dict, labels: dict, *, duratio
 
 
 def write_normalized(df: pd.DataFrame, path: str | Path) -> None:
+    """One line per row (shard assignment copies rows as lines): a line break inside a text
+    field, which a hand-made table can hold, becomes a space."""
+    for col in df.select_dtypes(include="object").columns:
+        broken = df[col].str.contains(r"[\r\n]", regex=True, na=False)   # False for non-text values
+        if broken.any():
+            df = df.copy()
+            df.loc[broken, col] = df.loc[broken, col].str.replace(r"[\r\n]+", " ", regex=True)
     with atomic_output(path, ".csv") as tmp:
         df.to_csv(tmp, index=False, float_format="%.10g")
 
