@@ -27,7 +27,8 @@ from exosieve.evaluation import model_inputs
 from exosieve.features import ScalarScaler
 from exosieve.models import build_trees
 from exosieve.shards import ShardData, read_shards
-from exosieve.training import ViewDataset, VettingModule, choose_accelerator, make_trainer, model_arrays
+from exosieve.cnn_training import ViewDataset, VettingModule, choose_accelerator, make_trainer
+from exosieve.training import model_arrays
 from exosieve.views import array_shape, shard_arrays
 
 
@@ -63,7 +64,7 @@ class EpochTimer(L.Callback):
 
 def cnn_rate(model, data, cfg, accelerator, precision, epochs) -> float:
     """TCEs/s per epoch through the workflow's own path: VettingModule, its DataLoader and the
-    Trainer of training.make_trainer (deterministic algorithms on), on ``accelerator``."""
+    Trainer of cnn_training.make_trainer (deterministic algorithms on), on ``accelerator``."""
     t = {**cfg["training"], "max_epochs": epochs + 1}
     arrays = model_arrays(model, {k: v.shape[1:] for k, v in data.views.items()})
     names = list(data.scalar_names)

@@ -1,4 +1,5 @@
-"""Training one cross-validation fold with PyTorch Lightning.
+"""Training one cross-validation fold: the CNNs through PyTorch Lightning (``cnn_training.py``),
+the boosted trees through scikit-learn.
 
 The fold's test TCEs are never seen: a star-grouped validation split is carved from the other
 folds for early stopping on PR-AUC and for calibrating the scores (``calibration.py``); scalar
@@ -14,98 +15,19 @@ import os
 import shutil
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import pandas as pd
 import torch
-from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
 
 from .calibration import fit_platt
-from .evaluation import MODEL_FORMAT, FoldModel, model_inputs, model_settings, pr_auc
-from .features import ScalarScaler
+from .evaluation import MODEL_FORMAT, FoldModel, model_settings, pr_auc
 from .folds import validation_mask
-from .models import CNN_MODELS, BoostedTrees, build_cnn, build_trees, model_branches
-from .views import required_arrays
+from .models import CNN_MODELS, BoostedTrees, build_trees, model_branches
 from .shards import ShardData, check_settings, failure_manifest, read_failure_manifests, read_shards, view_shapes
 from .utils import atomic_output
+from .views import required_arrays
 
 log = logging.getLogger(__name__)
-
-
-class ViewDataset(Dataset):
-    def __init__(self, views: dict[str, np.ndarray], scalars: np.ndarray, labels: np.ndarray):
-        self.views = {k: torch.from_numpy(v) for k, v in views.items()}
-        self.scalars = torch.from_numpy(scalars)
-        self.labels = torch.from_numpy(labels.astype(np.float32))
-
-    def __len__(self) -> int:
-        return self.labels.shape[0]
-
-    def __getitem__(self, i):
-        return {k: v[i] for k, v in self.views.items()}, self.scalars[i], self.labels[i]
-
-
-class VettingModule(L.LightningModule):
-    def __init__(self, model: str, arrays: dict, n_scalars: int, model_cfg: dict, train_cfg: dict,
-                 pos_weight: float):
-        super().__init__()
-        self.save_hyperparameters()
-        self.net = build_cnn(model, arrays, n_scalars, model_cfg)
-        self.loss = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
-        self._val_scores: list[torch.Tensor] = []
-        self._val_labels: list[torch.Tensor] = []
-
-    def forward(self, views, scalars):
-        return self.net(views, scalars)
-
-    def training_step(self, batch, _):
-        views, scalars, y = batch
-        loss = self.loss(self(views, scalars).float(), y)
-        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=y.shape[0])
-        return loss
-
-    def validation_step(self, batch, _):
-        views, scalars, y = batch
-        logits = self(views, scalars).float()
-        self.log("val_loss", self.loss(logits, y), on_step=False, on_epoch=True, batch_size=y.shape[0])
-        self._val_scores.append(torch.sigmoid(logits).detach().cpu())
-        self._val_labels.append(y.detach().cpu())
-
-    def on_validation_epoch_end(self):
-        scores = torch.cat(self._val_scores).numpy()
-        labels = torch.cat(self._val_labels).numpy()
-        self._val_scores.clear()
-        self._val_labels.clear()
-        value = pr_auc(labels, scores)
-        self.log("val_pr_auc", 0.0 if np.isnan(value) else value, prog_bar=True)
-
-    def configure_optimizers(self):
-        t = self.hparams.train_cfg
-        return torch.optim.AdamW(self.parameters(), lr=t["learning_rate"], weight_decay=t["weight_decay"])
-
-
-def choose_accelerator(setting: str) -> tuple[str, str]:
-    """(accelerator, precision): GPU with mixed precision when present (or asked), else CPU."""
-    has_gpu = torch.cuda.is_available()
-    if setting == "gpu" and not has_gpu:
-        raise RuntimeError("training.accelerator is 'gpu' but PyTorch sees no CUDA device; "
-                           "set training.accelerator: auto or cpu")
-    if setting == "cpu" or not has_gpu:
-        return "cpu", "32-true"
-    return "gpu", "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
-
-
-def make_trainer(t: dict, accelerator: str, precision: str, callbacks: list, logger, progress: bool,
-                 root_dir: str | Path) -> L.Trainer:
-    """The Trainer every CNN trains under (benchmarks/training_throughput.py times this one):
-    deterministic algorithms on, so the models hold only ops with a deterministic CUDA backward
-    (tests/test_models.py); Lightning sets CUBLAS_WORKSPACE_CONFIG for cuBLAS itself."""
-    return L.Trainer(max_epochs=t["max_epochs"], accelerator=accelerator, devices=1, precision=precision,
-                     callbacks=callbacks, logger=logger, default_root_dir=root_dir, deterministic=True,
-                     enable_progress_bar=progress,
-                     enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1)
 
 
 class TrainingDataError(RuntimeError):
@@ -190,7 +112,6 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     _reset(out_dir)
     t = cfg["training"]
     torch.set_num_threads(t["threads"])
-    L.seed_everything(t["seed"] + fold, workers=True, verbose=False)
     arrays = model_arrays(model, view_shapes(shard_paths[0]))
     data = read_shards(shard_paths, list(arrays))
     check_settings(data.attrs, cfg, f"training {model} fold {fold}")
@@ -199,51 +120,15 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     calibrated_on = "training" if val is train else "validation"
     names = feature_names(cfg, data.scalar_names)
     cols = [data.scalar_names.index(n) for n in names]
-    y_train = train.meta["label"].to_numpy()
-    n_pos, n_neg = int(y_train.sum()), int((y_train == 0).sum())
     if model not in CNN_MODELS:
         return _train_trees(train, val, cols, names, fold, cfg, out_dir, calibrated_on)
-    scaler = ScalarScaler(names).fit(train.scalars[:, cols])
-    loaders = []
-    for part, is_train in ((train, True), (val, False)):
-        v, s = model_inputs(part, list(arrays), scaler)
-        gen = torch.Generator().manual_seed(t["seed"] + fold)
-        y = part.meta["label"].to_numpy()
-        sampler = None
-        if is_train and t["imbalance"] == "balanced_batches":
-            # Each class drawn with probability 1/2 (with replacement), one epoch = len(train) draws.
-            weights = np.where(y == 1, 0.5 / n_pos, 0.5 / n_neg)
-            sampler = WeightedRandomSampler(torch.from_numpy(weights), num_samples=len(y), replacement=True,
-                                            generator=gen)
-        loaders.append(DataLoader(ViewDataset(v, s, y), batch_size=t["batch_size"],
-                                  shuffle=is_train and sampler is None, sampler=sampler, generator=gen,
-                                  num_workers=0))
-    accelerator, precision = choose_accelerator(t["accelerator"])
-    log.info("%s fold %d: %d train (%d PC), %d validation TCEs; arrays %s; %s, precision %s", model, fold,
-             len(train), n_pos, len(val), ", ".join(arrays), accelerator, precision)
-    pos_weight = n_neg / n_pos if t["imbalance"] == "class_weight" else 1.0
-    module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=pos_weight)
-    checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val_pr_auc",
-                                 mode="max")
-    trainer = make_trainer(t, accelerator, precision,
-                           [EarlyStopping(monitor="val_pr_auc", mode="max", patience=t["patience"]), checkpoint],
-                           CSVLogger(out_dir, name="", version=""), progress, out_dir)
-    trainer.fit(module, loaders[0], loaders[1])
-    best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
-    # Occlusion replaces a branch's input with the training median of each of its arrays.
-    # Tensors and plain values only: the file loads weights-only (evaluation.load_model_file).
-    medians = {n: torch.from_numpy(np.median(train.views[n], axis=0).astype(np.float32)) for n in arrays}
-    bundle = {"format": MODEL_FORMAT, "kind": "cnn", "model": model, "state_dict": best.net.state_dict(),
-              "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
-              "scaler": scaler.to_dict(), "model_cfg": cfg["models"][model], "medians": medians,
-              "fold": fold, "best_val_pr_auc": float(checkpoint.best_model_score),
-              "epochs": int(trainer.current_epoch), "accelerator": accelerator, "precision": precision,
-              "imbalance": t["imbalance"], "settings": model_settings(cfg)}
+    from .cnn_training import train_cnn     # Lightning costs seconds to import: only CNN jobs pay
+    bundle, info = train_cnn(model, train, val, arrays, names, cols, fold, cfg, out_dir, progress)
+    bundle.update(format=MODEL_FORMAT, settings=model_settings(cfg))
     bundle["calibration"] = _calibrate(FoldModel(bundle=bundle).raw_score(val), val, calibrated_on, model, fold)
     with atomic_output(out_dir / "model.pt", ".pt") as tmp:
         torch.save(bundle, tmp)
-    return {"model": model, "fold": fold, "best_val_pr_auc": bundle["best_val_pr_auc"],
-            "epochs": trainer.current_epoch, "calibration": bundle["calibration"]}
+    return {"model": model, "fold": fold, **info, "calibration": bundle["calibration"]}
 
 
 def _calibrate(raw_val: np.ndarray, val: ShardData, fitted_on: str, model: str, fold: int) -> dict:

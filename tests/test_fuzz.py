@@ -11,7 +11,7 @@ from conftest import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.slow]
 
-CASES = 240
+CASES = 200
 
 
 @pytest.fixture(scope="module")

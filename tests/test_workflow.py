@@ -73,7 +73,12 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     assert (report / "reliability_diagram.png").stat().st_size > 0
     cal = pd.read_csv(report / "calibration.csv").set_index("model")
     assert list(cal.index) == ["exominer", "astronet", "raw_flux", "trees"]
-    assert (cal.ece < 0.1).all(), cal                  # ~300 TCEs in 3 folds: a loose bound
+    # A tiny run: each fold's Platt fit sees ~22 validation TCEs (5 planets), so the fit's own error
+    # adds to the sampling noise (the 99th percentile of ECE for perfectly calibrated scores alone is
+    # ~0.08 at 254 TCEs). Loose bounds here; the default run's figures (ECE <= 0.025) are in the README.
+    assert (cal.ece < 0.15).all(), cal
+    cnns = cal.loc[["exominer", "astronet", "raw_flux"]]
+    assert (cnns.ece < 0.6 * cnns.ece_uncalibrated).all(), cal   # class-weighted raw scores are not probabilities
     assert (scored.above_threshold == (scored.score >= 0.5)).all() and scored.score_raw.between(0, 1).all()
     assert not np.allclose(scored.score, scored.score_raw)
     # A threshold for a target precision is a report setting: only the report is redone.
@@ -160,7 +165,10 @@ def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
         assert planned_wildcards(plan, "preprocess") == [f"shard={shard_of(str(star), n_shards):03d}"]
         assert counts.get("folds") == 1 and counts.get("train") == 2 and counts.get("evaluate") == 2
         assert counts.get("report") == 1
-        snakemake(tmp_path)
+        # Only the shards are brought up to date between updates (the plan above is what a full
+        # run would do); the last step below runs everything.
+        snakemake(tmp_path, *(str(p.relative_to(tmp_path)).replace("/targets/", "/").replace(".csv", ".h5")
+                              for p in (tmp_path / "results" / "shards" / "targets").glob("*.csv")))
 
     # 1. One TCE on a new star.
     added = pd.concat([base, catalog[catalog.kepid == new_star].head(1)], ignore_index=True)
@@ -173,6 +181,7 @@ def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
     changed = removed.copy()
     changed.loc[5, "tce_period"] = changed.loc[5, "tce_period"] * 1.001
     plan_after(changed, int(changed.loc[5, "kepid"]))
+    snakemake(tmp_path)
     assert "Nothing to be done" in snakemake(tmp_path, "-n")
 
 

@@ -1,0 +1,146 @@
+"""The CNNs' training loop: a LightningModule around ``models.MultiBranchCNN``, its data loaders,
+and the one Trainer configuration every CNN trains under (also timed by
+benchmarks/training_throughput.py). Kept apart from ``training.py`` because Lightning takes
+seconds to import, which the boosted trees' jobs need not pay.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+
+from .evaluation import model_inputs, pr_auc
+from .features import ScalarScaler
+from .models import build_cnn
+from .shards import ShardData
+
+log = logging.getLogger(__name__)
+
+
+class ViewDataset(Dataset):
+    def __init__(self, views: dict[str, np.ndarray], scalars: np.ndarray, labels: np.ndarray):
+        self.views = {k: torch.from_numpy(v) for k, v in views.items()}
+        self.scalars = torch.from_numpy(scalars)
+        self.labels = torch.from_numpy(labels.astype(np.float32))
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    def __getitem__(self, i):
+        return {k: v[i] for k, v in self.views.items()}, self.scalars[i], self.labels[i]
+
+
+class VettingModule(L.LightningModule):
+    def __init__(self, model: str, arrays: dict, n_scalars: int, model_cfg: dict, train_cfg: dict,
+                 pos_weight: float):
+        super().__init__()
+        self.save_hyperparameters()
+        self.net = build_cnn(model, arrays, n_scalars, model_cfg)
+        self.loss = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(pos_weight))
+        self._val_scores: list[torch.Tensor] = []
+        self._val_labels: list[torch.Tensor] = []
+
+    def forward(self, views, scalars):
+        return self.net(views, scalars)
+
+    def training_step(self, batch, _):
+        views, scalars, y = batch
+        loss = self.loss(self(views, scalars).float(), y)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, batch_size=y.shape[0])
+        return loss
+
+    def validation_step(self, batch, _):
+        views, scalars, y = batch
+        logits = self(views, scalars).float()
+        self.log("val_loss", self.loss(logits, y), on_step=False, on_epoch=True, batch_size=y.shape[0])
+        self._val_scores.append(torch.sigmoid(logits).detach().cpu())
+        self._val_labels.append(y.detach().cpu())
+
+    def on_validation_epoch_end(self):
+        scores = torch.cat(self._val_scores).numpy()
+        labels = torch.cat(self._val_labels).numpy()
+        self._val_scores.clear()
+        self._val_labels.clear()
+        value = pr_auc(labels, scores)
+        self.log("val_pr_auc", 0.0 if np.isnan(value) else value, prog_bar=True)
+
+    def configure_optimizers(self):
+        t = self.hparams.train_cfg
+        return torch.optim.AdamW(self.parameters(), lr=t["learning_rate"], weight_decay=t["weight_decay"])
+
+
+def choose_accelerator(setting: str) -> tuple[str, str]:
+    """(accelerator, precision): GPU with mixed precision when present (or asked), else CPU."""
+    has_gpu = torch.cuda.is_available()
+    if setting == "gpu" and not has_gpu:
+        raise RuntimeError("training.accelerator is 'gpu' but PyTorch sees no CUDA device; "
+                           "set training.accelerator: auto or cpu")
+    if setting == "cpu" or not has_gpu:
+        return "cpu", "32-true"
+    return "gpu", "bf16-mixed" if torch.cuda.is_bf16_supported() else "16-mixed"
+
+
+def make_trainer(t: dict, accelerator: str, precision: str, callbacks: list, logger, progress: bool,
+                 root_dir: str | Path) -> L.Trainer:
+    """The Trainer every CNN trains under (benchmarks/training_throughput.py times this one):
+    deterministic algorithms on, so the models hold only ops with a deterministic CUDA backward
+    (tests/test_models.py); Lightning sets CUBLAS_WORKSPACE_CONFIG for cuBLAS itself."""
+    return L.Trainer(max_epochs=t["max_epochs"], accelerator=accelerator, devices=1, precision=precision,
+                     callbacks=callbacks, logger=logger, default_root_dir=root_dir, deterministic=True,
+                     enable_progress_bar=progress,
+                     enable_model_summary=False, num_sanity_val_steps=0, log_every_n_steps=1)
+
+
+
+def train_cnn(model: str, train: ShardData, val: ShardData, arrays: dict, names: list[str], cols: list[int],
+              fold: int, cfg: dict, out_dir: Path, progress: bool) -> tuple[dict, dict]:
+    """Train one CNN on a fold's training TCEs, early-stopped on the validation TCEs' PR-AUC;
+    returns (model-file contents without calibration, summary)."""
+    t = cfg["training"]
+    L.seed_everything(t["seed"] + fold, workers=True, verbose=False)
+    y_train = train.meta["label"].to_numpy()
+    n_pos, n_neg = int(y_train.sum()), int((y_train == 0).sum())
+    scaler = ScalarScaler(names).fit(train.scalars[:, cols])
+    loaders = []
+    for part, is_train in ((train, True), (val, False)):
+        v, s = model_inputs(part, list(arrays), scaler)
+        gen = torch.Generator().manual_seed(t["seed"] + fold)
+        y = part.meta["label"].to_numpy()
+        sampler = None
+        if is_train and t["imbalance"] == "balanced_batches":
+            # Each class drawn with probability 1/2 (with replacement), one epoch = len(train) draws.
+            weights = np.where(y == 1, 0.5 / n_pos, 0.5 / n_neg)
+            sampler = WeightedRandomSampler(torch.from_numpy(weights), num_samples=len(y), replacement=True,
+                                            generator=gen)
+        loaders.append(DataLoader(ViewDataset(v, s, y), batch_size=t["batch_size"],
+                                  shuffle=is_train and sampler is None, sampler=sampler, generator=gen,
+                                  num_workers=0))
+    accelerator, precision = choose_accelerator(t["accelerator"])
+    log.info("%s fold %d: %d train (%d PC), %d validation TCEs; arrays %s; %s, precision %s", model, fold,
+             len(train), n_pos, len(val), ", ".join(arrays), accelerator, precision)
+    pos_weight = n_neg / n_pos if t["imbalance"] == "class_weight" else 1.0
+    module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=pos_weight)
+    checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val_pr_auc",
+                                 mode="max")
+    trainer = make_trainer(t, accelerator, precision,
+                           [EarlyStopping(monitor="val_pr_auc", mode="max", patience=t["patience"]), checkpoint],
+                           CSVLogger(out_dir, name="", version=""), progress, out_dir)
+    trainer.fit(module, loaders[0], loaders[1])
+    best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
+    # Occlusion replaces a branch's input with the training median of each of its arrays.
+    # Tensors and plain values only: the file loads weights-only (evaluation.load_model_file).
+    medians = {n: torch.from_numpy(np.median(train.views[n], axis=0).astype(np.float32)) for n in arrays}
+    bundle = {"kind": "cnn", "model": model, "state_dict": best.net.state_dict(),
+              "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
+              "scaler": scaler.to_dict(), "model_cfg": cfg["models"][model], "medians": medians,
+              "fold": fold, "best_val_pr_auc": float(checkpoint.best_model_score),
+              "epochs": int(trainer.current_epoch), "accelerator": accelerator, "precision": precision,
+              "imbalance": t["imbalance"]}
+    return bundle, {"best_val_pr_auc": bundle["best_val_pr_auc"], "epochs": trainer.current_epoch}
