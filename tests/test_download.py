@@ -170,7 +170,8 @@ def test_dr25_labels_come_from_matching_kois(tmp_path):
     cfg = load({})
     tces = read_archive_csv(SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv")
     koi = read_archive_csv(SHARED_DATA / "catalogs" / "koi_cumulative.csv")
-    disp = dr25_dispositions(tces, koi, cfg["catalog"]["koi_labels"])
+    # The exact join uses the KOIs that name a DR24 TCE (368 of them), since this table is DR24's.
+    disp = dr25_dispositions(tces, koi, cfg["catalog"]["koi_labels"], delivery="q1_q17_dr24_tce")
     by_kic = lambda kic, n: disp[(tces.kepid == kic) & (tces.tce_plnt_num == n)].iloc[0]  # noqa: E731
     assert by_kic(757450, 1) == "PC"        # Kepler-75 b, a confirmed planet
     assert by_kic(892772, 1) == "AFP"       # a false-positive KOI (DR24: AFP)
@@ -179,10 +180,28 @@ def test_dr25_labels_come_from_matching_kois(tmp_path):
     # AFPs often never became KOIs (eclipsing-binary catalogue, secondary eclipses), hence NTP here.
     for label in ("PC", "NTP"):
         assert (disp[tces.av_training_set == label] == label).mean() > 0.9
+    # ExoMiner's DR25 rules on real rows:
+    # - the exact join where the KOI names its TCE: KOI K04507.01 names TCE 1 of KIC 7598111, found
+    #   at a third of the KOI's period, which no ephemeris match accepts;
+    assert by_kic(7598111, 1) == "AFP"
+    no_join = dr25_dispositions(tces, koi, cfg["catalog"]["koi_labels"], delivery=None)
+    assert no_join[(tces.kepid == 7598111) & (tces.tce_plnt_num == 1)].iloc[0] == "NTP"
+    # - harmonics: TCE 1 of KIC 1575690 (1.1262 d) is KOI K03658.01 (FALSE POSITIVE) at half its
+    #   2.2524 d period, and DR24 too calls it AFP; harmonics match 366 more DR24 TCEs, 195 of
+    #   them AFP in DR24 and 7 PC;
+    assert by_kic(1575690, 1) == "AFP"
+    same_period = dr25_dispositions(tces, koi, cfg["catalog"]["koi_labels"], delivery=None, harmonics=(1.0,))
+    gained = tces[(same_period == "NTP") & (no_join != "NTP")]
+    assert len(gained) > 300 and (gained.av_training_set == "AFP").mean() > 0.5
+    # - a KOI with no disposition (NOT DISPOSITIONED) leaves its TCE unlabelled, not a negative.
+    undispositioned = koi.assign(koi_disposition=koi.koi_disposition.where(koi.kepid != 757450, "NOT DISPOSITIONED"))
+    redone = dr25_dispositions(tces, undispositioned, cfg["catalog"]["koi_labels"], delivery="q1_q17_dr24_tce")
+    assert redone[(tces.kepid == 757450) & (tces.tce_plnt_num == 1)].iloc[0] == "UNK"
+    assert (redone != disp).sum() == 1
     files = {"catalog": SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv",
              "koi": SHARED_DATA / "catalogs" / "koi_cumulative.csv"}
     table, _ = load_dr25(files["catalog"], files["koi"], cfg["catalog"]["labels"], cfg["catalog"]["koi_labels"])
-    assert set(table.disposition) <= {"PC", "AFP", "NTP"} and len(table) > 20000
+    assert set(table.disposition) <= {"PC", "AFP", "NTP", "UNK"} and len(table) > 20000
 
 
 @pytest.fixture(scope="module")

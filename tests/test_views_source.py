@@ -68,7 +68,7 @@ def test_views_source_runs_cv_and_scores_the_external_test_set(tmp_path):
     np.savez(tmp_path / "test.npz", **make_views(80, seed=2))
     cfg = {"catalog": {"source": "views", "path": str(tmp_path / "train.npz"), "labels": LABELS},
            "evaluation": {"test_path": str(tmp_path / "test.npz")},
-           "shards": 3, "cv": {"folds": 3}, "training": {"max_epochs": 6, "patience": 3},
+           "shards": 2, "cv": {"folds": 2}, "training": {"max_epochs": 6, "patience": 3},
            "report": {"sheets": 2}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     run = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),

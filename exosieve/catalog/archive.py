@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 from urllib.parse import urljoin
 
+import numpy as np
 import pandas as pd
 
 from ..http import DownloadError, RetryPolicy, fetch
@@ -119,25 +120,46 @@ def download_tables(source: str, files: dict[str, Path], tap_url: str, policy: R
     return files
 
 
-def dr25_dispositions(tces: pd.DataFrame, koi: pd.DataFrame, mapping: dict, period_tol: float = 0.01
+DR25_DELIVERY = "q1_q17_dr25_tce"
+KOI_DISPOSITIONS = ("CONFIRMED", "CANDIDATE", "FALSE POSITIVE")
+
+
+def dr25_dispositions(tces: pd.DataFrame, koi: pd.DataFrame, mapping: dict, period_tol: float = 0.01,
+                      delivery: str | None = DR25_DELIVERY, harmonics: tuple[float, ...] = (1.0, 2.0, 0.5)
                       ) -> pd.Series:
-    """A disposition per DR25 TCE from the KOI table, as ExoMiner labels DR25: the TCE's KOI is
-    its ephemeris match on the same star (``ephemeris.match_ephemerides``). CONFIRMED and
-    CANDIDATE map to PC, FALSE POSITIVE to AFP unless flagged not transit-like (``false_alarm``),
-    and a TCE with no KOI is ``no_koi`` (all per ``mapping``)."""
+    """A disposition per TCE from the KOI table, as ExoMiner labels DR25.
+
+    A TCE's KOI is, first, the one whose ``koi_tce_delivname`` is ``delivery`` and whose
+    ``koi_tce_plnt_num`` is the TCE's number on the same star (the archive's own join; None skips
+    it); otherwise its ephemeris match on the same star at the same period or at twice or half
+    of it (``ephemeris.match_ephemerides``). CONFIRMED and CANDIDATE map to PC, FALSE POSITIVE to
+    AFP unless flagged not transit-like (``false_alarm``); a KOI with any other disposition (NOT
+    DISPOSITIONED) leaves its TCE unlabelled (``undispositioned``); a TCE with no KOI is
+    ``no_koi`` (all per ``mapping``)."""
     require_columns(koi, KOI_REQUIRED, "KOI cumulative table")
+    star = pd.to_numeric(tces["kepid"], errors="coerce")
+    koi_star = pd.to_numeric(koi["kepid"], errors="coerce")
+    found = pd.Series(np.nan, index=tces.index, dtype=object)
+    if delivery and {"koi_tce_delivname", "koi_tce_plnt_num"} <= set(koi.columns):
+        same = koi["koi_tce_delivname"].astype(str).str.strip() == delivery
+        keys = pd.DataFrame({"star": koi_star[same], "num": pd.to_numeric(koi.loc[same, "koi_tce_plnt_num"],
+                                                                           errors="coerce"), "koi": koi.index[same]})
+        keys = keys.dropna().drop_duplicates(["star", "num"])
+        joined = pd.DataFrame({"star": star, "num": pd.to_numeric(tces["tce_plnt_num"], errors="coerce"),
+                               "row": tces.index}).merge(keys, on=["star", "num"], how="inner")
+        found[joined["row"].to_numpy()] = joined["koi"].to_numpy()
+    rest = found.isna()
     match = match_ephemerides(
-        pd.DataFrame({"star": pd.to_numeric(tces["kepid"], errors="coerce"), "period": tces["tce_period"],
-                      "epoch": tces["tce_time0bk"],
-                      "duration": pd.to_numeric(tces["tce_duration"], errors="coerce") / 24.0}),
-        pd.DataFrame({"star": pd.to_numeric(koi["kepid"], errors="coerce"), "period": koi["koi_period"],
-                      "epoch": koi["koi_time0bk"]}, index=koi.index), period_tol)
-    found = match.dropna()
+        pd.DataFrame({"star": star[rest], "period": tces.loc[rest, "tce_period"], "epoch": tces.loc[rest, "tce_time0bk"],
+                      "duration": pd.to_numeric(tces.loc[rest, "tce_duration"], errors="coerce") / 24.0}),
+        pd.DataFrame({"star": koi_star, "period": koi["koi_period"], "epoch": koi["koi_time0bk"]}, index=koi.index),
+        period_tol, harmonics=harmonics)
+    found[match.index] = match.to_numpy()
+    found = found.dropna()
     best = koi.loc[found.to_numpy()]
     disp = best["koi_disposition"].astype(str).str.strip().str.upper().to_numpy()
     nt = (pd.to_numeric(best["koi_fpflag_nt"], errors="coerce").fillna(0) > 0).to_numpy()
-    label = pd.Series(disp).map({"CONFIRMED": mapping["CONFIRMED"], "CANDIDATE": mapping["CANDIDATE"],
-                                 "FALSE POSITIVE": mapping["FALSE POSITIVE"]}).fillna(mapping["no_koi"])
+    label = pd.Series(disp).map({d: mapping[d] for d in KOI_DISPOSITIONS}).fillna(mapping["undispositioned"])
     label[(disp == "FALSE POSITIVE") & nt] = mapping["false_alarm"]
     out = pd.Series(mapping["no_koi"], index=tces.index, dtype=object, name="disposition")
     out[found.index] = label.to_numpy()

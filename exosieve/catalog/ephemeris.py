@@ -18,13 +18,15 @@ def transit_offset(epoch_a, epoch_b, period_a, period_b):
 
 
 def match_ephemerides(tces: pd.DataFrame, objects: pd.DataFrame, period_tol: float = 0.01,
-                      min_window: float = 0.1) -> pd.Series:
+                      min_window: float = 0.1, harmonics: tuple[float, ...] = (1.0,)) -> pd.Series:
     """For each TCE, the index label of its object (or NaN when none matches).
 
     Both frames hold ``star``, ``period`` [d] and ``epoch`` [d, same time system]; ``tces`` also
-    ``duration`` [d]. An object matches when it is on the same star, its period agrees within
-    ``period_tol`` (relative) and its epoch falls within one transit duration (at least
-    ``min_window`` d) of a transit of the TCE; the closest period wins.
+    ``duration`` [d]. An object matches when it is on the same star, its period times one of
+    ``harmonics`` agrees with the TCE's within ``period_tol`` (relative) and its epoch falls within
+    one transit duration (at least ``min_window`` d) of a transit of the TCE; a match at the same
+    period beats one at a harmonic, then the closest period wins. (A TCE at twice or half an
+    object's period, e.g. an eclipsing binary's two eclipses folded together, is the same signal.)
     """
     t = pd.DataFrame({"row": np.arange(len(tces)), "star": tces["star"].to_numpy(),
                       "p": pd.to_numeric(tces["period"], errors="coerce").to_numpy(),
@@ -34,9 +36,15 @@ def match_ephemerides(tces: pd.DataFrame, objects: pd.DataFrame, period_tol: flo
                       "op": pd.to_numeric(objects["period"], errors="coerce").to_numpy(),
                       "ot0": pd.to_numeric(objects["epoch"], errors="coerce").to_numpy()})
     m = t.merge(o, on="star", how="inner")
-    rel = np.abs(m["op"] / m["p"] - 1)
+    # Each harmonic's relative period error; the rank of the harmonic breaks ties (same period first).
+    rel = np.stack([np.abs(m["op"].to_numpy() * h / m["p"].to_numpy() - 1) for h in harmonics])
+    which = np.where(rel < period_tol, np.arange(len(harmonics))[:, None], len(harmonics)).min(axis=0)
+    matched = which < len(harmonics)
+    score = np.where(matched, which + rel[np.minimum(which, len(harmonics) - 1), np.arange(len(m))], np.inf)
+    # Transits of both ephemerides coincide at the shorter period's every cycle or the longer's.
     offset = transit_offset(m["t0"], m["ot0"], m["p"], m["op"])
-    m = m[(rel < period_tol) & (offset < np.maximum(m["dur"], min_window))].assign(score=rel)
+    ok = matched & (offset < np.maximum(m["dur"], min_window)).to_numpy()
+    m = m[ok].assign(score=score[ok])
     best = m.sort_values(["score", "obj"], kind="stable").drop_duplicates("row").set_index("row")["obj"]
     out = pd.Series(np.nan, index=np.arange(len(tces)), dtype=object)
     out[best.index] = best.to_numpy()

@@ -99,7 +99,8 @@ def load_local_table(files: dict[str, Path], cat: dict) -> tuple[pd.DataFrame, p
                               where=f"SPOC {where}")
     if set(DR24_REQUIRED) <= set(raw.columns):
         if labels_table is not None:
-            raw = raw.assign(av_training_set=dr25_dispositions(raw, labels_table, cat["koi_labels"]))
+            # No exact TCE join: a local table may be of another delivery than the KOIs name.
+            raw = raw.assign(av_training_set=dr25_dispositions(raw, labels_table, cat["koi_labels"], delivery=None))
         stellar = read_archive_csv(files["stellar"]) if "stellar" in files else None
         return normalize_dr24(raw, cat["labels"], stellar, where=where)
     raise CatalogError(f"{where} is neither a Kepler DR24/DR25 TCE table ({', '.join(DR24_REQUIRED)}) nor a "
