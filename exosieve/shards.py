@@ -17,7 +17,8 @@ path                   dtype, shape    meaning
 =====================  ==============  ======================================================
 
 Root attributes: ``schema_version``, ``config_hash`` (hash of ``preprocessing``, the settings that
-shaped the shard, as JSON), ``source``, ``package_version``, ``shard``, ``n_tces`` and
+shaped the shard, as JSON), ``code_hash`` (of the code that shaped it, config.PREPROCESSING_CODE),
+``source``, ``package_version``, ``shard``, ``n_tces`` and
 ``complete`` (written last). Files are written under a temporary name
 and renamed, so a reader never sees a half-written shard; one without ``complete`` is refused.
 """
@@ -46,9 +47,10 @@ class ShardError(RuntimeError):
 def provenance(cfg: dict, shard: str) -> dict:
     """The root attributes a shard built under ``cfg`` records about how it was made."""
     import json
-    from .config import preprocessing_hash, preprocessing_settings
+    from .config import preprocessing_code_hash, preprocessing_hash, preprocessing_settings
     return {"config_hash": preprocessing_hash(cfg), "preprocessing": json.dumps(preprocessing_settings(cfg), sort_keys=True),
-            "source": cfg["catalog"]["source"], "shard": shard, "exosieve_version": __version__}
+            "code_hash": preprocessing_code_hash(), "source": cfg["catalog"]["source"], "shard": shard,
+            "exosieve_version": __version__}
 
 
 def check_settings(attrs: dict, cfg: dict, where: str) -> None:

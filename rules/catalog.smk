@@ -53,6 +53,8 @@ if config["catalog"]["source"] in ARCHIVE_SOURCES:
 rule catalog:
     input:
         **{k: str(v) for k, v in SOURCE.raw_catalog_files().items() if k not in ("truth", "stars")},
+        # A catalog.targets file is an input: editing it reruns the catalog (and what changed after).
+        **({"targets": config["catalog"]["targets"]} if isinstance(config["catalog"]["targets"], str) else {}),
     output:
         tces=f"{R}/catalog/tces.csv",
         rejected=f"{R}/catalog/rejected.csv",

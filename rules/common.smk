@@ -14,7 +14,7 @@ sys.path.insert(0, _REPO)
 import exosieve
 from exosieve import cluster
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
-from exosieve.config import ConfigError, load as load_config, preprocessing_hash, stable_hash
+from exosieve.config import ConfigError, load as load_config, preprocessing_code_hash, preprocessing_hash, stable_hash
 from exosieve.views import usable_models
 from exosieve.shards import read_manifest_shards
 
@@ -33,6 +33,7 @@ DOWNLOAD_LOCALLY = config["catalog"]["source"] in ARCHIVE_SOURCES and not config
 
 # Each rule reruns only when the settings it depends on change (Snakemake's params trigger).
 PREPROCESS_SETTINGS = preprocessing_hash(config)
+PREPROCESS_CODE = preprocessing_code_hash()  # a code change rebuilds the shards too
 MODELS = config["models"]["enabled"]
 if config["catalog"]["source"] == "views":
     # A views file may lack what a model needs (raw_flux has no light curve to start from).

@@ -13,6 +13,7 @@ if config["catalog"]["source"] != "views":
             failures=f"{R}/shards/{{shard}}.failures.csv",
         params:
             settings=PREPROCESS_SETTINGS,
+            code=PREPROCESS_CODE,
         group: "shard"
         log:
             f"{R}/logs/preprocess/{{shard}}.log",

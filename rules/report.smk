@@ -24,6 +24,8 @@ rule report:
         REPORT_FILES,
     params:
         report=config["report"],
+        # The primary model is behind the vetted catalog, the explanations and the sheets.
+        primary=PRIMARY,
         out_dir=f"{R}/report",
     # A few plots from small tables: run on the submitting host.
     localrule: True

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 import subprocess
 import sys
 
@@ -137,3 +138,25 @@ def test_cluster_requests_grow_with_the_work_and_never_drop_below_the_config(tmp
     assert cluster.train_mem_mb(10, 4000) == 4000 and cluster.train_mem_mb(2000, 4000) == 9000
     assert cluster.evaluate_mem_mb(2000, 2000) == 6800
     assert cluster.train_runtime(250_000, 40, 60) == 1667
+
+
+def test_a_change_to_the_preprocessing_code_changes_the_hash_shards_record(tmp_path):
+    """The preprocess rule takes this hash as a parameter: editing views.py (say) rebuilds the
+    shards, as changing a setting does."""
+    import shutil
+
+    import exosieve
+    from exosieve.config import PREPROCESSING_CODE, load, preprocessing_code_hash
+    from exosieve.shards import provenance
+    package = Path(exosieve.__file__).parent
+    copy = tmp_path / "exosieve"
+    shutil.copytree(package, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    assert preprocessing_code_hash(copy) == preprocessing_code_hash()
+    for name in PREPROCESSING_CODE:
+        edited = tmp_path / "edited"
+        shutil.rmtree(edited, ignore_errors=True)
+        shutil.copytree(copy, edited)
+        (edited / name).write_text((edited / name).read_text() + "\n# a change\n")
+        assert preprocessing_code_hash(edited) != preprocessing_code_hash(), name
+    assert provenance(load({}), "000")["code_hash"] == preprocessing_code_hash()
+    assert "code=PREPROCESS_CODE" in (package.parent / "rules" / "preprocess.smk").read_text()

@@ -84,6 +84,9 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     # A threshold for a target precision is a report setting: only the report is redone.
     plan = snakemake(tmp_path, "-n", "--config", "report={threshold_precision: 0.95}")
     assert set(job_counts(plan)) - {"all", "total"} == {"report"}, plan
+    # So is the primary model (behind the vetted catalog): the report, and nothing else, is redone.
+    plan = snakemake(tmp_path, "-n", "--config", "models={primary: astronet}")
+    assert set(job_counts(plan)) - {"all", "total"} == {"report"}, plan
     html = (report / "index.html").read_text()
     for img in ("pr_curve.png", "training_curves.png", "model_pr_curves.png", "reliability_diagram.png"):
         assert f'src="{img}"' in html
