@@ -42,20 +42,25 @@ def cfg():
     return load({})
 
 
+def write_survey(out: Path, stars: int, quarters: int, seed: int) -> dict:
+    """A simulated survey written to ``out``: catalog files, and FITS in MAST's layout under
+    ``out/lightcurves``."""
+    from exosieve.lightcurves.obtain import generate_simulated
+    from exosieve.simulate import draw_survey, write_catalog_files
+    survey = draw_survey(stars, quarters, seed=seed)
+    files = write_catalog_files(survey, out)
+    ids = [str(k) for k in survey.stars.kepid]
+    index, failures = generate_simulated(ids, files, out / "lightcurves", {"quarters": quarters, "seed": seed},
+                                         progress=False)
+    assert not failures and index.star_id.nunique() == stars
+    return {"dir": out, "files": files, "survey": survey, "index": index, "ids": ids,
+            "lightcurves": out / "lightcurves"}
+
+
 @pytest.fixture(scope="session")
 def small_survey(tmp_path_factory):
     """A 40-star simulated survey written to disk: catalog files and FITS in MAST's layout."""
-    from exosieve.lightcurves.obtain import generate_simulated
-    from exosieve.simulate import draw_survey, write_catalog_files
-    out = tmp_path_factory.mktemp("survey")
-    survey = draw_survey(40, 3, seed=11)
-    files = write_catalog_files(survey, out)
-    ids = [str(k) for k in survey.stars.kepid]
-    index, failures = generate_simulated(ids, files, out / "lightcurves", {"quarters": 3, "seed": 11},
-                                         progress=False)
-    assert not failures
-    return {"dir": out, "files": files, "survey": survey, "index": index,
-            "lightcurves": out / "lightcurves"}
+    return write_survey(tmp_path_factory.mktemp("survey"), 40, 3, 11)
 
 
 def synthetic_lightcurve(period=3.7, epoch=131.9, k=0.1, b=0.3, noise=2e-4, days=90.0, seed=0,

@@ -208,16 +208,9 @@ def test_dr25_labels_come_from_matching_kois(tmp_path):
 def hundred_star_archive(tmp_path_factory):
     """100 simulated stars' Kepler files (2 quarters each, in MAST's layout and format) for the
     local archive to serve."""
-    from exosieve.lightcurves.obtain import generate_simulated
-    from exosieve.simulate import draw_survey, write_catalog_files
-    out = tmp_path_factory.mktemp("hundred")
-    survey = draw_survey(100, 2, seed=5)
-    files = write_catalog_files(survey, out)
-    ids = [str(k) for k in survey.stars.kepid]
-    index, failures = generate_simulated(ids, files, out / "lightcurves", {"quarters": 2, "seed": 5},
-                                         progress=False)
-    assert not failures and index.star_id.nunique() == 100
-    return ids, out / "lightcurves"
+    from conftest import write_survey
+    survey = write_survey(tmp_path_factory.mktemp("hundred"), 100, 2, 5)
+    return survey["ids"], survey["lightcurves"]
 
 
 def test_a_hundred_stars_through_random_faults_end_valid_or_listed_and_a_rerun_fetches_only_the_rest(

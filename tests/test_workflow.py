@@ -131,14 +131,9 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
 @pytest.fixture(scope="module")
 def local_survey(tmp_path_factory):
     """A simulated survey written to disk, used through the `local` source like a bulk download."""
-    from exosieve.lightcurves.obtain import generate_simulated
-    from exosieve.simulate import draw_survey, write_catalog_files
-    data = tmp_path_factory.mktemp("data")
-    survey = draw_survey(70, 2, seed=21)
-    files = write_catalog_files(survey, data)
-    generate_simulated([str(k) for k in survey.stars.kepid], files, data / "lightcurves",
-                       {"quarters": 2, "seed": 21}, progress=False)
-    return data, survey
+    from conftest import write_survey
+    written = write_survey(tmp_path_factory.mktemp("data"), 70, 2, 21)
+    return written["dir"], written["survey"]
 
 
 def _catalog_text(df: pd.DataFrame) -> str:
