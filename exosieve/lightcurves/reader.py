@@ -42,7 +42,11 @@ class LightCurve:
 
 def quality_bitmask(name: str, mission: str = "kepler") -> int:
     """lightkurve's named quality bitmasks (imported lazily: lightkurve costs seconds to import)."""
-    from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
+    import warnings
+    with warnings.catch_warnings():
+        # lightkurve warns on import that an optional PRF fitter is missing; no ExoSieve code uses it.
+        warnings.filterwarnings("ignore", message=".*tpfmodel.*", category=UserWarning)
+        from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
     flags = KeplerQualityFlags if mission == "kepler" else TessQualityFlags
     return flags.OPTIONS[name]
 
