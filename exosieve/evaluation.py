@@ -270,7 +270,8 @@ def score_test_set(model_paths: list[str], test_path: str, labels: dict, out_csv
                    ) -> pd.DataFrame:
     """Score an external views dataset with one model's fold ensemble; keeps its labels."""
     from .catalog.views_dataset import read_views_dataset
-    data = read_views_dataset(test_path, labels)
+    features = cfg["catalog"]["views_features"] if cfg is not None else ()
+    data = read_views_dataset(test_path, labels, features)
     models = [FoldModel(p) for p in model_paths]
     for model in models:
         if cfg is not None:

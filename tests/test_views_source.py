@@ -37,8 +37,9 @@ def test_npz_and_hdf5_read_the_same(tmp_path):
     with h5py.File(tmp_path / "v.h5", "w") as h5:
         for k, v in arrays.items():
             h5[k] = v.astype("S") if v.dtype.kind == "U" else v
-    a, b = read_views_dataset(tmp_path / "v.npz", LABELS), read_views_dataset(tmp_path / "v.h5", LABELS)
+    a, b = read_views_dataset(tmp_path / "v.npz", LABELS, ["snr"]), read_views_dataset(tmp_path / "v.h5", LABELS, ["snr"])
     assert list(a.views) == ["global", "local"] and a.scalar_names == ["snr"]
+    np.testing.assert_array_equal(a.scalars[:, 0], arrays["snr"])
     pd.testing.assert_frame_equal(a.meta, b.meta)
     np.testing.assert_array_equal(a.views["local"], b.views["local"])
     # Mapping from config: PC and EB positive, NTP negative, anything else unlabelled.
@@ -66,7 +67,8 @@ def test_bad_views_files_are_refused_by_name(tmp_path, change, message):
 def test_views_source_runs_cv_and_scores_the_external_test_set(tmp_path):
     np.savez(tmp_path / "train.npz", **make_views(240, seed=1))
     np.savez(tmp_path / "test.npz", **make_views(80, seed=2))
-    cfg = {"catalog": {"source": "views", "path": str(tmp_path / "train.npz"), "labels": LABELS},
+    cfg = {"catalog": {"source": "views", "path": str(tmp_path / "train.npz"), "labels": LABELS,
+                       "views_features": ["snr"]},
            "evaluation": {"test_path": str(tmp_path / "test.npz")},
            "shards": 2, "cv": {"folds": 2}, "training": {"max_epochs": 6, "patience": 3},
            "report": {"sheets": 2}}
@@ -86,3 +88,16 @@ def test_views_source_runs_cv_and_scores_the_external_test_set(tmp_path):
     html = (report / "index.html").read_text()
     assert "External test set" in html and 'src="test_pr_curves.png"' in html
     assert not (tmp_path / "results" / "lightcurves").exists()
+
+
+def test_only_the_arrays_the_config_names_are_features(tmp_path):
+    """A kepid, a row number or a numerically coded label in the file is never learned unless named."""
+    arrays = make_views(40)
+    arrays["row"] = np.arange(40, dtype=np.int64)
+    arrays["label_code"] = (arrays["label"] == "PC").astype(np.int8)   # the answer, as a number
+    np.savez(tmp_path / "v.npz", **arrays)
+    assert read_views_dataset(tmp_path / "v.npz", LABELS).scalar_names == []
+    assert read_views_dataset(tmp_path / "v.npz", LABELS, ["snr"]).scalar_names == ["snr"]
+    with pytest.raises(CatalogError, match=r"names teff, which is not a numeric 1-D array of the file; "
+                                           r"the ones it has: label_code, row, snr"):
+        read_views_dataset(tmp_path / "v.npz", LABELS, ["teff"])

@@ -9,7 +9,8 @@ Layout (all arrays share the first axis N, one entry per TCE):
 - ``label``: the dispositions as strings, mapped by ``catalog.labels`` (anything else unlabelled).
 - ``star_id``: groups the folds. Optional: ``tce_id`` (default ``<star_id>_<n>``), ``period``,
   ``epoch``, ``duration`` [d], ``depth`` [ppm].
-- Every other numeric 1-D array is a scalar feature.
+- Scalar features: only the numeric 1-D arrays ``catalog.views_features`` names; every other
+  array is ignored, so an id or a coded label in the file is never learned by accident.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def _load_arrays(path: Path) -> dict[str, np.ndarray]:
         raise CatalogError(f"views dataset {path} cannot be read as NPZ or HDF5 ({exc})") from exc
 
 
-def read_views_dataset(path: str | Path, labels: dict) -> ShardData:
-    """The file as ShardData (meta with tce_id, star_id, disposition, label, ephemeris)."""
+def read_views_dataset(path: str | Path, labels: dict, features: list[str] = ()) -> ShardData:
+    """The file as ShardData (meta with tce_id, star_id, disposition, label, ephemeris), with the
+    arrays ``features`` names as its scalar features."""
     path = Path(path)
     arrays = _load_arrays(path)
     missing = [k for k in REQUIRED if k not in arrays]
@@ -77,8 +79,14 @@ def read_views_dataset(path: str | Path, labels: dict) -> ShardData:
     for col in ("period", "epoch", "duration"):
         meta[col] = np.asarray(arrays[col], float) if col in arrays else np.nan
     views = {k[: -len("_view")]: np.asarray(v, np.float32) for k, v in arrays.items() if k.endswith("_view")}
-    scalar_names = [k for k, v in arrays.items() if k not in META and not k.endswith("_view")
-                    and v.ndim == 1 and v.dtype.kind in "fiub"]
+    usable = sorted(k for k, v in arrays.items() if k not in META and not k.endswith("_view")
+                    and v.ndim == 1 and v.dtype.kind in "fiub")
+    unusable = [k for k in features if k not in usable]
+    if unusable:
+        raise CatalogError(f"views dataset {path}: catalog.views_features names {', '.join(unusable)}, which "
+                           f"{'is' if len(unusable) == 1 else 'are'} not a numeric 1-D array of the file; "
+                           f"the ones it has: {', '.join(usable) or 'none'}")
+    scalar_names = list(features)
     scalars = np.column_stack([np.asarray(arrays[k], np.float32) for k in scalar_names]) if scalar_names \
         else np.zeros((n, 0), np.float32)
     bad = [k for k, v in views.items() if not np.isfinite(v).all()]
@@ -110,7 +118,7 @@ def write_views_shard(path: str | Path, targets_csv: str | Path, cfg: dict, shar
     """The rows of one shard's TCEs, written as an ordinary ExoSieve shard (no preprocessing)."""
     from ..shards import provenance, write_shard
     from ..utils import atomic_output
-    data = read_views_dataset(path, cfg["catalog"]["labels"])
+    data = read_views_dataset(path, cfg["catalog"]["labels"], cfg["catalog"]["views_features"])
     wanted = pd.read_csv(targets_csv, dtype={"tce_id": str})["tce_id"]
     rows = np.flatnonzero(data.meta.tce_id.isin(set(wanted)).to_numpy())
     part = data.subset(rows)
