@@ -229,6 +229,15 @@ class FoldModel:
         return out
 
 
+def load_fold_models(paths: list[str | Path], cfg: dict | None = None) -> list[FoldModel]:
+    """The fold models in ``paths``, each checked to belong to ``cfg`` when given."""
+    models = [FoldModel(p) for p in paths]
+    if cfg is not None:
+        for model in models:
+            model.check(cfg)
+    return models
+
+
 def ensemble_scores(models: list[FoldModel], data: ShardData) -> pd.DataFrame:
     """Mean and spread of every fold model's calibrated probability, and the mean raw score, for
     data no fold trained on."""
@@ -272,11 +281,7 @@ def score_test_set(model_paths: list[str], test_path: str, labels: dict, out_csv
     from .catalog.views_dataset import read_views_dataset
     features = cfg["catalog"]["views_features"] if cfg is not None else ()
     data = read_views_dataset(test_path, labels, features)
-    models = [FoldModel(p) for p in model_paths]
-    for model in models:
-        if cfg is not None:
-            model.check(cfg)
-    out = ensemble_scores(models, data)
+    out = ensemble_scores(load_fold_models(model_paths, cfg), data)
     out.insert(1, "label", data.meta["label"].to_numpy())
     out.insert(2, "disposition", data.meta["disposition"].to_numpy())
     with atomic_output(out_csv, ".csv") as tmp:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog.sources import build_catalog, get_source, target_ids
-from .evaluation import FoldModel, ensemble_scores
+from .evaluation import FoldModel, ensemble_scores, load_fold_models
 from .preprocess import _assemble, preprocess_stars
 from .utils import atomic_output
 
@@ -34,9 +34,7 @@ def run_models(cfg: dict) -> dict[str, list[FoldModel]]:
         if missing:
             raise FileNotFoundError(f"{model}: {len(missing)} of the {len(paths)} fold models of this configuration are "
                                     f"missing (first: {missing[0]}); finish the run first (snakemake --cores N)")
-        out[model] = [FoldModel(p) for p in paths]
-        for fold_model in out[model]:
-            fold_model.check(cfg)
+        out[model] = load_fold_models(paths, cfg)
     if not out:
         raise FileNotFoundError(f"no trained models under {models_dir}; run the workflow first "
                                 "(snakemake --cores N) with this configuration")

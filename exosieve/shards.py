@@ -241,19 +241,23 @@ def read_shards(paths: list[str | Path], views: list[str] | None = None) -> Shar
                          "rerun the workflow so that all are rebuilt")
     names = next((p.scalar_names for p in parts if p.scalar_names), [])
     view_names = views if views is not None else next((list(p.views) for p in parts if len(p)), [])
-    data = ShardData(
-        meta=pd.concat([p.meta for p in parts], ignore_index=True),
-        views={v: np.concatenate([p.views[v] for p in parts if len(p)]) if any(len(p) for p in parts)
-               else np.zeros((0, 0), np.float32) for v in view_names},
-        scalars=np.concatenate([p.scalars for p in parts if len(p)]) if any(len(p) for p in parts)
-        else np.zeros((0, len(names)), np.float32),
+    meta = pd.concat([p.meta for p in parts], ignore_index=True)
+    # In TCE-id order, whatever the shard count: training and scores must not depend on how the
+    # stars were split into shards (shards: auto changes the count as the catalog grows). Each
+    # array is reordered as it is joined, so only one array at a time exists twice.
+    order = np.argsort(meta["tce_id"].to_numpy(dtype=str), kind="stable")
+    filled = [p for p in parts if len(p)]
+
+    def joined(arrays: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
+        return np.concatenate(arrays)[order] if filled else empty
+
+    return ShardData(
+        meta=meta.iloc[order].reset_index(drop=True),
+        views={v: joined([p.views[v] for p in filled], np.zeros((0, 0), np.float32)) for v in view_names},
+        scalars=joined([p.scalars for p in filled], np.zeros((0, len(names)), np.float32)),
         scalar_names=names,
         attrs=parts[0].attrs if parts else {},
     )
-    # In TCE-id order, whatever the shard count: training and scores must not depend on how the
-    # stars were split into shards (shards: auto changes the count as the catalog grows).
-    order = np.argsort(data.meta["tce_id"].to_numpy(dtype=str), kind="stable")
-    return data if np.array_equal(order, np.arange(len(order))) else data.subset(order)
 
 
 def failure_manifest(shard_path: str | Path) -> Path:

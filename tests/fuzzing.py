@@ -56,7 +56,8 @@ def _flip_bits(path: Path, rng, start: int = 0) -> str:
     return f"{n} bit(s)"
 
 
-def _edit_table(path: Path, edit) -> None:
+def edit_fits(path: Path, edit) -> None:
+    """Rewrite a FITS file in place: ``edit`` changes a list of copies of its HDUs."""
     with fits.open(path, memmap=False) as hdul:
         hdus = [h.copy() for h in hdul]
     edit(hdus)
@@ -75,7 +76,7 @@ def _set_values(path: Path, rng, column: str, values) -> str:
         data = hdus[1].data[column]
         n = int(rng.integers(1, max(2, data.size // 20)))
         data[rng.integers(0, data.size, n)] = values
-    _edit_table(path, edit)
+    edit_fits(path, edit)
     return column
 
 
@@ -94,10 +95,10 @@ def fits_mutations():
         return "header"
 
     def all_nan_flux(p, rng):
-        _edit_table(p, lambda h: h[1].data["PDCSAP_FLUX"].__setitem__(slice(None), np.nan))
+        edit_fits(p, lambda h: h[1].data["PDCSAP_FLUX"].__setitem__(slice(None), np.nan))
 
     def zero_flux(p, rng):
-        _edit_table(p, lambda h: h[1].data["PDCSAP_FLUX"].__setitem__(slice(None), 0.0))
+        edit_fits(p, lambda h: h[1].data["PDCSAP_FLUX"].__setitem__(slice(None), 0.0))
 
     def infinities(p, rng):
         return _set_values(p, rng, str(rng.choice(["PDCSAP_FLUX", "TIME", "MOM_CENTR1", "PDCSAP_FLUX_ERR"])),
@@ -109,29 +110,29 @@ def fits_mutations():
 
     def string_column(p, rng):
         name = str(rng.choice(["PDCSAP_FLUX", "TIME", "SAP_QUALITY"]))
-        _edit_table(p, lambda h: _replace_column(
+        edit_fits(p, lambda h: _replace_column(
             h, name, fits.Column(name=name, format="8A", array=np.full(len(h[1].data), "n/a"))))
         return name
 
     def integer_column(p, rng):
         name = str(rng.choice(["PDCSAP_FLUX", "TIME"]))
-        _edit_table(p, lambda h: _replace_column(
+        edit_fits(p, lambda h: _replace_column(
             h, name, fits.Column(name=name, format="I", array=np.nan_to_num(h[1].data[name]).astype(np.int16))))
         return name
 
     def missing_column(p, rng):
         name = str(rng.choice(["PDCSAP_FLUX", "TIME", "SAP_QUALITY", "PDCSAP_FLUX_ERR", "MOM_CENTR1"]))
-        _edit_table(p, lambda h: _replace_column(h, name, None))
+        edit_fits(p, lambda h: _replace_column(h, name, None))
         return name
 
     def empty_table(p, rng):
-        _edit_table(p, lambda h: h.__setitem__(1, fits.BinTableHDU(h[1].data[:0], header=h[1].header)))
+        edit_fits(p, lambda h: h.__setitem__(1, fits.BinTableHDU(h[1].data[:0], header=h[1].header)))
 
     def primary_only(p, rng):
-        _edit_table(p, lambda h: h.__delitem__(slice(1, None)))
+        edit_fits(p, lambda h: h.__delitem__(slice(1, None)))
 
     def wrong_star(p, rng):
-        _edit_table(p, lambda h: h[0].header.__setitem__("KEPLERID", int(CONTROL)))
+        edit_fits(p, lambda h: h[0].header.__setitem__("KEPLERID", int(CONTROL)))
 
     def html_error_page(p, rng):
         p.write_text("<html><body><h1>503 Service Unavailable</h1></body></html>\n")
@@ -148,14 +149,14 @@ def fits_mutations():
                 h[1].header[key] += ref
             h[1].header["BJDREFI"], h[1].header["BJDREFF"] = 0, 0.0
             h[1].header["TUNIT1"] = "BJD"
-        _edit_table(p, edit)
+        edit_fits(p, edit)
 
     def flux_units(p, rng):
         # Flux in other units (a factor): each file is normalised by its own median, so nothing changes.
         def edit(h):
             for c in ("PDCSAP_FLUX", "PDCSAP_FLUX_ERR"):
                 h[1].data[c] *= 4.0
-        _edit_table(p, edit)
+        edit_fits(p, edit)
 
     return {f.__name__: f for f in (truncate, header_bits, all_nan_flux, zero_flux, infinities, huge_values,
                                     string_column, integer_column, missing_column, empty_table, primary_only,

@@ -142,10 +142,11 @@ def test_temporaries_of_killed_writers_are_removed_on_the_next_write(tmp_path):
 
 
 def _rewritten(src, dest, edit):
-    with fits.open(src) as hdul:
-        hdus = [h.copy() for h in hdul]
-    edit(hdus)
-    fits.HDUList(hdus).writeto(dest)
+    """A copy of ``src`` at ``dest``, edited by ``edit(hdus)`` (the fuzzer's own FITS editor)."""
+    import shutil
+    from fuzzing import edit_fits
+    shutil.copy(src, dest)
+    edit_fits(dest, edit)
     return dest
 
 
@@ -156,14 +157,10 @@ def test_time_is_read_on_each_files_own_bjd_reference_and_corrupt_times_are_drop
     paths = find_kepler_lightcurves(small_survey["lightcurves"], sid)
     clean = read_kepler_lightcurve(paths, sid)
 
-    def full_bjd(h):
-        ref = h[1].header["BJDREFI"] + h[1].header["BJDREFF"]
-        h[1].data["TIME"] += ref
-        h[1].header["TSTART"] += ref
-        h[1].header["TSTOP"] += ref
-        h[1].header["BJDREFI"] = 0
-
-    shifted = read_kepler_lightcurve([_rewritten(paths[0], tmp_path / "bjd.fits", full_bjd), *paths[1:]], sid)
+    from fuzzing import fits_mutations
+    bjd = _rewritten(paths[0], tmp_path / "bjd.fits", lambda h: None)
+    fits_mutations()["time_reference"](bjd, None)     # the same instants on full BJD, BJDREFI = 0
+    shifted = read_kepler_lightcurve([bjd, *paths[1:]], sid)
     assert np.allclose(shifted.time, clean.time, atol=1e-8) and np.array_equal(shifted.flux, clean.flux)
 
     good = np.flatnonzero(np.isfinite(fits.getdata(paths[0], 1)["TIME"]))
