@@ -1,5 +1,6 @@
 """The ``exosieve`` command: version, simulated surveys, shard inspection, config checks, archive
-checks (``check-archives``), and scoring named targets with a finished run (``predict``)."""
+checks (``check-archives``), what a rerun will redo (``plan``), and scoring named targets with a
+finished run (``predict``)."""
 
 from __future__ import annotations
 
@@ -48,9 +49,8 @@ def _info(args) -> int:
                 extra = f"  columns={list(cols)}" if cols is not None else ""
                 print(f"  {name:<16} {str(obj.dtype):<10} {obj.shape}{extra}")
         h5.visititems(show)
-    print(f"counts: {len(data)} TCEs on {data.meta.star_id.nunique()} stars")
-    for disp, n in data.meta.disposition.value_counts().sort_index().items():
-        print(f"  {disp or '(none)'}: {n}")
+    print(f"counts: {len(data)} TCEs on {data.meta.star_id.nunique()} stars "
+          "(labels are the catalog's: results/catalog/tces.csv)")
     return 0
 
 
@@ -86,6 +86,21 @@ def _predict(args) -> int:
     return 0 if out["error"].isna().all() else 1
 
 
+def _plan(args) -> int:
+    from .plan import PlanError, plan_update
+    cfg = _load_config(args.config)
+    if cfg is None:
+        return 2
+    try:
+        plan = plan_update(cfg)
+    except PlanError as exc:
+        print(f"exosieve plan: {exc}", file=sys.stderr)
+        return 2
+    print(f"What `snakemake` will redo for {args.config} (results in {cfg['results']}):")
+    print(plan.format())
+    return 0
+
+
 def _check_archives(args) -> int:
     from .archive_check import check_archives, format_checks
     cfg = _load_config(args.config)
@@ -115,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     arc = sub.add_parser("check-archives", help="one small request to each archive endpoint (TAP tables, MAST "
                          "listings): run it first on a new machine or cluster")
     arc.add_argument("--config", default="config.yaml", help="config naming archive.tap_url and archive.mast_url")
+    plan = sub.add_parser("plan", help="what a rerun will redo after a catalog, label or light-curve update: "
+                          "shards, and stars preprocessed again")
+    plan.add_argument("--config", default="config.yaml", help="the updated config (default config.yaml)")
     pred = sub.add_parser("predict", help="score named stars' TCEs with every fold model of a finished run")
     pred.add_argument("targets", nargs="+", help="KIC or TIC ids, as the configured source names its stars (or one file with an id per line)")
     pred.add_argument("--config", default="config.yaml", help="the finished run's config (default config.yaml)")
@@ -132,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
         return _predict(args)
     if args.command == "check-archives":
         return _check_archives(args)
+    if args.command == "plan":
+        return _plan(args)
     parser.print_help()
     return 0
 

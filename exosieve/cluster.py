@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-# Measured on the default run (2 cores): training holds the shards about three times over
-# (the arrays, the fold's train/validation copies, the scaled model inputs), plus torch itself.
-TRAIN_BASE_MB, TRAIN_COPIES = 1000, 4
-EVALUATE_BASE_MB, EVALUATE_COPIES = 800, 3
+# Training holds a fold's views once when they fit in resources.views_in_memory_mb and streams
+# them otherwise; evaluation reads 4,096 TCEs at a time. Neither grows with the catalog beyond
+# its ids and scalar features (about 200 bytes a TCE with pandas' overhead);
+# benchmarks/training_memory.py measures the peak at 250,000 TCEs.
+TRAIN_BASE_MB, EVALUATE_BASE_MB, META_BYTES_PER_TCE = 1000, 1000, 200
 # Per TCE: a full-mission Kepler star takes about 2 s to preprocess on one core and its 17
 # quarters about 10 s to download; training a CNN runs at no less than ~100 TCEs/s per epoch on CPU.
 PREPROCESS_S_PER_TCE, DOWNLOAD_S_PER_TCE = 10.0, 20.0
@@ -35,12 +36,13 @@ def shard_job_runtime(targets_csv: str | Path, floor_min: int, download: bool) -
     return max(floor_min, math.ceil(count_rows(targets_csv) * per_tce / 60))
 
 
-def train_mem_mb(shards_mb: float, floor_mb: int) -> int:
-    return max(floor_mb, int(TRAIN_BASE_MB + TRAIN_COPIES * shards_mb))
+def train_mem_mb(shards_mb: float, n_tces: int, floor_mb: int, views_in_memory_mb: int) -> int:
+    held = min(shards_mb, views_in_memory_mb) + n_tces * META_BYTES_PER_TCE / 2**20
+    return max(floor_mb, int(TRAIN_BASE_MB + held))
 
 
-def evaluate_mem_mb(shards_mb: float, floor_mb: int) -> int:
-    return max(floor_mb, int(EVALUATE_BASE_MB + EVALUATE_COPIES * shards_mb))
+def evaluate_mem_mb(n_tces: int, floor_mb: int) -> int:
+    return max(floor_mb, int(EVALUATE_BASE_MB + n_tces * META_BYTES_PER_TCE / 2**20))
 
 
 def train_runtime(n_tces: int, max_epochs: int, floor_min: int) -> int:

@@ -14,27 +14,38 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
-from torch.utils.data import DataLoader, Dataset, WeightedRandomSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, WeightedRandomSampler
 
-from .evaluation import model_inputs, pr_auc
+from .evaluation import pr_auc
 from .features import ScalarScaler
 from .models import build_cnn
-from .shards import ShardData
+from .shards import ShardSet
 
 log = logging.getLogger(__name__)
 
 
 class ViewDataset(Dataset):
-    def __init__(self, views: dict[str, np.ndarray], scalars: np.ndarray, labels: np.ndarray):
-        self.views = {k: torch.from_numpy(v) for k, v in views.items()}
-        self.scalars = torch.from_numpy(scalars)
+    """One fold's training or validation TCEs, indexed by a whole batch (a BatchSampler's list of
+    positions): views held in memory when the fold's fit in ``resources.views_in_memory_mb``,
+    else read from the shards batch by batch, so that memory does not grow with the catalog.
+    Scaled scalars and labels are always in memory (tens of bytes a TCE)."""
+
+    def __init__(self, shards: ShardSet, rows: np.ndarray, arrays: list[str], scalars: np.ndarray,
+                 labels: np.ndarray, in_memory: bool):
+        self.shards, self.rows, self.arrays = shards, np.asarray(rows), list(arrays)
+        self.views = shards.views_of(self.rows, self.arrays) if in_memory else None
+        self.scalars = torch.from_numpy(np.ascontiguousarray(scalars, np.float32))
         self.labels = torch.from_numpy(labels.astype(np.float32))
 
     def __len__(self) -> int:
         return self.labels.shape[0]
 
-    def __getitem__(self, i):
-        return {k: v[i] for k, v in self.views.items()}, self.scalars[i], self.labels[i]
+    def __getitem__(self, batch):
+        batch = np.asarray(batch)
+        views = ({k: v[batch] for k, v in self.views.items()} if self.views is not None
+                 else self.shards.views_of(self.rows[batch], self.arrays))
+        at = torch.from_numpy(batch)
+        return {k: torch.from_numpy(v) for k, v in views.items()}, self.scalars[at], self.labels[at]
 
 
 class VettingModule(L.LightningModule):
@@ -99,32 +110,44 @@ def make_trainer(t: dict, accelerator: str, precision: str, callbacks: list, log
 
 
 
-def train_cnn(model: str, train: ShardData, val: ShardData, arrays: dict, names: list[str], cols: list[int],
-              fold: int, cfg: dict, out_dir: Path, progress: bool) -> tuple[dict, dict]:
-    """Train one CNN on a fold's training TCEs, early-stopped on the validation TCEs' PR-AUC;
-    returns (model-file contents without calibration, summary)."""
+# Occlusion's reference input is the median of at most this many training TCEs' views.
+MEDIAN_SAMPLE = 10_000
+
+
+def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarray, val: np.ndarray, arrays: dict,
+              names: list[str], cols: list[int], fold: int, cfg: dict, out_dir: Path, progress: bool
+              ) -> tuple[dict, dict]:
+    """Train one CNN on a fold's training rows of ``shards``, early-stopped on the validation rows'
+    PR-AUC; returns (model-file contents without calibration, summary)."""
     t = cfg["training"]
     L.seed_everything(t["seed"] + fold, workers=True, verbose=False)
-    y_train = train.meta["label"].to_numpy()
+    y_train = labels[train]
     n_pos, n_neg = int(y_train.sum()), int((y_train == 0).sum())
-    scaler = ScalarScaler(names).fit(train.scalars[:, cols])
-    loaders = []
-    for part, is_train in ((train, True), (val, False)):
-        v, s = model_inputs(part, list(arrays), scaler)
+    scaler = ScalarScaler(names).fit(shards.scalars[train][:, cols])
+    n_rows = train.size + (0 if val is train else val.size)
+    in_memory = n_rows * shards.bytes_per_tce(list(arrays)) <= cfg["resources"]["views_in_memory_mb"] * 2**20
+    datasets, loaders = [], []
+    for rows, is_train in ((train, True), (val, False)):
+        data = ViewDataset(shards, rows, list(arrays), scaler.transform(shards.scalars[rows][:, cols]),
+                           labels[rows], in_memory)
         gen = torch.Generator().manual_seed(t["seed"] + fold)
-        y = part.meta["label"].to_numpy()
-        sampler = None
-        if is_train and t["imbalance"] == "balanced_batches":
+        y = labels[rows]
+        if not is_train:
+            order = SequentialSampler(data)
+        elif t["imbalance"] == "balanced_batches":
             # Each class drawn with probability 1/2 (with replacement), one epoch = len(train) draws.
             weights = np.where(y == 1, 0.5 / n_pos, 0.5 / n_neg)
-            sampler = WeightedRandomSampler(torch.from_numpy(weights), num_samples=len(y), replacement=True,
-                                            generator=gen)
-        loaders.append(DataLoader(ViewDataset(v, s, y), batch_size=t["batch_size"],
-                                  shuffle=is_train and sampler is None, sampler=sampler, generator=gen,
-                                  num_workers=0))
+            order = WeightedRandomSampler(torch.from_numpy(weights), num_samples=len(y), replacement=True,
+                                          generator=gen)
+        else:
+            order = RandomSampler(data, generator=gen)
+        datasets.append(data)
+        loaders.append(DataLoader(data, sampler=BatchSampler(order, t["batch_size"], drop_last=False),
+                                  batch_size=None, num_workers=0))
     accelerator, precision = choose_accelerator(t["accelerator"])
-    log.info("%s fold %d: %d train (%d PC), %d validation TCEs; arrays %s; %s, precision %s", model, fold,
-             len(train), n_pos, len(val), ", ".join(arrays), accelerator, precision)
+    log.info("%s fold %d: %d train (%d PC), %d validation TCEs; arrays %s; views %s; %s, precision %s", model,
+             fold, train.size, n_pos, val.size, ", ".join(arrays),
+             "in memory" if in_memory else "streamed from the shards", accelerator, precision)
     pos_weight = n_neg / n_pos if t["imbalance"] == "class_weight" else 1.0
     module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=pos_weight)
     checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val_pr_auc",
@@ -136,7 +159,13 @@ def train_cnn(model: str, train: ShardData, val: ShardData, arrays: dict, names:
     best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     # Occlusion replaces a branch's input with the training median of each of its arrays.
     # Tensors and plain values only: the file loads weights-only (evaluation.load_model_file).
-    medians = {n: torch.from_numpy(np.median(train.views[n], axis=0).astype(np.float32)) for n in arrays}
+    if datasets[0].views is not None:
+        reference = datasets[0].views
+    else:
+        rng = np.random.default_rng(t["seed"] + fold)
+        sample = train if train.size <= MEDIAN_SAMPLE else np.sort(rng.choice(train, MEDIAN_SAMPLE, replace=False))
+        reference = shards.views_of(sample, list(arrays))
+    medians = {n: torch.from_numpy(np.median(reference[n], axis=0).astype(np.float32)) for n in arrays}
     bundle = {"kind": "cnn", "model": model, "state_dict": best.net.state_dict(),
               "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
               "scaler": scaler.to_dict(), "model_cfg": cfg["models"][model], "medians": medians,

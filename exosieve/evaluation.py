@@ -16,7 +16,7 @@ from sklearn import metrics as skm
 from . import MODEL_FORMAT
 from .calibration import PlattCalibration
 from .features import ScalarScaler
-from .shards import ShardData, read_shards
+from .shards import ShardData, ShardSet
 from .utils import atomic_output
 
 
@@ -238,6 +238,12 @@ def load_fold_models(paths: list[str | Path], cfg: dict | None = None) -> list[F
     return models
 
 
+def raw_scores(model: FoldModel, shards: ShardSet, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """``model``'s raw scores of the given rows of ``shards``, read a chunk at a time."""
+    parts = [model.raw_score(part) for part in shards.chunks(rows, chunk)]
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
 def ensemble_scores(models: list[FoldModel], data: ShardData) -> pd.DataFrame:
     """Mean and spread of every fold model's calibrated probability, and the mean raw score, for
     data no fold trained on."""
@@ -248,28 +254,37 @@ def ensemble_scores(models: list[FoldModel], data: ShardData) -> pd.DataFrame:
                          "score_raw": raw.mean(axis=0), "n_models": len(models)})
 
 
-def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv, cfg: dict | None = None) -> pd.DataFrame:
+def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv, cfg: dict | None = None,
+                  chunk: int = 4096) -> pd.DataFrame:
     """Score the fold's test TCEs and every unlabelled TCE with this fold's model, with branch
-    attributions (columns ``attr_<branch>``) for the CNNs. With ``cfg``, the model and the shards
-    must both match it."""
+    attributions (columns ``attr_<branch>``) for the CNNs, reading ``chunk`` TCEs' views at a time.
+    Labels and folds come from the folds table. With ``cfg``, the model and the shards must both
+    match it."""
+    from .folds import labels_and_folds, read_folds
     from .shards import check_settings
     model = FoldModel(model_path)
-    data = read_shards(shard_paths, model.arrays)
     if cfg is not None:
         model.check(cfg)
-        check_settings(data.attrs, cfg, f"evaluating {model_path}")
-    folds = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
-    fold_of = data.meta[["tce_id"]].merge(folds[["tce_id", "fold"]], on="tce_id", how="left")["fold"]
-    fold_of = fold_of.fillna(-2).astype(int).to_numpy()
-    role = np.where(fold_of == fold, "test", np.where(data.meta["label"].to_numpy() < 0, "unlabelled", ""))
-    keep = np.flatnonzero(role != "")
-    subset = data.subset(keep)
-    raw = model.raw_score(subset)
-    scores = model.calibrate(raw)
-    out = pd.DataFrame({"tce_id": subset.meta["tce_id"], "fold": fold, "role": role[keep],
-                        "label": subset.meta["label"], "score": scores, "score_raw": raw})
-    for branch, delta in model.occlude(subset, scores).items():
-        out[f"attr_{branch}"] = delta
+    with ShardSet(shard_paths, model.arrays) as shards:
+        if cfg is not None:
+            check_settings(shards.attrs, cfg, f"evaluating {model_path}")
+        labels, fold_of = labels_and_folds(shards.meta.tce_id, read_folds(folds_csv))
+        role = np.where(fold_of == fold, "test", np.where((labels < 0) & (fold_of == -1), "unlabelled", ""))
+        keep = np.flatnonzero(role != "")
+        parts = []
+        for start in range(0, keep.size, chunk):
+            rows = keep[start:start + chunk]
+            data = shards.read(rows)
+            raw = model.raw_score(data)
+            scores = model.calibrate(raw)
+            out = pd.DataFrame({"tce_id": data.meta["tce_id"], "fold": fold, "role": role[rows],
+                                "label": labels[rows], "score": scores, "score_raw": raw})
+            for branch, delta in model.occlude(data, scores).items():
+                out[f"attr_{branch}"] = delta
+            parts.append(out)
+    columns = ["tce_id", "fold", "role", "label", "score", "score_raw",
+               *(f"attr_{b}" for b in model.branches)]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     with atomic_output(out_csv, ".csv") as tmp:
         out.to_csv(tmp, index=False, float_format="%.6f")
     return out

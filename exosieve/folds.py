@@ -46,3 +46,18 @@ def validation_mask(labels: np.ndarray, groups: np.ndarray, fraction: float, see
     mask = np.zeros(labels.size, bool)
     mask[val] = True
     return mask
+
+
+def read_folds(path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"tce_id": str, "star_id": str})
+
+
+def labels_and_folds(tce_ids, folds: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(label, fold) of each of ``tce_ids`` from the folds table, which carries the catalog's
+    labels (shards hold none). A TCE the table lacks gets label -1 and fold -2: never trained on,
+    never scored."""
+    table = folds.set_index("tce_id")
+    ids = pd.Index(tce_ids)
+    label = table["label"].reindex(ids).fillna(-1).astype(int).to_numpy()
+    fold = table["fold"].reindex(ids).fillna(-2).astype(int).to_numpy()
+    return label, fold

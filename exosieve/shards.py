@@ -8,8 +8,9 @@ path                   dtype, shape    meaning
 =====================  ==============  ======================================================
 ``tce_id``             str (N,)        TCE id, ``<star_id>_<tce_num>``
 ``star_id``            str (N,)        star id
-``disposition``        str (N,)        the source's label (PC, AFP, NTP, UNK, ...)
-``label``              int8 (N,)       1 positive, 0 negative, -1 unlabelled
+``input_digest``       str (N,)        digest of the star's catalog rows and light-curve files
+                                       (preprocess.star_digest): a rerun keeps the rows of
+                                       stars whose digest is unchanged instead of redoing them
 ``ephemeris``          float64 (N, 3)  period [d], epoch [d], duration [d] (attrs ``columns``)
 ``views/<name>``       float32 (N,..)  one dataset per view array: ``global`` (N, 301),
                                        ``unfolded`` (N, K, L), ... (see exosieve/views.py)
@@ -21,6 +22,9 @@ shaped the shard, as JSON), ``code_hash`` (of the code that shaped it, config.PR
 ``source``, ``package_version``, ``shard``, ``n_tces`` and
 ``complete`` (written last). Files are written under a temporary name
 and renamed, so a reader never sees a half-written shard; one without ``complete`` is refused.
+
+A shard holds no labels: they come from the catalog (the folds table) when a model trains or is
+scored, so a new label mapping or a relabelled TCE retrains without preprocessing anything.
 """
 
 from __future__ import annotations
@@ -36,7 +40,9 @@ import pandas as pd
 from . import __version__
 from .utils import atomic_output, write_text_if_changed
 
-SCHEMA_VERSION = 2  # 2: diagnostic views (2D unfolded view), measured features
+# 2: diagnostic views (2D unfolded view), measured features; 3: labels left to the catalog,
+# per-star input digests
+SCHEMA_VERSION = 3
 EPHEMERIS_COLUMNS = ["period", "epoch", "duration"]
 
 
@@ -89,12 +95,38 @@ def auto_shard_count(n_stars: int, stars_per_shard: int = STARS_PER_SHARD) -> in
     return 2 ** int(round(np.log2(n_stars / stars_per_shard)))
 
 
+# Columns of the catalog that preprocessing never reads: left out of a shard's target list, so
+# that relabelling TCEs changes no target list and reruns no preprocessing.
+LABEL_COLUMNS = ("disposition", "label")
+
+
+def _without_columns(header: str, lines: list[str], drop: tuple[str, ...]) -> tuple[str, list[str]]:
+    """``header`` and CSV ``lines`` without the columns named in ``drop``; fields are copied as
+    text, never re-formatted (only a line holding a quote goes through the csv module)."""
+    import csv
+    import io
+    names = next(csv.reader([header]))
+    keep = [i for i, name in enumerate(names) if name not in drop]
+    if len(keep) == len(names):
+        return header, lines
+
+    def cut(line: str) -> str:
+        if '"' not in line:
+            fields = line.rstrip("\r\n").split(",")
+            return ",".join(fields[i] for i in keep) + "\n"
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow([f for i, f in enumerate(next(csv.reader([line]))) if i in keep])
+        return out.getvalue()
+
+    return cut(header), [cut(line) for line in lines]
+
+
 def assign_shards(tces_csv: str | Path, n_shards: int | str, out_dir: str | Path) -> pd.DataFrame:
     """Write ``<out_dir>/<shard>.csv`` (the rows of ``tces_csv``, a normalized TCE table, that
-    belong to each shard's stars, in (star_id, tce_num) order), rewriting a file only when its
-    content changed; return a manifest with one row per shard. ``n_shards`` may be ``"auto"``
-    (auto_shard_count). Rows are copied as text, never re-formatted: one pass, a few seconds for
-    400,000 TCEs whatever the shard count."""
+    belong to each shard's stars, in (star_id, tce_num) order, without LABEL_COLUMNS), rewriting a
+    file only when its content changed; return a manifest with one row per shard. ``n_shards`` may
+    be ``"auto"`` (auto_shard_count). Rows are copied as text, never re-formatted: one pass, a few
+    seconds for 400,000 TCEs whatever the shard count."""
     path = Path(tces_csv)
     keys = pd.read_csv(path, usecols=["star_id", "tce_num"], dtype={"star_id": str})
     with open(path, newline="") as fh:
@@ -102,6 +134,7 @@ def assign_shards(tces_csv: str | Path, n_shards: int | str, out_dir: str | Path
     if len(lines) != len(keys):   # write_normalized keeps every row on one line
         raise ShardError(f"{path}: {len(lines)} lines for {len(keys)} rows; a field spans lines. "
                          "Rebuild it: snakemake --forcerun catalog")
+    header, lines = _without_columns(header, lines, LABEL_COLUMNS)
     n_shards = auto_shard_count(keys["star_id"].nunique()) if n_shards == "auto" else int(n_shards)
     hashed = {sid: shard_of(sid, n_shards) for sid in keys["star_id"].unique()}
     shard_idx = keys["star_id"].map(hashed).to_numpy()
@@ -133,8 +166,8 @@ def read_manifest_shards(manifest: str | Path) -> list[str]:
 
 @dataclass
 class ShardData:
-    """The contents of one or more shards, concatenated."""
-    meta: pd.DataFrame                          # tce_id, star_id, disposition, label, ephemeris
+    """TCEs with their view arrays in memory: a shard being written, or rows read from shards."""
+    meta: pd.DataFrame                          # tce_id, star_id, ephemeris (and label where known)
     views: dict[str, np.ndarray] = field(default_factory=dict)
     scalars: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     scalar_names: list[str] = field(default_factory=list)
@@ -149,6 +182,16 @@ class ShardData:
                          scalars=self.scalars[index], scalar_names=self.scalar_names,
                          attrs=self.attrs)
 
+    @staticmethod
+    def concat(parts: list["ShardData"]) -> "ShardData":
+        """Rows of ``parts`` one after the other (all with the same arrays and scalar names)."""
+        filled = [p for p in parts if len(p)] or parts[:1]
+        first = filled[0]
+        return ShardData(meta=pd.concat([p.meta for p in filled], ignore_index=True),
+                         views={v: np.concatenate([p.views[v] for p in filled]) for v in first.views},
+                         scalars=np.concatenate([p.scalars for p in filled]), scalar_names=first.scalar_names,
+                         attrs=first.attrs)
+
 
 def _strings(values) -> np.ndarray:
     return np.array([str(v).encode() for v in values], dtype=h5py.string_dtype("utf-8"))
@@ -156,19 +199,20 @@ def _strings(values) -> np.ndarray:
 
 def write_shard(path: str | Path, data: ShardData, attrs: dict) -> None:
     n = len(data)
+    digests = data.meta["input_digest"] if "input_digest" in data.meta else [""] * n
     with atomic_output(path, ".h5") as tmp:
         # track_times=False: identical inputs give byte-identical shards.
         with h5py.File(tmp, "w", track_order=True) as h5:
             kw = dict(track_times=False)
             h5.create_dataset("tce_id", data=_strings(data.meta["tce_id"]), **kw)
             h5.create_dataset("star_id", data=_strings(data.meta["star_id"]), **kw)
-            h5.create_dataset("disposition", data=_strings(data.meta["disposition"]), **kw)
-            h5.create_dataset("label", data=data.meta["label"].to_numpy(np.int8), **kw)
+            h5.create_dataset("input_digest", data=_strings(digests), **kw)
             eph = h5.create_dataset("ephemeris", data=data.meta[EPHEMERIS_COLUMNS].to_numpy(np.float64)
                                     .reshape(n, len(EPHEMERIS_COLUMNS)), **kw)
             eph.attrs["columns"] = EPHEMERIS_COLUMNS
             views = h5.create_group("views", track_order=True)
             for name, arr in data.views.items():
+                # Contiguous and uncompressed: a training batch reads its rows straight from disk.
                 views.create_dataset(name, data=np.asarray(arr, np.float32), **kw)
             sc = h5.create_dataset("scalars", data=np.asarray(data.scalars, np.float32)
                                    .reshape(n, len(data.scalar_names)), **kw)
@@ -181,8 +225,14 @@ def write_shard(path: str | Path, data: ShardData, attrs: dict) -> None:
             h5.attrs["complete"] = True
 
 
-def read_shard(path: str | Path, views: list[str] | None = None) -> ShardData:
-    path = Path(path)
+def _corrupt(path: Path, exc: Exception) -> ShardError:
+    return ShardError(f"shard {path} is corrupt or truncated ({type(exc).__name__}: {exc}); "
+                      "delete it and rerun the workflow")
+
+
+def _read_index(path: Path, views: list[str] | None):
+    """(attrs, meta, scalars, scalar names, {view: per-TCE shape}) of one shard, every check made;
+    the view arrays themselves are not read."""
     if not path.exists():
         raise ShardError(f"shard {path} does not exist; run the workflow's preprocess step")
     try:
@@ -195,32 +245,134 @@ def read_shard(path: str | Path, views: list[str] | None = None) -> ShardData:
                 raise ShardError(f"shard {path} has schema version {attrs.get('schema_version')}, "
                                  f"this ExoSieve reads version {SCHEMA_VERSION}; rebuild it")
             n = int(attrs["n_tces"])
-            meta = pd.DataFrame({
-                "tce_id": h5["tce_id"].asstr()[:], "star_id": h5["star_id"].asstr()[:],
-                "disposition": h5["disposition"].asstr()[:], "label": h5["label"][:],
-            })
+            meta = pd.DataFrame({"tce_id": h5["tce_id"].asstr()[:], "star_id": h5["star_id"].asstr()[:],
+                                 "input_digest": h5["input_digest"].asstr()[:]})
             eph = h5["ephemeris"][:]
             for j, col in enumerate(EPHEMERIS_COLUMNS):
                 meta[col] = eph[:, j] if n else np.zeros(0)
-            names = list(h5["views"].keys()) if views is None else views
+            names = list(h5["views"].keys()) if views is None else list(views)
             missing = [v for v in names if v not in h5["views"]]
             if missing:
                 raise ShardError(f"shard {path} has no view(s) {', '.join(missing)}; it holds "
                                  f"{', '.join(h5['views'].keys())}. Rerun preprocessing.")
-            view_data = {v: h5["views"][v][:] for v in names}
+            shapes = {v: h5["views"][v].shape for v in names}
             scalars = h5["scalars"][:]
             scalar_names = [str(s) for s in h5["scalars"].attrs["columns"]]
     except ShardError:
         raise
     except (OSError, KeyError, ValueError) as exc:
-        raise ShardError(f"shard {path} is corrupt or truncated ({type(exc).__name__}: {exc}); "
-                         "delete it and rerun the workflow") from exc
-    lengths = {len(meta), scalars.shape[0], *(v.shape[0] for v in view_data.values())}
+        raise _corrupt(path, exc) from exc
+    lengths = {len(meta), scalars.shape[0], *(s[0] for s in shapes.values())}
     if lengths != {n}:
         raise ShardError(f"shard {path} is inconsistent: datasets hold {sorted(lengths)} rows, "
                          f"attrs say {n}")
-    return ShardData(meta=meta, views=view_data, scalars=scalars, scalar_names=scalar_names,
-                     attrs=attrs)
+    return attrs, meta, scalars, scalar_names, {v: tuple(s[1:]) for v, s in shapes.items()}
+
+
+class ShardSet:
+    """Every TCE of some shards: ids, ephemerides and scalar features in memory (about a hundred
+    bytes a TCE), view arrays read from disk only for the rows asked for, so that training and
+    scoring hold a batch of views at a time, not the catalog's.
+
+    Rows are in TCE-id order whatever the shard count: training and scores must not depend on how
+    the stars were split into shards (``shards: auto`` changes the count as the catalog grows).
+    All shards must share schema and preprocessing settings. Use as a context manager, or call
+    ``close``: the HDF5 files stay open between reads.
+    """
+
+    def __init__(self, paths: list[str | Path], views: list[str] | None = None):
+        self.paths = [Path(p) for p in paths]
+        parts = [_read_index(p, views) for p in self.paths]
+        hashes = {attrs.get("config_hash") for attrs, meta, *_ in parts if len(meta)}
+        if len(hashes) > 1:
+            raise ShardError(f"shards were built with different preprocessing settings {sorted(hashes)}; "
+                             "rerun the workflow so that all are rebuilt")
+        filled = [p for p in parts if len(p[1])]
+        self.attrs = parts[0][0] if parts else {}
+        self.scalar_names = next((p[3] for p in parts if p[3]), [])
+        self.view_shapes = filled[0][4] if filled else (parts[0][4] if parts else {})
+        self.view_names = list(self.view_shapes)
+        meta = pd.concat([p[1] for p in parts], ignore_index=True) if parts else pd.DataFrame(
+            columns=["tce_id", "star_id", "input_digest", *EPHEMERIS_COLUMNS])
+        shard = np.repeat(np.arange(len(parts)), [len(p[1]) for p in parts])
+        row = np.concatenate([np.arange(len(p[1])) for p in parts]) if parts else np.zeros(0, int)
+        order = np.argsort(meta["tce_id"].to_numpy(dtype=str), kind="stable")
+        self.meta = meta.iloc[order].reset_index(drop=True)
+        self._shard, self._row = shard[order], row[order]
+        self.scalars = (np.concatenate([p[2] for p in filled])[order] if filled
+                        else np.zeros((0, len(self.scalar_names)), np.float32))
+        self._files: dict[int, h5py.File] = {}
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    def __enter__(self) -> "ShardSet":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for h5 in self._files.values():
+            h5.close()
+        self._files.clear()
+
+    def bytes_per_tce(self, names: list[str] | None = None) -> int:
+        names = self.view_names if names is None else names
+        return 4 * sum(int(np.prod(self.view_shapes[n])) for n in names)
+
+    def views_of(self, index: np.ndarray, names: list[str] | None = None) -> dict[str, np.ndarray]:
+        """The view arrays of the rows at ``index`` (positions in ``meta``, any order, repeats
+        allowed), read shard by shard."""
+        names = self.view_names if names is None else list(names)
+        index = np.asarray(index, dtype=np.int64)
+        out = {n: np.empty((index.size, *self.view_shapes[n]), np.float32) for n in names}
+        shard, row = self._shard[index], self._row[index]
+        order = np.lexsort((row, shard))
+        for part in np.split(order, np.flatnonzero(np.diff(shard[order])) + 1):
+            if not part.size:
+                continue
+            k, rows = int(shard[part[0]]), row[part]          # rows ascending
+            if rows[-1] + 1 - rows[0] <= 8 * rows.size:        # dense: one contiguous read is cheapest
+                sel, take = slice(int(rows[0]), int(rows[-1]) + 1), rows - rows[0]
+            else:                                              # sparse: read only those rows
+                sel = np.unique(rows)
+                take = np.searchsorted(sel, rows)
+            try:
+                views = self._open(k)["views"]
+                for n in names:
+                    out[n][part] = views[n][sel][take]
+            except (OSError, KeyError, ValueError) as exc:
+                raise _corrupt(self.paths[k], exc) from exc
+        return out
+
+    def read(self, index: np.ndarray | None = None, names: list[str] | None = None) -> ShardData:
+        """The rows at ``index`` (default: all) with their view arrays, in memory."""
+        index = np.arange(len(self)) if index is None else np.asarray(index, dtype=np.int64)
+        meta = self.meta.iloc[index].drop(columns="input_digest").reset_index(drop=True)
+        return ShardData(meta=meta, views=self.views_of(index, names), scalars=self.scalars[index],
+                         scalar_names=self.scalar_names, attrs=self.attrs)
+
+    def chunks(self, index: np.ndarray, size: int = 4096):
+        """``read`` in pieces of at most ``size`` rows: memory stays that of one piece."""
+        index = np.asarray(index, dtype=np.int64)
+        for start in range(0, index.size, size):
+            yield self.read(index[start:start + size])
+
+    def _open(self, k: int) -> h5py.File:
+        if k not in self._files:
+            self._files[k] = h5py.File(self.paths[k], "r")
+        return self._files[k]
+
+
+def read_shards(paths: list[str | Path], views: list[str] | None = None) -> ShardData:
+    """Every row of these shards with its views, in memory, in TCE-id order."""
+    with ShardSet(paths, views) as shards:
+        return shards.read()
+
+
+def read_shard(path: str | Path, views: list[str] | None = None) -> ShardData:
+    return read_shards([path], views)
 
 
 def view_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
@@ -230,34 +382,6 @@ def view_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
             return {name: tuple(ds.shape[1:]) for name, ds in h5["views"].items()}
     except (OSError, KeyError) as exc:
         raise ShardError(f"shard {path} is unreadable ({exc}); delete it and rerun the workflow") from exc
-
-
-def read_shards(paths: list[str | Path], views: list[str] | None = None) -> ShardData:
-    """Read and concatenate shards, rows in TCE-id order; all must share schema and preprocessing config."""
-    parts = [read_shard(p, views) for p in paths]
-    hashes = {p.attrs.get("config_hash") for p in parts if len(p)}
-    if len(hashes) > 1:
-        raise ShardError(f"shards were built with different preprocessing settings {sorted(hashes)}; "
-                         "rerun the workflow so that all are rebuilt")
-    names = next((p.scalar_names for p in parts if p.scalar_names), [])
-    view_names = views if views is not None else next((list(p.views) for p in parts if len(p)), [])
-    meta = pd.concat([p.meta for p in parts], ignore_index=True)
-    # In TCE-id order, whatever the shard count: training and scores must not depend on how the
-    # stars were split into shards (shards: auto changes the count as the catalog grows). Each
-    # array is reordered as it is joined, so only one array at a time exists twice.
-    order = np.argsort(meta["tce_id"].to_numpy(dtype=str), kind="stable")
-    filled = [p for p in parts if len(p)]
-
-    def joined(arrays: list[np.ndarray], empty: np.ndarray) -> np.ndarray:
-        return np.concatenate(arrays)[order] if filled else empty
-
-    return ShardData(
-        meta=meta.iloc[order].reset_index(drop=True),
-        views={v: joined([p.views[v] for p in filled], np.zeros((0, 0), np.float32)) for v in view_names},
-        scalars=joined([p.scalars for p in filled], np.zeros((0, len(names)), np.float32)),
-        scalar_names=names,
-        attrs=parts[0].attrs if parts else {},
-    )
 
 
 def failure_manifest(shard_path: str | Path) -> Path:
@@ -275,17 +399,6 @@ def read_failure_manifests(shard_paths: list[str | Path]) -> pd.DataFrame:
 
 
 def read_tces(paths: list[str | Path], tce_ids: list[str]) -> ShardData:
-    """Only the rows of the given TCEs (any order, missing ones skipped), every view array."""
-    wanted = set(tce_ids)
-    parts = []
-    for path in paths:
-        with h5py.File(path, "r") as h5:
-            ids = h5["tce_id"].asstr()[:]
-        rows = np.flatnonzero(np.isin(ids, list(wanted)))
-        if rows.size:
-            parts.append(read_shard(path).subset(rows))
-    if not parts:
-        return ShardData(meta=pd.DataFrame(columns=["tce_id"]))
-    return ShardData(meta=pd.concat([p.meta for p in parts], ignore_index=True),
-                     views={v: np.concatenate([p.views[v] for p in parts]) for v in parts[0].views},
-                     scalars=np.concatenate([p.scalars for p in parts]), scalar_names=parts[0].scalar_names)
+    """Only the rows of the given TCEs (missing ones skipped), every view array."""
+    with ShardSet(paths) as shards:
+        return shards.read(np.flatnonzero(shards.meta["tce_id"].isin(set(tce_ids)).to_numpy()))

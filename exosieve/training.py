@@ -20,10 +20,10 @@ import pandas as pd
 import torch
 
 from .calibration import fit_platt
-from .evaluation import MODEL_FORMAT, FoldModel, model_settings, pr_auc
-from .folds import validation_mask
+from .evaluation import MODEL_FORMAT, FoldModel, model_settings, pr_auc, raw_scores
+from .folds import labels_and_folds, read_folds, validation_mask
 from .models import CNN_MODELS, BoostedTrees, build_trees, model_branches
-from .shards import ShardData, check_settings, failure_manifest, read_failure_manifests, read_shards, view_shapes
+from .shards import ShardSet, check_settings, failure_manifest, read_failure_manifests, view_shapes
 from .utils import atomic_output
 from .views import required_arrays
 
@@ -34,10 +34,10 @@ class TrainingDataError(RuntimeError):
     """Too few TCEs reached the shards to train on; the message says where the rest went."""
 
 
-def lost_tces(folds: pd.DataFrame, data: ShardData, shard_paths: list[str | Path]) -> str:
+def lost_tces(folds: pd.DataFrame, held_ids, shard_paths: list[str | Path]) -> str:
     """Where the catalog's labelled TCEs that no shard holds went, from the failure manifests."""
     labelled = folds[folds.label >= 0]
-    lost = labelled[~labelled.tce_id.isin(data.meta.tce_id)]
+    lost = labelled[~labelled.tce_id.isin(held_ids)]
     if lost.empty:
         return f"all {len(labelled)} labelled TCEs of the catalog reached the shards"
     failures = read_failure_manifests(shard_paths)
@@ -50,27 +50,24 @@ def lost_tces(folds: pd.DataFrame, data: ShardData, shard_paths: list[str | Path
             "catalog values) and rerun")
 
 
-def fold_datasets(data: ShardData, folds: pd.DataFrame, fold: int, cfg: dict, shard_paths=()):
-    """Split into (train, validation) ShardData for ``fold``; the test fold is left out entirely.
+def fold_rows(shards: ShardSet, labels: np.ndarray, fold_of: np.ndarray, folds: pd.DataFrame, fold: int,
+              cfg: dict, shard_paths=()) -> tuple[np.ndarray, np.ndarray]:
+    """(train, validation) rows of ``shards`` for ``fold``; the test fold is left out entirely.
     Raises TrainingDataError, saying why, when too few labelled TCEs reached the shards."""
-    merged = data.meta[["tce_id"]].merge(folds[["tce_id", "fold"]], on="tce_id", how="left")
-    fold_of = merged["fold"].fillna(-2).astype(int).to_numpy()
-    labels = data.meta["label"].to_numpy()
     pool = np.flatnonzero((fold_of != fold) & (fold_of >= 0) & (labels >= 0))
     n_pos = int((labels[pool] == 1).sum())
     if n_pos == 0 or n_pos == pool.size:
         found = "no labelled TCE" if pool.size == 0 else f"only {'positive' if n_pos else 'negative'} TCEs"
         raise TrainingDataError(f"fold {fold}: nothing to train on: the shards hold {found} outside this fold. "
-                                + lost_tces(folds, data, list(shard_paths)))
-    val = validation_mask(labels[pool], data.meta["star_id"].to_numpy()[pool],
+                                + lost_tces(folds, shards.meta.tce_id, list(shard_paths)))
+    val = validation_mask(labels[pool], shards.meta["star_id"].to_numpy()[pool],
                           cfg["cv"]["validation_fraction"], cfg["cv"]["seed"] + fold)
     if np.unique(labels[pool[~val]]).size < 2 or np.unique(labels[pool[val]]).size < 2:
         # A handful of named stars cannot spare any for validation without losing a class.
         log.warning("fold %d: too few stars for a separate validation split (%d labelled TCEs); early "
                     "stopping watches the training TCEs instead", fold, pool.size)
-        everything = data.subset(pool)
-        return everything, everything
-    return data.subset(pool[~val]), data.subset(pool[val])
+        return pool, pool
+    return pool[~val], pool[val]
 
 
 def feature_names(cfg: dict, available: list[str]) -> list[str]:
@@ -106,53 +103,58 @@ def _reset(out_dir: Path) -> None:
 def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out_dir: str | Path,
                model: str = "exominer", progress: bool = True) -> dict:
     """Train ``model`` on fold ``fold``; writes model.pt and metrics.csv (per epoch; one row for
-    trees) in ``out_dir``, plus checkpoints/best.ckpt for the CNNs."""
+    trees) in ``out_dir``, plus checkpoints/best.ckpt for the CNNs. Labels come from the folds
+    table; views are streamed from the shards (shards.ShardSet) unless they fit in memory."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _reset(out_dir)
     t = cfg["training"]
     torch.set_num_threads(t["threads"])
     arrays = model_arrays(model, view_shapes(shard_paths[0]))
-    data = read_shards(shard_paths, list(arrays))
-    check_settings(data.attrs, cfg, f"training {model} fold {fold}")
-    folds = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
-    train, val = fold_datasets(data, folds, fold, cfg, shard_paths)
-    calibrated_on = "training" if val is train else "validation"
-    names = feature_names(cfg, data.scalar_names)
-    cols = [data.scalar_names.index(n) for n in names]
-    if model not in CNN_MODELS:
-        return _train_trees(train, val, cols, names, fold, cfg, out_dir, calibrated_on)
-    from .cnn_training import train_cnn     # Lightning costs seconds to import: only CNN jobs pay
-    bundle, info = train_cnn(model, train, val, arrays, names, cols, fold, cfg, out_dir, progress)
-    bundle.update(format=MODEL_FORMAT, settings=model_settings(cfg))
-    bundle["calibration"] = _calibrate(FoldModel(bundle=bundle).raw_score(val), val, calibrated_on, model, fold)
+    with ShardSet(shard_paths, list(arrays)) as shards:
+        check_settings(shards.attrs, cfg, f"training {model} fold {fold}")
+        folds = read_folds(folds_csv)
+        labels, fold_of = labels_and_folds(shards.meta.tce_id, folds)
+        train, val = fold_rows(shards, labels, fold_of, folds, fold, cfg, shard_paths)
+        calibrated_on = "training" if val is train else "validation"
+        names = feature_names(cfg, shards.scalar_names)
+        cols = [shards.scalar_names.index(n) for n in names]
+        if model not in CNN_MODELS:
+            return _train_trees(shards.scalars, labels, train, val, cols, names, fold, cfg, out_dir, calibrated_on)
+        from .cnn_training import train_cnn     # Lightning costs seconds to import: only CNN jobs pay
+        bundle, info = train_cnn(model, shards, labels, train, val, arrays, names, cols, fold, cfg, out_dir,
+                                 progress)
+        bundle.update(format=MODEL_FORMAT, settings=model_settings(cfg))
+        raw_val = raw_scores(FoldModel(bundle=bundle), shards, val)
+    bundle["calibration"] = _calibrate(raw_val, labels[val], calibrated_on, model, fold)
     with atomic_output(out_dir / "model.pt", ".pt") as tmp:
         torch.save(bundle, tmp)
     return {"model": model, "fold": fold, **info, "calibration": bundle["calibration"]}
 
 
-def _calibrate(raw_val: np.ndarray, val: ShardData, fitted_on: str, model: str, fold: int) -> dict:
+def _calibrate(raw_val: np.ndarray, y_val: np.ndarray, fitted_on: str, model: str, fold: int) -> dict:
     """Platt scaling fitted on the validation TCEs' raw scores (see calibration.py)."""
     if fitted_on == "training":
         log.warning("%s fold %d: calibrated on its training TCEs (no validation split could be spared): its "
                     "probabilities will be overconfident", model, fold)
-    cal = fit_platt(raw_val, val.meta["label"].to_numpy(), fitted_on)
+    cal = fit_platt(raw_val, y_val, fitted_on)
     log.info("%s fold %d: Platt calibration a=%.3f b=%.3f on %d %s TCEs (%d PC)", model, fold, cal.a, cal.b,
              cal.n, fitted_on, cal.n_positive)
     return cal.to_dict()
 
 
-def _train_trees(train: ShardData, val: ShardData, cols, names, fold, cfg, out_dir: Path,
-                 calibrated_on: str) -> dict:
+def _train_trees(scalars: np.ndarray, labels: np.ndarray, train: np.ndarray, val: np.ndarray, cols, names,
+                 fold, cfg, out_dir: Path, calibrated_on: str) -> dict:
     """Gradient-boosted trees on the raw scalar features (trees need no scaling; NaN is native)."""
+    x_train, y_train = scalars[train][:, cols], labels[train]
     # A feature with no value in training (no stellar table, no centroids) teaches trees nothing.
-    known = np.isfinite(train.scalars[:, cols]).any(axis=0)
+    known = np.isfinite(x_train).any(axis=0)
     cols, names = [c for c, k in zip(cols, known) if k], [n for n, k in zip(names, known) if k]
     clf = build_trees(cfg["models"]["trees"], cfg["training"]["seed"] + fold, cfg["training"]["imbalance"])
-    clf.fit(train.scalars[:, cols], train.meta["label"].to_numpy())
-    raw_val = clf.predict_proba(val.scalars[:, cols])[:, 1]
-    val_score = pr_auc(val.meta["label"].to_numpy(), raw_val)
-    log.info("trees fold %d: %d train TCEs, %d features, validation PR-AUC %.3f", fold, len(train),
+    clf.fit(scalars[train][:, cols], y_train)
+    raw_val = clf.predict_proba(scalars[val][:, cols])[:, 1]
+    val_score = pr_auc(labels[val], raw_val)
+    log.info("trees fold %d: %d train TCEs, %d features, validation PR-AUC %.3f", fold, train.size,
              len(cols), val_score)
     with atomic_output(out_dir / "metrics.csv", ".csv") as tmp:
         pd.DataFrame([{"epoch": clf.n_iter_ - 1, "val_pr_auc": val_score}]).to_csv(tmp, index=False)
@@ -160,7 +162,8 @@ def _train_trees(train: ShardData, val: ShardData, cols, names, fold, cfg, out_d
     bundle = {"format": MODEL_FORMAT, "kind": "trees", "model": "trees",
               "trees": BoostedTrees.from_estimator(clf).to_tensors(), "features": names, "arrays": {},
               "fold": fold, "best_val_pr_auc": float(val_score), "imbalance": cfg["training"]["imbalance"],
-              "calibration": _calibrate(raw_val, val, calibrated_on, "trees", fold), "settings": model_settings(cfg)}
+              "calibration": _calibrate(raw_val, labels[val], calibrated_on, "trees", fold),
+              "settings": model_settings(cfg)}
     with atomic_output(out_dir / "model.pt", ".pt") as tmp:
         torch.save(bundle, tmp)
     return {"model": "trees", "fold": fold, "best_val_pr_auc": val_score, "iterations": int(clf.n_iter_)}

@@ -17,7 +17,7 @@ rule evaluate:
         f"{R}/benchmarks/evaluate/{{model}}/fold_{{fold}}.tsv"
     threads: 1
     resources:
-        mem_mb=lambda wc, input: cluster.evaluate_mem_mb(input.size_mb, 2000),
+        mem_mb=lambda wc, input: cluster.evaluate_mem_mb(cluster.count_rows(input.folds), 2000),
         runtime=RUNTIME,
     conda:
         ENV

@@ -10,10 +10,15 @@ if config["catalog"]["source"] != "views":
         if config["catalog"]["source"] == "simulated":
             files = SOURCE.raw_catalog_files()
             inputs.update(stars=str(files["stars"]), truth=str(files["truth"]))
-        if config["catalog"]["source"] == "tess_spoc":
-            # its sector runs say which sectors' light curves each star has
-            inputs["runs"] = str(SOURCE.raw_catalog_files()["catalog"])
         return inputs
+
+
+    def lightcurve_files_digest(wildcards):
+        # A local folder's files are no rule's output: a digest of the shard's stars' files (names,
+        # sizes, times) reruns the shard when one of them is added, removed or replaced.
+        if config["catalog"]["source"] != "local":
+            return None
+        return SOURCE.lightcurve_listing_digest(shard_targets(wildcards))
 
 
     rule lightcurves:
@@ -24,6 +29,10 @@ if config["catalog"]["source"] != "views":
             failures=f"{R}/lightcurves/{{shard}}.failures.csv",
         params:
             root=str(SOURCE.lightcurve_root()),
+            # The sectors the catalog's runs cover (tess_spoc), not the whole TCE table as an input:
+            # a catalog update reruns only the shards whose stars changed.
+            sectors=lambda wc: SOURCE.sectors() if config["catalog"]["source"] == "tess_spoc" else None,
+            files=lightcurve_files_digest,
             # Going online after an offline run must fetch what the cache lacked.
             offline=config["offline"],
         # Archive downloads run on the submitting host unless compute nodes have internet; otherwise

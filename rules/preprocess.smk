@@ -8,9 +8,11 @@ if config["catalog"]["source"] != "views":
             targets=shard_targets,
             index=f"{R}/lightcurves/{{shard}}.csv",
             lc_failures=f"{R}/lightcurves/{{shard}}.failures.csv",
+        # update(): Snakemake keeps the shard it replaces (and restores it if the job fails), so a
+        # rerun keeps the rows of stars whose inputs did not change (exosieve/preprocess.py).
         output:
-            shard=f"{R}/shards/{{shard}}.h5",
-            failures=f"{R}/shards/{{shard}}.failures.csv",
+            shard=update(f"{R}/shards/{{shard}}.h5"),
+            failures=update(f"{R}/shards/{{shard}}.failures.csv"),
         params:
             settings=PREPROCESS_SETTINGS,
             code=PREPROCESS_CODE,

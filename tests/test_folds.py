@@ -48,15 +48,15 @@ def test_validation_split_is_grouped():
 
 def test_a_handful_of_stars_trains_without_a_separate_validation_split():
     import pandas as pd
+    from types import SimpleNamespace
     from exosieve.config import load
-    from exosieve.shards import ShardData
-    from exosieve.training import fold_datasets
-    meta = pd.DataFrame({"tce_id": [f"{s}_1" for s in range(6)], "star_id": [str(s) for s in range(6)],
-                         "label": [1, 0, 1, 0, 0, 1]})
-    data = ShardData(meta=meta, scalars=np.zeros((6, 0), np.float32))
-    folds = meta.assign(fold=[0, 0, 1, 1, 0, 1])
-    train, val = fold_datasets(data, folds, 0, load({}))
-    assert list(train.meta.tce_id) == ["2_1", "3_1", "5_1"] and list(val.meta.tce_id) == list(train.meta.tce_id)
+    from exosieve.folds import labels_and_folds
+    from exosieve.training import fold_rows
+    meta = pd.DataFrame({"tce_id": [f"{s}_1" for s in range(6)], "star_id": [str(s) for s in range(6)]})
+    folds = meta.assign(label=[1, 0, 1, 0, 0, 1], fold=[0, 0, 1, 1, 0, 1])
+    labels, fold_of = labels_and_folds(meta.tce_id, folds)
+    train, val = fold_rows(SimpleNamespace(meta=meta), labels, fold_of, folds, 0, load({}))
+    assert list(meta.tce_id[train]) == ["2_1", "3_1", "5_1"] and list(val) == list(train)
 
 
 def test_too_few_tces_in_the_shards_is_an_error_that_says_where_the_rest_went(tmp_path):
@@ -64,13 +64,14 @@ def test_too_few_tces_in_the_shards_is_an_error_that_says_where_the_rest_went(tm
     TCEs that never reached a shard, by stage, from the manifests beside the shards."""
     import pandas as pd
     import pytest
+    from types import SimpleNamespace
     from exosieve.config import load
-    from exosieve.shards import ShardData
-    from exosieve.training import TrainingDataError, fold_datasets
+    from exosieve.folds import labels_and_folds
+    from exosieve.training import TrainingDataError, fold_rows
     folds = pd.DataFrame({"tce_id": [f"{s}_1" for s in range(6)], "star_id": [str(s) for s in range(6)],
                           "label": [1, 0, 1, 0, 0, 1], "fold": [0, 0, 1, 1, 0, 1]})
-    kept = folds[folds.label == 0]                  # every planet failed
-    data = ShardData(meta=kept[["tce_id", "star_id", "label"]], scalars=np.zeros((3, 0), np.float32))
+    kept = folds[folds.label == 0].reset_index(drop=True)         # every planet failed
+    labels, fold_of = labels_and_folds(kept.tce_id, folds)
     shard = tmp_path / "shards" / "000.h5"
     shard.parent.mkdir()
     pd.DataFrame({"tce_id": ["0_1", "2_1", "5_1", ""], "star_id": ["0", "2", "5", "1"],
@@ -78,7 +79,7 @@ def test_too_few_tces_in_the_shards_is_an_error_that_says_where_the_rest_went(tm
                   "error": ["star 0: HTTP 404", "star 2: bad", "star 5: bad", "a skipped file"]}
                  ).to_csv(tmp_path / "shards" / "000.failures.csv", index=False)
     with pytest.raises(TrainingDataError) as err:
-        fold_datasets(data, folds, 0, load({}), [shard])
+        fold_rows(SimpleNamespace(meta=kept), labels, fold_of, folds, 0, load({}), [shard])
     msg = str(err.value)
     assert msg.startswith("fold 0: nothing to train on: the shards hold only negative TCEs outside this fold. "
                           "3 of the catalog's 6 labelled TCEs could not be preprocessed (preprocess: 2, download: 1; "

@@ -41,7 +41,7 @@ def test_one_bad_target_never_stops_the_rest(small_survey, tmp_path, cfg):
     shard = read_shard(tmp_path / "s.h5")
     expected_ok = set(targets.tce_id) - set(failures.tce_id)
     assert set(shard.meta.tce_id) == expected_ok and len(expected_ok) >= 3
-    assert counts == {"tces": len(expected_ok), "failures": len(failures)}
+    assert counts == {"tces": len(expected_ok), "failures": len(failures), "stars_preprocessed": 6, "stars_kept": 0}
     assert np.isfinite(shard.views["global"]).all() and np.isfinite(shard.views["local"]).all()
     assert shard.views["local"].shape[1] == 31
 
@@ -56,13 +56,44 @@ def test_preprocessing_is_deterministic(small_survey, tmp_path, cfg):
     assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
 
 
+def test_a_rerun_preprocesses_only_the_stars_whose_inputs_changed(small_survey, tmp_path, cfg):
+    """The shard being replaced lends the rows of stars whose catalog rows, light-curve files,
+    settings and code are unchanged; the result is byte-identical to building from scratch."""
+    import os
+    targets, index = _shard_inputs(small_survey, tmp_path, 5)
+    stars = sorted(targets.star_id.unique())
+    index.to_csv(tmp_path / "i.csv", index=False)
+
+    def run(name, table, out="s"):
+        table.to_csv(tmp_path / "t.csv", index=False)
+        return preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", cfg, "000", tmp_path / f"{out}.h5",
+                                tmp_path / f"{out}.csv", progress=False)
+
+    assert run("first", targets)["stars_preprocessed"] == 5
+    assert run("same", targets) == {"tces": len(targets), "failures": 0, "stars_preprocessed": 0, "stars_kept": 5}
+    # A catalog update: one star's epoch refined, one star gone, its neighbour's file replaced.
+    changed = targets.copy()
+    changed.loc[changed.star_id == stars[0], "epoch"] += 0.001
+    changed = changed[changed.star_id != stars[1]]
+    touched = index.path[index.star_id == stars[2]].iloc[0]
+    os.utime(touched, ns=(os.stat(touched).st_atime_ns, os.stat(touched).st_mtime_ns + 10**9))
+    counts = run("update", changed)
+    assert (counts["stars_preprocessed"], counts["stars_kept"]) == (2, 2)
+    assert run("fresh", changed, out="fresh")["stars_preprocessed"] == 4
+    assert (tmp_path / "s.h5").read_bytes() == (tmp_path / "fresh.h5").read_bytes()
+    # Other settings: nothing is kept.
+    other = {**cfg, "detrend": {**cfg["detrend"], "knot_spacing": cfg["detrend"]["knot_spacing"] * 2}}
+    assert preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", other, "000", tmp_path / "s.h5",
+                            tmp_path / "s.csv", progress=False)["stars_kept"] == 0
+
+
 def test_a_shard_whose_targets_all_fail_is_an_empty_shard_with_its_manifest(small_survey, tmp_path, cfg):
     targets, index = _shard_inputs(small_survey, tmp_path, 2)
     targets.to_csv(tmp_path / "t.csv", index=False)
     index.iloc[:0].to_csv(tmp_path / "i.csv", index=False)
     counts = preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", cfg, "000", tmp_path / "s.h5",
                               tmp_path / "f.csv", progress=False)
-    assert counts == {"tces": 0, "failures": len(targets)}
+    assert counts == {"tces": 0, "failures": len(targets), "stars_preprocessed": 2, "stars_kept": 0}
     shard = read_shard(tmp_path / "s.h5")                   # complete, and empty
     assert len(shard) == 0 and shard.views["global"].shape == (0, cfg["views"]["global_bins"])
     failures = pd.read_csv(tmp_path / "f.csv", dtype=str)

@@ -14,7 +14,6 @@ from exosieve.shards import SCHEMA_VERSION, ShardData, ShardError, assign_shards
 def _data(n=5, seed=0):
     rng = np.random.default_rng(seed)
     meta = pd.DataFrame({"tce_id": [f"{100 + i}_1" for i in range(n)], "star_id": [str(100 + i) for i in range(n)],
-                         "disposition": ["PC", "AFP", "NTP", "UNK", "PC"][:n], "label": [1, 0, 0, -1, 1][:n],
                          "period": rng.uniform(1, 10, n), "epoch": rng.uniform(130, 140, n),
                          "duration": rng.uniform(0.05, 0.3, n)})
     return ShardData(meta=meta, views={"global": rng.normal(size=(n, 301)).astype(np.float32),
@@ -30,7 +29,7 @@ def test_round_trip(tmp_path):
     np.testing.assert_array_equal(back.views["local"], d.views["local"])
     np.testing.assert_array_equal(back.scalars, d.scalars)
     assert back.scalar_names == d.scalar_names
-    assert back.attrs["config_hash"] == "abc" and back.attrs["schema_version"] == SCHEMA_VERSION == 2
+    assert back.attrs["config_hash"] == "abc" and back.attrs["schema_version"] == SCHEMA_VERSION == 3
 
 
 def test_same_inputs_give_byte_identical_shards(tmp_path):
@@ -135,8 +134,11 @@ def test_cluster_requests_grow_with_the_work_and_never_drop_below_the_config(tmp
     assert cluster.shard_job_runtime(targets, 60, download=True) == 300
     targets.write_text("tce_id,star_id\n1_1,1\n")
     assert cluster.shard_job_runtime(targets, 60, download=True) == 60        # the floor
-    assert cluster.train_mem_mb(10, 4000) == 4000 and cluster.train_mem_mb(2000, 4000) == 9000
-    assert cluster.evaluate_mem_mb(2000, 2000) == 6800
+    # Training holds at most views_in_memory_mb of views (it streams the rest) plus ~200 B a TCE.
+    assert cluster.train_mem_mb(10, 1000, 4000, 1024) == 4000
+    assert cluster.train_mem_mb(500, 1000, 1000, 1024) == 1500
+    assert cluster.train_mem_mb(20_000, 250_000, 1000, 1024) == 2071
+    assert cluster.evaluate_mem_mb(250_000, 500) == 1047
     assert cluster.train_runtime(250_000, 40, 60) == 1667
 
 

@@ -140,7 +140,14 @@ def _catalog_text(df: pd.DataFrame) -> str:
     return "# catalog update\n" + df.to_csv(index=False)
 
 
-def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
+def test_catalog_updates_rerun_only_the_changed_stars_as_exosieve_plan_says(tmp_path, local_survey, monkeypatch):
+    """Each update reruns only the shard it touches, that shard preprocesses only the changed star
+    (the others keep their rows), and `exosieve plan` says so beforehand: its per-shard counts are
+    checked against what the preprocess jobs log. A new label mapping reruns no preprocessing; a
+    replaced light-curve file in the local folder reruns its star."""
+    import os
+    from exosieve.config import load
+    from exosieve.plan import plan_update
     data, survey = local_survey
     catalog = survey.catalog.copy()
     new_star = int(catalog.kepid.iloc[-1])
@@ -153,31 +160,55 @@ def test_catalog_updates_rerun_only_the_changed_shard(tmp_path, local_survey):
            "shards": n_shards, "cv": {"folds": 2}, "models": {"enabled": ["trees"], "primary": "trees"}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(tmp_path)
+    monkeypatch.chdir(tmp_path)                       # plan reads results/ as snakemake does
 
-    def plan_after(update: pd.DataFrame, star: int) -> None:
-        cat_path.write_text(_catalog_text(update))
+    def check_update(star: int) -> None:
+        plan = plan_update(load(tmp_path / "config.yaml"))
+        shard = f"{shard_of(str(star), n_shards):03d}"
+        rerun = plan.shards[plan.shards.rerun]
+        assert list(rerun.shard) == [shard] and list(rerun.stars_preprocessed) == [1], plan.format()
+        assert plan.retrain
         snakemake(tmp_path, "results/shards/manifest.csv")  # catalog + shard assignment only
-        plan = snakemake(tmp_path, "-n")
-        counts = job_counts(plan)
-        assert counts.get("preprocess") == 1 and counts.get("lightcurves") == 1, plan
-        assert planned_wildcards(plan, "preprocess") == [f"shard={shard_of(str(star), n_shards):03d}"]
+        dry = snakemake(tmp_path, "-n")
+        counts = job_counts(dry)
+        assert counts.get("preprocess") == 1 and counts.get("lightcurves") == 1, dry
+        assert planned_wildcards(dry, "preprocess") == [f"shard={shard}"]
         assert counts.get("folds") == 1 and counts.get("train") == 2 and counts.get("evaluate") == 2
         assert counts.get("report") == 1
-        # Only the shards are brought up to date between updates (the plan above is what a full
+        # Only the shards are brought up to date between updates (the dry run above is what a full
         # run would do); the last step below runs everything.
-        snakemake(tmp_path, *(str(p.relative_to(tmp_path)).replace("/targets/", "/").replace(".csv", ".h5")
-                              for p in (tmp_path / "results" / "shards" / "targets").glob("*.csv")))
+        snakemake(tmp_path, *(f"results/shards/{s}.h5" for s in plan.shards.shard))
+        log = (tmp_path / "results" / "logs" / "preprocess" / f"{shard}.log").read_text()
+        n = int(rerun.stars.iloc[0])
+        assert f"stars preprocessed: 1 of {n} ({n - 1} kept, inputs unchanged)" in log, log
 
     # 1. One TCE on a new star.
     added = pd.concat([base, catalog[catalog.kepid == new_star].head(1)], ignore_index=True)
-    plan_after(added, new_star)
+    cat_path.write_text(_catalog_text(added))
+    check_update(new_star)
     # 2. On one star, one TCE removed and another's period changed (one update, to keep the test short).
     star = int(added.kepid[added.kepid.duplicated()].iloc[0])
     first, second = added.index[added.kepid == star][:2]
     changed = added.copy()
     changed.loc[second, "tce_period"] = changed.loc[second, "tce_period"] * 1.001
     changed = changed.drop(index=first).reset_index(drop=True)
-    plan_after(changed, star)
+    cat_path.write_text(_catalog_text(changed))
+    check_update(star)
+    # 3. One light-curve file of the local folder replaced (a repaired download: new modification time).
+    other = int(changed.kepid.iloc[0])
+    fits = sorted((data / "lightcurves").glob(f"*/{other:09d}/*.fits"))[0]
+    os.utime(fits, ns=(fits.stat().st_atime_ns, fits.stat().st_mtime_ns + 10**9))
+    check_update(other)
+    # 4. A new label mapping (NTP no longer a negative): no light curve, no shard is redone.
+    relabelled = {**cfg, "catalog": {**cfg["catalog"], "labels": {"positive": ["PC"], "negative": ["AFP"]}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(relabelled))
+    plan = plan_update(load(tmp_path / "config.yaml"))
+    assert plan.stars_preprocessed == 0 and not plan.shards.rerun.any() and plan.retrain
+    assert plan.catalog["relabelled"] == int((changed.av_training_set == "NTP").sum()) > 0, plan.format()
+    snakemake(tmp_path, "results/shards/manifest.csv")
+    counts = job_counts(snakemake(tmp_path, "-n"))
+    assert "preprocess" not in counts and "lightcurves" not in counts, counts
+    assert counts.get("folds") == 1 and counts.get("train") == 2
     snakemake(tmp_path)
     assert "Nothing to be done" in snakemake(tmp_path, "-n")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import survey_hash
+from ..utils import TargetError
 from .kepler import load_dr24
 from .table import CatalogError
 
@@ -78,6 +79,23 @@ class LocalSource:
     def obtain_lightcurves(self, star_ids: list[str], progress: bool = True):
         from ..lightcurves.obtain import locate_local
         return locate_local(star_ids, self.lightcurve_root())
+
+    def lightcurve_listing_digest(self, targets_csv: str | Path) -> str:
+        """Digest of the light-curve files (path, size, modification time) of a target list's
+        stars: it changes when one of them is added, removed or replaced."""
+        import hashlib
+        from ..lightcurves.mast import find_lightcurves
+        root = self.lightcurve_root()
+        digest = hashlib.sha256()
+        for sid in sorted(pd.read_csv(targets_csv, usecols=["star_id"], dtype=str)["star_id"].unique()):
+            try:
+                paths = find_lightcurves(root, sid)
+            except TargetError:
+                continue                      # the lightcurves job reports it
+            for path in paths:
+                st = path.stat()
+                digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        return digest.hexdigest()[:16]
 
 
 def load_local_table(files: dict[str, Path], cat: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -201,6 +219,7 @@ class TessArchiveSource:
     def __init__(self, cfg: dict):
         self.cfg = cfg
         self.root = Path(cfg["results"]) / "archive" / self.name
+        self._sectors: dict[tuple, list[int]] = {}
 
     def raw_catalog_files(self) -> dict[str, Path]:
         return {"catalog": self.root / "spoc_tces.csv", "toi": self.root / "toi.csv"}
@@ -226,8 +245,12 @@ class TessArchiveSource:
     def sectors(self) -> list[int]:
         """Every sector the catalog's runs cover: a star's light curves come from all of them."""
         from .tess import run_sectors
-        runs = pd.read_csv(self.raw_catalog_files()["catalog"], usecols=["run"])["run"].unique()
-        return sorted({s for run in runs for s in run_sectors(run)})
+        path = self.raw_catalog_files()["catalog"]
+        key = (str(path), path.stat().st_mtime_ns)
+        if key not in self._sectors:      # asked once per shard's job when Snakemake builds the DAG
+            runs = pd.read_csv(path, usecols=["run"])["run"].unique()
+            self._sectors[key] = sorted({s for run in runs for s in run_sectors(run)})
+        return self._sectors[key]
 
     def obtain_lightcurves(self, star_ids: list[str], progress: bool = True):
         from ..http import RetryPolicy
