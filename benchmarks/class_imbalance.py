@@ -27,7 +27,7 @@ import pandas as pd
 
 from exosieve.config import load
 from exosieve.evaluation import evaluate_fold, expected_calibration_error, pr_auc
-from exosieve.folds import assign_folds
+from exosieve.folds import assign_folds, labels_and_folds, read_folds
 from exosieve.shards import read_shards, write_shard
 
 STRATEGIES = ["class_weight", "balanced_batches", "none"]
@@ -89,6 +89,7 @@ def run_mix(data, fraction: float, cfg: dict, model: str, n_folds: int, work: Pa
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shards", default="results/shards/*.h5")
+    parser.add_argument("--labels", default="results/folds/folds.csv", help="the run's folds table (its labels)")
     parser.add_argument("--config", default="config.yaml")
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--model", default="exominer")
@@ -106,6 +107,7 @@ def main() -> None:
     from exosieve.training import model_arrays
     from exosieve.shards import view_shapes
     data = read_shards(paths, list(model_arrays(args.model, view_shapes(paths[0]))))
+    data.meta["label"] = labels_and_folds(data.meta.tce_id, read_folds(args.labels))[0]   # shards hold no labels
     rows = []
     with tempfile.TemporaryDirectory(prefix="exosieve-imbalance-") as work:
         for fraction in args.fractions:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +217,7 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
                      lightcurve_failures: str | Path | None = None, progress: bool = True) -> dict:
     """Build one HDF5 shard and its failure manifest, keeping the rows of the shard it replaces
     whose inputs did not change (``reusable_rows``); returns counts."""
+    started = time.perf_counter()
     targets = read_targets(targets_csv)
     index = pd.read_csv(lightcurve_index, dtype={"star_id": str})
     files = index.groupby("star_id")["path"].apply(list).to_dict()
@@ -248,8 +250,9 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
     for f in failures:
         log.warning("%s", f["error"])
     n_stars = len(digests)
-    log.info("shard %s: %d TCEs (%d failed); stars preprocessed: %d of %d (%d kept, inputs unchanged)", shard,
-             len(data), len(failures), n_stars - len(kept_stars), n_stars, len(kept_stars))
+    log.info("shard %s: %d TCEs (%d failed); stars preprocessed: %d of %d (%d kept, inputs unchanged) in %.1f s",
+             shard, len(data), len(failures), n_stars - len(kept_stars), n_stars, len(kept_stars),
+             time.perf_counter() - started)
     return {"tces": len(data), "failures": len(failures), "stars_preprocessed": n_stars - len(kept_stars),
             "stars_kept": len(kept_stars)}
 

@@ -21,6 +21,16 @@ if config["catalog"]["source"] != "views":
         return SOURCE.lightcurve_listing_digest(shard_targets(wildcards))
 
 
+    def lightcurve_sectors(wildcards):
+        # The sectors the catalog's runs cover (tess_spoc), not the whole TCE table as an input:
+        # a catalog update reruns only the shards whose stars changed. The raw table exists once
+        # the shards are assigned.
+        if config["catalog"]["source"] != "tess_spoc":
+            return None
+        checkpoints.assign_shards.get()
+        return SOURCE.sectors()
+
+
     rule lightcurves:
         input:
             unpack(lightcurve_inputs),
@@ -29,9 +39,7 @@ if config["catalog"]["source"] != "views":
             failures=f"{R}/lightcurves/{{shard}}.failures.csv",
         params:
             root=str(SOURCE.lightcurve_root()),
-            # The sectors the catalog's runs cover (tess_spoc), not the whole TCE table as an input:
-            # a catalog update reruns only the shards whose stars changed.
-            sectors=lambda wc: SOURCE.sectors() if config["catalog"]["source"] == "tess_spoc" else None,
+            sectors=lightcurve_sectors,
             files=lightcurve_files_digest,
             # Going online after an offline run must fetch what the cache lacked.
             offline=config["offline"],
