@@ -2,7 +2,12 @@
 
 Each continuous segment (split at gaps and quarter boundaries) gets a cubic least-squares spline
 with knots every ``knot_spacing`` days, fitted with every TCE's transits masked and with iterative
-sigma clipping (as Vanderburg & Johnson 2014 and Astronet do). Cost is O(n) per segment.
+sigma clipping (as Vanderburg & Johnson 2014 and Astronet do), each cadence weighted by its flux
+error. A segment too short for two knot intervals (a stretch between gaps, where thermal ramps
+after a safe mode or a downlink live) gets a low-order polynomial instead of a constant, so that
+a ramp does not stay in to fake a transit. The mask spans ``mask_durations`` transit durations
+(default 3: +-1.5 durations), so that ingress and egress stay out of the fit even when the
+catalog's duration is off by tens of percent. Cost is O(n) per segment.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import numpy as np
 from scipy.interpolate import LSQUnivariateSpline
 
 
-def transit_mask(time: np.ndarray, periods, epochs, durations, width: float = 1.5) -> np.ndarray:
+def transit_mask(time: np.ndarray, periods, epochs, durations, width: float = 3.0) -> np.ndarray:
     """True where any of the given transits (``width`` durations wide, centred) is in progress."""
     mask = np.zeros(time.size, bool)
     for period, epoch, duration in zip(periods, epochs, durations):
@@ -36,44 +41,79 @@ def robust_std(x: np.ndarray) -> float:
     return 1.4826 * float(np.median(np.abs(x - np.median(x)))) if x.size else 0.0
 
 
-def _fit_segment(t, f, use, knot_spacing, sigma, iterations):
-    """Spline trend of one segment, evaluated at every ``t``; ``use`` marks points it may fit."""
+def _low_order(t, f, w, degree):
+    """A weighted polynomial of ``degree`` (a constant median at 0), as a callable of time."""
+    if degree == 0:
+        level = float(np.median(f))
+        return lambda x: np.full(np.shape(x), level)
+    return np.polynomial.Polynomial.fit(t, f, degree, w=w)
+
+
+def short_segment_degree(n_points: int, span: float) -> int:
+    """Polynomial degree for a segment too short for the spline: a quadratic follows a thermal
+    ramp's curvature over a day or two; fewer points or hours get a line or a constant."""
+    if n_points < 10:
+        return 0
+    return 2 if n_points >= 30 and span >= 0.5 else 1
+
+
+def _fit_segment(t, f, use, knot_spacing, sigma, iterations, w=None):
+    """Trend of one segment, evaluated at every ``t``; ``use`` marks points it may fit, ``w`` are
+    weights (1/flux error) or None."""
+    w = np.ones(t.size) if w is None else w
+    if not use.any():
+        return np.full(t.size, np.median(f))
     for _ in range(iterations):
-        tt, ff = t[use], f[use]
+        tt, ff, ww = t[use], f[use], w[use]
         if tt.size < 8 or tt[-1] - tt[0] < 2 * knot_spacing:
-            return np.full(t.size, np.median(ff) if ff.size else np.median(f))
-        knots = np.arange(tt[0] + knot_spacing, tt[-1] - 0.5 * knot_spacing, knot_spacing)
-        # Schoenberg-Whitney: every knot interval needs data, so drop knots over masked gaps.
-        counts = np.diff(np.searchsorted(tt, np.concatenate([[tt[0]], knots, [tt[-1] + 1e-9]])))
-        keep = np.ones(knots.size, bool)
-        keep[(counts[:-1] < 4) | (counts[1:] < 4)] = False
-        knots = knots[keep]
-        try:
-            spline = LSQUnivariateSpline(tt, ff, knots, k=3)
-        except ValueError:
-            return np.full(t.size, np.median(ff))
-        resid = f - spline(t)
+            model = _low_order(tt, ff, ww, short_segment_degree(tt.size, tt[-1] - tt[0]))
+        else:
+            knots = np.arange(tt[0] + knot_spacing, tt[-1] - 0.5 * knot_spacing, knot_spacing)
+            # Schoenberg-Whitney: every knot interval needs data, so drop knots over masked gaps.
+            counts = np.diff(np.searchsorted(tt, np.concatenate([[tt[0]], knots, [tt[-1] + 1e-9]])))
+            keep = np.ones(knots.size, bool)
+            keep[(counts[:-1] < 4) | (counts[1:] < 4)] = False
+            try:
+                model = LSQUnivariateSpline(tt, ff, knots[keep], w=ww, k=3)
+            except ValueError:
+                model = _low_order(tt, ff, ww, 0)
+        resid = f - model(t)
         scatter = robust_std(resid[use])
         new_use = use & (np.abs(resid) < sigma * scatter) if scatter > 0 else use
-        if new_use.sum() == use.sum():
+        if new_use.sum() == use.sum() or new_use.sum() < 3:
             break
         use = new_use
-    return spline(t)
+    return model(t)
+
+
+def error_weights(flux_err: np.ndarray | None, n: int) -> np.ndarray | None:
+    """1/sigma weights from flux errors; a missing or non-positive error gets the median error's
+    weight, so one bad error neither dominates nor vanishes from the fit."""
+    if flux_err is None:
+        return None
+    err = np.asarray(flux_err, float)
+    good = np.isfinite(err) & (err > 0)
+    if not good.any():
+        return None
+    err = np.where(good, err, np.median(err[good]))
+    return 1.0 / err
 
 
 def fit_trend(time, values, mask, segment=None, knot_spacing=1.5, gap=0.75, sigma_clip=3.0,
-              iterations=3) -> np.ndarray:
-    """Spline trend of ``values`` fitted per segment, ignoring cadences where ``mask`` is True."""
+              iterations=3, weights=None) -> np.ndarray:
+    """Trend of ``values`` fitted per segment, ignoring cadences where ``mask`` is True."""
     trend = np.empty_like(values)
     for start, stop in segment_bounds(time, segment, gap):
         sl = slice(start, stop)
-        trend[sl] = _fit_segment(time[sl], values[sl], ~mask[sl], knot_spacing, sigma_clip, iterations)
+        trend[sl] = _fit_segment(time[sl], values[sl], ~mask[sl], knot_spacing, sigma_clip, iterations,
+                                 None if weights is None else weights[sl])
     return trend
 
 
 def detrend(time, flux, periods, epochs, durations, segment=None, knot_spacing=1.5, gap=0.75,
-            mask_durations=1.5, sigma_clip=3.0, iterations=3) -> tuple[np.ndarray, np.ndarray]:
+            mask_durations=3.0, sigma_clip=3.0, iterations=3, flux_err=None) -> tuple[np.ndarray, np.ndarray]:
     """Return (flux / trend, in-transit mask). ``time`` must be sorted."""
     mask = transit_mask(time, periods, epochs, durations, mask_durations)
-    trend = fit_trend(time, flux, mask, segment, knot_spacing, gap, sigma_clip, iterations)
+    trend = fit_trend(time, flux, mask, segment, knot_spacing, gap, sigma_clip, iterations,
+                      error_weights(flux_err, time.size))
     return flux / trend, mask

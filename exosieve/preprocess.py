@@ -76,7 +76,8 @@ def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
     spline = dict(segment=lc.segment, knot_spacing=d["knot_spacing"], gap=d["gap"],
                   sigma_clip=d["sigma_clip"], iterations=d["iterations"])
     flat, mask = detrend(lc.time, lc.flux, star_tces.period.to_numpy(), star_tces.epoch.to_numpy(),
-                         star_tces.duration.to_numpy(), mask_durations=d["mask_durations"], **spline)
+                         star_tces.duration.to_numpy(), mask_durations=d["mask_durations"], flux_err=lc.flux_err,
+                         **spline)
     good = np.isfinite(flat)
     residuals = []
     for centroid in (lc.centroid_col, lc.centroid_row):
