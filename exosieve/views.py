@@ -1,9 +1,15 @@
 """Phase folding and binning into fixed-length views (Shallue & Vanderburg 2018; ExoMiner).
 
 A view is a median-binned, phase-folded light curve. Flux views are normalised so that the
-out-of-transit level is 0 and the primary transit's depth is -1; the diagnostic views that must be
-compared with the primary (odd/even, secondary, unfolded) share the local view's scale, so an odd
-transit half as deep as the even one reads -0.5 and a secondary eclipse a third as deep reads -0.33.
+out-of-transit level is 0 and the primary transit's depth, measured in the local view where the
+transit is resolved, is -1; every view shares that scale, so an odd transit half as deep as the
+even one reads -0.5, a secondary eclipse a third as deep reads -0.33, and no view stretches its
+own noise to -1 when the transit is lost in it.
+
+Global bins are P/bins apart, but each takes the median of the cadences within at most one
+transit duration of its centre: a bin a day wide would bury a 0.4-day transit (fewer than half
+its cadences in transit, so its median is the out-of-transit level), and the long-period
+planets would vanish from the global view. With bins narrower than the transit nothing changes.
 
 View groups (``views.enabled``) and the arrays each puts in a shard:
 
@@ -111,14 +117,26 @@ def median_by_bin(idx: np.ndarray, y: np.ndarray, n_bins: int) -> tuple[np.ndarr
     return med, counts
 
 
-def binned_median(x, y, lo, hi, n_bins) -> tuple[np.ndarray, np.ndarray]:
-    """Median of ``y`` in ``n_bins`` equal bins of ``x`` over [lo, hi); (medians, counts)."""
-    return median_by_bin(bin_index(np.asarray(x, float), lo, hi, n_bins), np.asarray(y, float), n_bins)
+def window_index(x: np.ndarray, lo: float, hi: float, n_bins: int, width: float | None) -> np.ndarray:
+    """``bin_index``, keeping only the points within ``width``/2 of their bin's centre (all of
+    them when ``width`` is None or at least the bin spacing): windows narrower than the spacing."""
+    idx = bin_index(x, lo, hi, n_bins)
+    spacing = (hi - lo) / n_bins
+    if width is not None and width < spacing:
+        centre = lo + (idx + 0.5) * spacing
+        idx = np.where(np.abs(x - centre) <= 0.5 * width, idx, -1)
+    return idx
 
 
-def binned_std(x, y, lo, hi, n_bins) -> np.ndarray:
+def binned_median(x, y, lo, hi, n_bins, width: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Median of ``y`` in ``n_bins`` equal bins of ``x`` over [lo, hi), each over a window of at
+    most ``width`` around its centre; (medians, counts)."""
+    return median_by_bin(window_index(np.asarray(x, float), lo, hi, n_bins, width), np.asarray(y, float), n_bins)
+
+
+def binned_std(x, y, lo, hi, n_bins, width: float | None = None) -> np.ndarray:
     """Standard deviation of ``y`` per bin (NaN with fewer than two points), by bincount sums."""
-    idx = bin_index(np.asarray(x, float), lo, hi, n_bins)
+    idx = window_index(np.asarray(x, float), lo, hi, n_bins, width)
     keep = idx >= 0
     idx, v = idx[keep], y[keep] - np.median(y[keep]) if keep.any() else y[keep]
     n = np.bincount(idx, minlength=n_bins).astype(float)
@@ -156,8 +174,11 @@ def out_of_transit_level(view: np.ndarray, centres: np.ndarray, duration: float)
     return float(np.median(view[out])) if out.any() else float(np.median(view))
 
 
-def global_view(phase: np.ndarray, flux: np.ndarray, period: float, n_bins: int) -> np.ndarray:
-    med, _ = binned_median(phase, flux, -0.5 * period, 0.5 * period, n_bins)
+def global_view(phase: np.ndarray, flux: np.ndarray, period: float, n_bins: int,
+                duration: float | None = None) -> np.ndarray:
+    """The whole orbit, each bin over at most ``duration`` around its centre, scaled to its own
+    minimum (ViewMaker scales it by the local view's depth instead)."""
+    med, _ = binned_median(phase, flux, -0.5 * period, 0.5 * period, n_bins, duration)
     med = fill_empty(med)
     return normalize_view(med, float(np.median(med)))
 
@@ -174,8 +195,9 @@ class ViewMaker:
     """Builds every enabled view of one TCE from its star's detrended light curve.
 
     ``time``/``flux`` are the detrended cadences; ``dcol``/``drow`` the centroid residuals in
-    pixels (NaN where missing); ``phase``, when the caller has it, is ``phase_fold(time, ...)``. The local view's level and depth are measured once and shared by
-    the views that must be compared with it.
+    pixels (NaN where missing); ``phase``, when the caller has it, is ``phase_fold(time, ...)``.
+    The local view's level and depth are measured once, where the transit is resolved, and scale
+    every flux view.
     """
 
     def __init__(self, time, flux, dcol, drow, period, epoch, duration, vcfg: dict, phase=None):
@@ -190,9 +212,8 @@ class ViewMaker:
         self.level = out_of_transit_level(self.local_raw, self.lcentres, duration)
         self.depth = max(-float(np.min(self.local_raw - self.level)), 1e-9)
         self.global_raw = fill_empty(binned_median(self.phase, flux, -0.5 * period, 0.5 * period,
-                                                   self.gbins)[0])
+                                                   self.gbins, duration)[0])
         self.global_level = float(np.median(self.global_raw))
-        self.global_depth = max(-float(np.min(self.global_raw - self.global_level)), 1e-9)
 
     def _local_scaled(self, phase, flux) -> np.ndarray:
         med = fill_empty(binned_median(phase, flux, -self.half, self.half, self.lbins)[0])
@@ -208,14 +229,14 @@ class ViewMaker:
         return out
 
     def _global(self, _):
-        return (self.global_raw - self.global_level) / self.global_depth
+        return (self.global_raw - self.global_level) / self.depth
 
     def _local(self, _):
         return (self.local_raw - self.level) / self.depth
 
     def _global_scatter(self, _):
-        std = binned_std(self.phase, self.f, -0.5 * self.period, 0.5 * self.period, self.gbins)
-        return np.nan_to_num(std / self.global_depth, nan=0.0)
+        std = binned_std(self.phase, self.f, -0.5 * self.period, 0.5 * self.period, self.gbins, self.duration)
+        return np.nan_to_num(std / self.depth, nan=0.0)
 
     def _local_scatter(self, _):
         std = binned_std(self.phase, self.f, -self.half, self.half, self.lbins)
@@ -239,7 +260,7 @@ class ViewMaker:
     def _centroid(self, lo, hi, n_bins, centres):
         parts = []
         for d in (self.dcol, self.drow):
-            med = fill_empty(binned_median(self.phase, d, lo, hi, n_bins)[0])
+            med = fill_empty(binned_median(self.phase, d, lo, hi, n_bins, self.duration)[0])
             parts.append(med - out_of_transit_level(med, centres, self.duration))
         offset = np.hypot(*parts)
         offset = offset - out_of_transit_level(offset, centres, self.duration)
@@ -258,8 +279,8 @@ class ViewMaker:
         # Fold at 2P about the point between two transits: even transits land at -P/2, odd at +P/2.
         p2 = 2 * self.period
         ph = phase_fold(self.t, p2, self.epoch + 0.5 * self.period)
-        med = fill_empty(binned_median(ph, self.f, -self.period, self.period, self.gbins)[0])
-        return normalize_view(med, float(np.median(med)))
+        med = fill_empty(binned_median(ph, self.f, -self.period, self.period, self.gbins, self.duration)[0])
+        return (med - float(np.median(med))) / self.depth
 
     def _unfolded(self, _):
         """Each transit's own local view (shared scale), deepest first, zero rows as padding."""

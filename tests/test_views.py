@@ -81,3 +81,32 @@ def test_transit_mask_width():
     t = np.linspace(0, 10, 10001)
     m = transit_mask(t, [5.0], [1.0], [0.2], width=1.5)
     assert m.sum() == pytest.approx(2 * 0.3 / 0.001, rel=0.02)  # two transits, 0.3 d each
+
+
+@pytest.mark.parametrize("global_bins", [301, 2001])
+def test_a_long_period_transit_keeps_its_depth_in_the_global_view(global_bins):
+    """P = 300 d, D = 0.4 d, 1% deep, over Kepler's four years: a bin P/301 = 1 d wide holds the
+    transit in under half its cadences, and a plain median would show no transit at all. Each
+    global bin looks at most one duration around its centre, so at least 80% of the depth stays;
+    the view is scaled by the depth the local view resolves, so its noise stays near 0."""
+    from exosieve.config import load
+    from exosieve.simulate.signals import KEPLER_LC_CADENCE, eclipse_signal, transit_duration
+    from exosieve.views import ViewMaker
+    rng = np.random.default_rng(4)
+    period, epoch, k, b, a_rs = 300.0, 200.0, 0.1, 0.2, 262.0
+    time = np.arange(131.5, 131.5 + 1470, KEPLER_LC_CADENCE)
+    flux = 1 + eclipse_signal(time, period, epoch, k, a_rs, b, 0.4, 0.25) + rng.normal(0, 2e-4, time.size)
+    duration = float(transit_duration(period, a_rs, k, b))
+    assert duration == pytest.approx(0.4, abs=0.03)
+    depth = -float(eclipse_signal(np.array([epoch]), period, epoch, k, a_rs, b, 0.4, 0.25, supersample=1)[0])
+    vcfg = {**load({})["views"], "global_bins": global_bins, "local_bins": 201 if global_bins == 2001 else 31}
+    maker = ViewMaker(time, flux, np.zeros(time.size), np.zeros(time.size), period, epoch, duration, vcfg)
+    kept = -float(np.min(maker.global_raw - maker.global_level))
+    assert kept >= 0.8 * depth
+    view = maker.make(["global"], 0.5)["global"]
+    assert np.argmin(view) == global_bins // 2 and -1.1 < view.min() < -0.8
+    away = np.abs(np.arange(global_bins) - global_bins // 2) > 2
+    assert np.abs(view[away]).max() < 0.2                    # noise, not stretched to -1
+    if global_bins == 301:                                   # what a bin-wide median makes of it
+        plain = binned_median(phase_fold(time, period, epoch), flux, -150, 150, global_bins)[0]
+        assert np.median(plain) - np.nanmin(plain) < 0.3 * depth
