@@ -39,7 +39,8 @@ def model_branches(model: str, arrays: list[str]) -> list[Branch]:
     if model == "astronet":
         return [Branch("global", (("global",),)), Branch("local", (("local",),))]
     if model == "raw_flux":
-        return [Branch("raw_flux", (("raw_flux",),))]
+        # Two channels: the star's light curve and where this TCE's transits fall in it.
+        return [Branch("raw_flux", (("raw_flux", "raw_flux_transits"),))]
     if model != "exominer":
         raise ValueError(f"{model} is not a CNN model")
     branches = []

@@ -27,7 +27,9 @@ unfolded          unfolded (K, L)                each transit on its own: single
 ================  =============================  ==================================================
 
 ``raw_flux`` (R) is the detrended light curve binned in time, unfolded, for the ``raw_flux``
-baseline model.
+baseline model; every TCE of a star shares it. ``raw_flux_transits`` (R), its second channel,
+marks where this TCE's transits fall (the fraction of each time bin in transit), so that the
+baseline can tell a star's planet from the eclipsing binary beside it.
 """
 
 from __future__ import annotations
@@ -59,14 +61,14 @@ def shard_arrays(cfg: dict) -> list[str]:
     """Names of the view arrays preprocessing writes for this configuration."""
     names = [a for group in cfg["views"]["enabled"] for a in VIEW_GROUPS[group]]
     if "raw_flux" in cfg["models"]["enabled"]:
-        names.append("raw_flux")
+        names += ["raw_flux", "raw_flux_transits"]
     return names
 
 
 def required_arrays(model: str) -> list[str]:
     """View arrays a model cannot do without (``trees`` reads only scalar features)."""
     return {"astronet": ["global", "local"], "exominer": ["global", "local"],
-            "raw_flux": ["raw_flux"]}.get(model, [])
+            "raw_flux": ["raw_flux", "raw_flux_transits"]}.get(model, [])
 
 
 def usable_models(enabled: list[str], arrays: list[str]) -> tuple[list[str], list[str]]:
@@ -78,7 +80,7 @@ def usable_models(enabled: list[str], arrays: list[str]) -> tuple[list[str], lis
 def array_shape(name: str, vcfg: dict) -> tuple[int, ...]:
     if name == "unfolded":
         return (vcfg["unfolded_transits"], vcfg["local_bins"])
-    if name == "raw_flux":
+    if name in ("raw_flux", "raw_flux_transits"):
         return (vcfg["raw_flux_bins"],)
     if name in ("global", "global_scatter", "centroid_global", "double_period"):
         return (vcfg["global_bins"],)
@@ -318,3 +320,13 @@ def raw_flux_view(time: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray
     noise = robust_std(med) or 1.0
     z = np.nan_to_num((med - level) / noise, nan=0.0)  # gaps read as "nothing happening"
     return np.clip(z, -RAW_FLUX_CLIP, RAW_FLUX_CLIP).astype(np.float32)
+
+
+def raw_flux_transits(time: np.ndarray, period: float, epoch: float, duration: float, n_bins: int) -> np.ndarray:
+    """Fraction of each ``raw_flux_view`` time bin's cadences inside this TCE's transits."""
+    idx = bin_index(time, float(time[0]), float(time[-1]) + 1e-9, n_bins)
+    inside = np.abs(phase_fold(time, period, epoch)) < 0.5 * duration
+    counts = np.bincount(idx, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fraction = np.bincount(idx, inside.astype(float), minlength=n_bins) / counts
+    return np.nan_to_num(fraction, nan=0.0).astype(np.float32)

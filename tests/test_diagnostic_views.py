@@ -29,7 +29,7 @@ def views_and_features(time, flux, period, epoch, dcol=None, drow=None, duration
     drow = np.zeros(time.size) if drow is None else drow
     phase = phase_fold(time, period, epoch)
     feats = measure_features(time, phase, flux, dcol, drow, duration, period, epoch, np.zeros(time.size, bool))
-    names = [n for n in shard_arrays(cfg) if n != "raw_flux"]
+    names = [n for n in shard_arrays(cfg) if not n.startswith("raw_flux")]
     maker = ViewMaker(time, flux, dcol, drow, period, epoch, duration, cfg["views"])
     return maker.make(names, feats["secondary_phase"]), feats
 
@@ -148,3 +148,16 @@ def test_raw_flux_view_has_fixed_length_and_shows_the_dips():
     v = raw_flux_view(time, flux, 400)
     assert v.shape == (400,) and v.dtype == np.float32
     assert (v < -10).sum() >= 9                             # ten transits, each a few sigma deep
+
+
+def test_raw_flux_transits_mark_this_tces_transits_and_no_other():
+    """The raw_flux baseline's second channel: two TCEs of one star share the light curve, not it."""
+    from exosieve.views import raw_flux_transits
+    time, flux = light_curve(lambda t: box(t, 20.0, 10.0, 0.01) + box(t, 7.0, 3.0, 0.002))
+    v = raw_flux_view(time, flux, 400)
+    first, second = raw_flux_transits(time, 20.0, 10.0, DURATION, 400), raw_flux_transits(time, 7.0, 3.0, DURATION, 400)
+    assert first.shape == (400,) and first.dtype == np.float32 and 0 < first.max() <= 1
+    assert (first > 0).sum() in range(10, 21) and (second > 0).sum() in range(29, 59)   # 10 and 29 transits, <= 2 bins each
+    assert ((first > 0) & (second > 0)).sum() <= 4     # only where the transits coincide (t = 10, 150 d)
+    deepest = first >= 0.5 * first.max()                      # the bins most in this TCE's transits
+    assert np.median(v[deepest]) < -10 and np.median(v[(first == 0) & (second == 0)]) == pytest.approx(0, abs=0.5)
