@@ -52,25 +52,33 @@ def find_secondary(phase: np.ndarray, flux: np.ndarray, period: float, duration:
     return float(centre[best]), depth, float(snr[best])
 
 
-def _centroid_shift(dcol, drow, in_transit, baseline) -> tuple[float, float]:
-    """(in-transit centroid shift [pixel], its significance) from the centroid residuals."""
-    shifts, sigmas = [], []
-    for d in (dcol, drow):
-        ok = np.isfinite(d)
-        inn, base = ok & in_transit, ok & baseline
-        if inn.sum() < 3 or base.sum() < 3:
-            return float("nan"), float("nan")
-        shift = float(np.mean(d[inn]) - np.median(d[base]))
-        err = robust_std(d[base]) * np.sqrt(1 / inn.sum() + 1 / base.sum())
-        shifts.append(shift)
-        sigmas.append(shift / err if err > 0 else 0.0)
-    return float(np.hypot(*shifts)), float(np.hypot(*sigmas))
+def _centroid_shift(d_east, d_north, in_transit, baseline) -> tuple[float, float]:
+    """(in-transit centroid shift [arcsec], its significance) from the centroid residuals on the
+    sky. The significance is the shift's Mahalanobis length under the baseline's 2x2 covariance
+    (outliers beyond 5 robust sigma left out), so that it does not depend on how the sky's axes
+    are turned: what the pixel frame said on Kepler's files, the sky frame says too."""
+    d = np.column_stack([d_east, d_north])
+    ok = np.isfinite(d).all(axis=1)
+    inn, base = ok & in_transit, ok & baseline
+    if inn.sum() < 3 or base.sum() < 3:
+        return float("nan"), float("nan")
+    ref = np.median(d[base], axis=0)
+    shift = d[inn].mean(axis=0) - ref
+    spread = np.array([robust_std(d[base, 0]), robust_std(d[base, 1])])
+    if not (spread > 0).all():
+        return float(np.hypot(*shift)), 0.0
+    typical = base & (np.abs(d - ref) < 5 * spread).all(axis=1)
+    cov = np.cov(d[typical].T) * (1 / inn.sum() + 1 / typical.sum()) if typical.sum() > 3 else None
+    if cov is None or not np.isfinite(cov).all() or np.linalg.det(cov) <= 0:
+        return float(np.hypot(*shift)), 0.0
+    return float(np.hypot(*shift)), float(np.sqrt(shift @ np.linalg.solve(cov, shift)))
 
 
-def measure_features(time, phase, flux, dcol, drow, duration, period, epoch,
+def measure_features(time, phase, flux, d_east, d_north, duration, period, epoch,
                      other_transits) -> dict[str, float]:
     """Every measured scalar of one TCE. ``phase`` is the time from the nearest transit [d];
-    ``other_transits`` marks cadences in the star's other TCEs' transits (kept out of baselines).
+    ``d_east``/``d_north`` the centroid residuals on the sky [arcsec]; ``other_transits`` marks
+    cadences in the star's other TCEs' transits (kept out of baselines).
 
     Depths are in ppm; ``odd_even_diff`` is relative to the depth; ``secondary_phase`` is a
     fraction of the period; ``transit_shape`` is the depth near ingress/egress over the central
@@ -106,11 +114,11 @@ def measure_features(time, phase, flux, dcol, drow, duration, period, epoch,
     d_ring, _ = _dip(flux, (a > 0.3 * duration) & (a < 0.45 * duration), level, scatter)
     d_centre, _ = _dip(flux, a < 0.15 * duration, level, scatter)
     shape = d_ring / d_centre if np.isfinite(d_ring) and np.isfinite(d_centre) and d_centre > 0 else np.nan
-    offset, offset_sigma = _centroid_shift(dcol, drow, in_transit, (a > duration) & (a < 3 * duration) & clean)
+    offset, offset_sigma = _centroid_shift(d_east, d_north, in_transit, (a > duration) & (a < 3 * duration) & clean)
     # How far from the centroid the dimming source must be to move it this much for this depth
-    # (ExoMiner's transit-source offset): about the blend's distance for a background EB, a
-    # small fraction of a pixel for the target itself.
-    source_offset = float(np.clip(offset / depth, 0, 50)) if depth > 0 and np.isfinite(offset) else np.nan
+    # (ExoMiner's transit-source offset) [arcsec]: about the blend's distance for a background EB,
+    # a small fraction of an arcsec for the target itself.
+    source_offset = float(np.clip(offset / depth, 0, 1000)) if depth > 0 and np.isfinite(offset) else np.nan
     return {"depth": depth * 1e6, "snr": snr, "n_transits": float(np.unique(cycle[in_transit]).size),
             "odd_even_diff": odd_even_diff, "odd_even_sigma": odd_even_sigma,
             "secondary_depth": sec_depth * 1e6, "secondary_snr": sec_snr, "secondary_phase": sec_phase,

@@ -48,9 +48,9 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
     others = all_tces[all_tces.tce_id != tce.tce_id]
     other_mask = transit_mask(time, others.period, others.epoch, others.duration,
                               cfg["detrend"]["mask_durations"])
-    measured = measure_features(time, phase, star.flux, star.dcol, star.drow, duration, period, epoch,
+    measured = measure_features(time, phase, star.flux, star.d_east, star.d_north, duration, period, epoch,
                                 other_mask)
-    maker = ViewMaker(time, star.flux, star.dcol, star.drow, period, epoch, duration, cfg["views"], phase)
+    maker = ViewMaker(time, star.flux, star.d_east, star.d_north, period, epoch, duration, cfg["views"], phase)
     names = [n for n in shard_arrays(cfg) if not n.startswith("raw_flux")]
     views = maker.make(names, measured["secondary_phase"])
     if star.raw_flux is not None:
@@ -66,13 +66,16 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
 class DetrendedStar:
     time: np.ndarray
     flux: np.ndarray           # relative flux, trend divided out
-    dcol: np.ndarray           # centroid residuals [pixel], trend subtracted
-    drow: np.ndarray
+    d_east: np.ndarray         # centroid residuals on the sky [arcsec] (east, north), each file's
+    d_north: np.ndarray        # trend subtracted in its own pixels, then turned by its own WCS
     raw_flux: np.ndarray | None  # the raw_flux baseline's input, when that model is enabled
 
 
 def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
-    """Detrend flux (divide) and centroids (subtract) with every TCE's transits masked."""
+    """Detrend flux (divide) and centroids (subtract) with every TCE's transits masked. Centroid
+    residuals are taken in each file's own pixels against its own out-of-transit trend (segments
+    never span files), then turned into offsets on the sky by that file's WCS, so that quarters
+    or sectors seen at other orientations (TESS: other cameras) add up instead of cancelling."""
     d = cfg["detrend"]
     spline = dict(segment=lc.segment, knot_spacing=d["knot_spacing"], gap=d["gap"],
                   sigma_clip=d["sigma_clip"], iterations=d["iterations"])
@@ -88,12 +91,13 @@ def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
             seg = spline["segment"][ok] if spline["segment"] is not None else None
             res[ok] = centroid[ok] - fit_trend(lc.time[ok], centroid[ok], mask[ok],
                                                **{**spline, "segment": seg})
-        residuals.append(res[good])
+        residuals.append(res)
+    east, north = lc.centroid_on_sky(*residuals)
     time, flat = lc.time[good], flat[good]
     raw = None
     if "raw_flux" in cfg["models"]["enabled"]:
         raw = raw_flux_view(time, flat, cfg["views"]["raw_flux_bins"])
-    return DetrendedStar(time, flat, residuals[0], residuals[1], raw)
+    return DetrendedStar(time, flat, east[good], north[good], raw)
 
 
 def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:

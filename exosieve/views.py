@@ -21,7 +21,7 @@ local             local (L)                      the transit's shape (U vs V)
 scatter           global_scatter, local_scatter  per-bin spread beside each flux view (ExoMiner++)
 odd_even          odd_local, even_local          EBs at half their period (unequal depths)
 secondary         secondary (L)                  the most significant dip away from the transit
-centroid          centroid_global, centroid_local  the image moving in transit: a background blend
+centroid          centroid_global, centroid_local  the image moving on the sky in transit: a blend
 double_period     double_period (G)              the orbit folded at twice the period
 unfolded          unfolded (K, L)                each transit on its own: single-event glitches
 ================  =============================  ==================================================
@@ -196,14 +196,14 @@ def local_view(phase: np.ndarray, flux: np.ndarray, duration: float, n_bins: int
 class ViewMaker:
     """Builds every enabled view of one TCE from its star's detrended light curve.
 
-    ``time``/``flux`` are the detrended cadences; ``dcol``/``drow`` the centroid residuals in
-    pixels (NaN where missing); ``phase``, when the caller has it, is ``phase_fold(time, ...)``.
+    ``time``/``flux`` are the detrended cadences; ``d_east``/``d_north`` the centroid residuals on
+    the sky in arcsec (NaN where missing); ``phase``, when the caller has it, is ``phase_fold(time, ...)``.
     The local view's level and depth are measured once, where the transit is resolved, and scale
     every flux view.
     """
 
-    def __init__(self, time, flux, dcol, drow, period, epoch, duration, vcfg: dict, phase=None):
-        self.t, self.f, self.dcol, self.drow = time, flux, dcol, drow
+    def __init__(self, time, flux, d_east, d_north, period, epoch, duration, vcfg: dict, phase=None):
+        self.t, self.f, self.d_east, self.d_north = time, flux, d_east, d_north
         self.period, self.epoch, self.duration = period, epoch, duration
         self.c = vcfg
         self.phase = phase_fold(time, period, epoch) if phase is None else phase
@@ -261,7 +261,7 @@ class ViewMaker:
 
     def _centroid(self, lo, hi, n_bins, centres):
         parts = []
-        for d in (self.dcol, self.drow):
+        for d in (self.d_east, self.d_north):
             med = fill_empty(binned_median(self.phase, d, lo, hi, n_bins, self.duration)[0])
             parts.append(med - out_of_transit_level(med, centres, self.duration))
         offset = np.hypot(*parts)

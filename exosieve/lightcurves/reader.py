@@ -32,9 +32,17 @@ class LightCurve:
     flux_err: np.ndarray
     centroid_col: np.ndarray  # MOM_CENTR1 [pixel]
     centroid_row: np.ndarray  # MOM_CENTR2 [pixel]
-    segment: np.ndarray     # quarter/sector index of each cadence
+    segment: np.ndarray     # quarter/sector index of each cadence (the file it came from)
     n_files: int
     skipped: list = field(default_factory=list)  # (file name, why) of every file left out
+    # Per file (indexed by ``segment``): the 2x2 matrix taking a centroid shift in that file's
+    # pixels (column, row) to an offset on the sky (east, north) in arcsec, from its own WCS.
+    pixel_to_sky: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 2)))
+
+    def centroid_on_sky(self, dcol: np.ndarray, drow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(east, north) [arcsec] of per-cadence centroid shifts given in each file's pixels."""
+        m = self.pixel_to_sky[self.segment]
+        return m[:, 0, 0] * dcol + m[:, 0, 1] * drow, m[:, 1, 0] * dcol + m[:, 1, 1] * drow
 
     def __len__(self) -> int:
         return self.time.size
@@ -63,6 +71,29 @@ def header_target(header) -> str | None:
 
 # Each mission's time system: BJD minus this (BKJD for Kepler, BTJD for TESS).
 MISSION_BJD_REFERENCE = {"kepler": 2454833.0, "tess": 2457000.0}
+# Pixel scales [arcsec], for a file whose aperture extension carries no usable WCS.
+MISSION_PIXEL_SCALE = {"kepler": 3.98, "tess": 21.0}
+
+
+def pixel_to_sky_matrix(header, fallback_scale: float) -> np.ndarray:
+    """The 2x2 matrix taking (column, row) pixel shifts to (east, north) arcsec on the sky, from
+    a light-curve file's aperture WCS (CDELTi x PCi_j, or CDi_j, as astropy reads them). Without
+    a celestial WCS: the mission's pixel scale, axes taken as aligned with the sky."""
+    import warnings
+
+    from astropy.wcs import WCS
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")         # FITSFixedWarning and the like on odd headers
+            wcs = WCS(header, naxis=2)
+        if wcs.has_celestial and wcs.wcs.lng == 0:
+            matrix = np.asarray(wcs.celestial.pixel_scale_matrix, float) * 3600.0
+            if np.isfinite(matrix).all() and abs(np.linalg.det(matrix)) > 0:
+                # Intermediate world x grows with RA for a standard (CDELT1 < 0) WCS: east.
+                return matrix
+    except Exception:                                # a broken WCS is no reason to lose the star
+        pass
+    return np.diag([fallback_scale, fallback_scale])
 
 
 def _time_shift(header, mission_reference: float) -> float:
@@ -74,7 +105,8 @@ def _time_shift(header, mission_reference: float) -> float:
     return (float(header["BJDREFI"]) - mission_reference) + float(header.get("BJDREFF") or 0.0)
 
 
-def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_reference: float):
+def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_reference: float,
+              pixel_scale: float):
     try:
         with fits.open(path, memmap=False) as hdul:
             target = header_target(hdul[0].header)
@@ -111,6 +143,8 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
             quality = np.asarray(data[qcol], dtype=np.int64)
             ccol = np.asarray(data["MOM_CENTR1"], dtype=float) if "MOM_CENTR1" in names else np.full_like(time, np.nan)
             crow = np.asarray(data["MOM_CENTR2"], dtype=float) if "MOM_CENTR2" in names else np.full_like(time, np.nan)
+            aperture = next((h.header for h in hdul[2:] if h.name == "APERTURE"), None)
+            sky = pixel_to_sky_matrix(aperture if aperture is not None else {}, pixel_scale)
     except LightCurveError:
         raise
     except (OSError, ValueError, KeyError, IndexError, TypeError, VerifyError) as exc:
@@ -123,7 +157,7 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
     median = np.median(flux)
     if not np.isfinite(median) or median <= 0:
         return None
-    return time[keep], flux / median, err / median, ccol[keep], crow[keep]
+    return time[keep], flux / median, err / median, ccol[keep], crow[keep], sky
 
 
 def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
@@ -134,9 +168,11 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
         raise LightCurveError(f"star {star_id}: no light-curve files found")
     bitmask = quality_bitmask(quality, mission)
     parts, skipped = [], []
+    pixel_to_sky = np.full((len(paths), 2, 2), np.nan)
     for i, p in enumerate(paths):
         try:
-            part = _read_one(Path(p), star_id, flux_column, bitmask, MISSION_BJD_REFERENCE[mission])
+            part = _read_one(Path(p), star_id, flux_column, bitmask, MISSION_BJD_REFERENCE[mission],
+                             MISSION_PIXEL_SCALE[mission])
         except LightCurveError as exc:
             skipped.append((Path(p).name, str(exc)))
             continue
@@ -144,7 +180,8 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
             skipped.append((Path(p).name, f"star {star_id}: {Path(p).name} has no usable cadences (all flux NaN, "
                                           "non-positive, or flagged)"))
             continue
-        parts.append((*part, np.full(part[0].size, i, dtype=np.int16)))
+        *columns, pixel_to_sky[i] = part
+        parts.append((*columns, np.full(part[0].size, i, dtype=np.int16)))
     if not parts:
         reasons = "; ".join(why for _, why in skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
         raise LightCurveError(f"star {star_id}: none of its {len(paths)} file(s) is usable: {reasons}")
@@ -152,10 +189,11 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
     order = np.argsort(cols[0], kind="stable")
     time, flux, err, ccol, crow, seg = (c[order] for c in cols)
     return LightCurve(star_id=str(star_id), time=time, flux=flux, flux_err=err, centroid_col=ccol,
-                      centroid_row=crow, segment=seg, n_files=len(paths), skipped=skipped)
+                      centroid_row=crow, segment=seg, n_files=len(paths), skipped=skipped,
+                      pixel_to_sky=pixel_to_sky)
 
 
 def validate_lightcurve_file(path: str | Path, star_id: str, mission: str = "kepler") -> None:
     """Raise LightCurveError unless ``path`` opens as a light-curve FITS file of ``star_id`` with
     the columns the reader needs: what a download must pass before it is accepted."""
-    _read_one(Path(path), star_id, "PDCSAP_FLUX", 0, MISSION_BJD_REFERENCE[mission])
+    _read_one(Path(path), star_id, "PDCSAP_FLUX", 0, MISSION_BJD_REFERENCE[mission], MISSION_PIXEL_SCALE[mission])

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .kepler_fits import write_kepler_llc
+from .kepler_fits import PIXEL_ARCSEC, sky_matrix, write_kepler_llc
 from .population import KEPLER_QUARTERS
 from .signals import (KEPLER_LC_CADENCE, eclipse_signal, glitches, pulsation,
                       rotational_modulation, sudden_drops)
@@ -80,10 +80,18 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
     season_col = rng.uniform(20, 1100, 4)
     season_row = rng.uniform(20, 1000, 4)
     season_gain = rng.uniform(0.75, 1.0, 4)
-    dx = star["contaminant_dist"] * np.cos(star["contaminant_angle"])
-    dy = star["contaminant_dist"] * np.sin(star["contaminant_angle"])
+    # ... and another orientation on the sky, which its files' aperture WCS records (as TESS's
+    # cameras do from sector to sector; Kepler's kept theirs). Sources sit at fixed places on the
+    # sky, so the same blend moves the centroid along other pixel axes each season.
+    season_angle = rng.uniform(0, 2 * np.pi, 4)
+    to_pixels = [np.linalg.inv(sky_matrix(a)) for a in season_angle]
+
+    def on_sky(dist_pixels: float, angle: float) -> np.ndarray:     # (east, north) [arcsec]
+        return PIXEL_ARCSEC * dist_pixels * np.array([np.cos(angle), np.sin(angle)])
+
+    contaminant = on_sky(star["contaminant_dist"], star["contaminant_angle"])
     blend_signals = signals[signals.sig_kind == "blend"]
-    blend_offsets = [(float(rng.uniform(0.5, 2.5)), float(rng.uniform(0, 2 * np.pi)))
+    blend_offsets = [on_sky(float(rng.uniform(0.5, 2.5)), float(rng.uniform(0, 2 * np.pi)))
                      for _ in range(len(blend_signals))]
     paths = []
     unique_signals = signals.drop_duplicates("sig_signal_id")
@@ -96,18 +104,20 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
         blended = np.zeros(n)
         col_shift = np.zeros(n)
         row_shift = np.zeros(n)
-        for sig, (dist, ang) in zip(blend_signals.drop_duplicates("sig_signal_id").itertuples(index=False),
-                                    blend_offsets):
+        for sig, offset in zip(blend_signals.drop_duplicates("sig_signal_id").itertuples(index=False),
+                               blend_offsets):
             _, b = star_signal(time, pd.DataFrame([sig._asdict()]), rng)
             blended += b
             # The flux-weighted centroid moves away from a background source while it dims.
-            col_shift += b * dist * np.cos(ang)
-            row_shift += b * dist * np.sin(ang)
+            dcol, drow = to_pixels[season] @ offset
+            col_shift += b * dcol
+            row_shift += b * drow
         # On-target dimming moves the centroid a little too, through the contaminating light.
         contamination = 1.0 - star["crowding"]
         on_target = astro - blended
-        col_shift -= on_target * contamination * dx
-        row_shift -= on_target * contamination * dy
+        dcol, drow = to_pixels[season] @ contaminant
+        col_shift -= on_target * contamination * dcol
+        row_shift -= on_target * contamination * drow
         ramp = 2e-4 * rng.normal() * (time - time.mean()) / (q_end - q_start)
         rel = 1.0 + astro + variability + ramp + rng.normal(0, sigma, n)
         pdc = level * season_gain[season] * rel
@@ -137,5 +147,5 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
             "MOM_CENTR2": mom_row, "MOM_CENTR2_ERR": np.full(n, star["jitter"], np.float32),
             "POS_CORR1": drift.astype(np.float32), "POS_CORR2": (-0.5 * drift).astype(np.float32),
         }
-        paths.append(write_kepler_llc(root, kepid, quarter, stamp, columns, star))
+        paths.append(write_kepler_llc(root, kepid, quarter, stamp, columns, star, season_angle[season]))
     return paths
