@@ -136,6 +136,28 @@ def binned_median(x, y, lo, hi, n_bins, width: float | None = None) -> tuple[np.
     return median_by_bin(window_index(np.asarray(x, float), lo, hi, n_bins, width), np.asarray(y, float), n_bins)
 
 
+def windowed_median(x: np.ndarray, y: np.ndarray, centres: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Median of ``y`` over the ``x`` within ``width``/2 of each centre (windows may overlap, as
+    Astronet's local bins do); (medians, counts). Each cadence is counted in every window that
+    holds it: O(n k log) for windows k times wider than their spacing, no loop over windows."""
+    order = np.argsort(x, kind="stable")
+    xs, ys = np.asarray(x, float)[order], np.asarray(y, float)[order]
+    start = np.searchsorted(xs, centres - 0.5 * width, side="left")
+    stop = np.searchsorted(xs, centres + 0.5 * width, side="left")
+    counts = stop - start
+    window = np.repeat(np.arange(centres.size), counts)
+    position = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts) + np.repeat(start, counts)
+    return median_by_bin(window, ys[position], centres.size)
+
+
+def local_centres(half: float, n_bins: int, width: float | None) -> np.ndarray:
+    """Local-view bin centres over [-half, half): bins as wide as their spacing, or (``width``
+    given) Astronet's grid, centres from -half + width/2 to half - width/2."""
+    if width is None:
+        return bin_centres(-half, half, n_bins)
+    return np.linspace(-half + 0.5 * width, half - 0.5 * width, n_bins)
+
+
 def binned_std(x, y, lo, hi, n_bins, width: float | None = None) -> np.ndarray:
     """Standard deviation of ``y`` per bin (NaN with fewer than two points), by bincount sums."""
     idx = window_index(np.asarray(x, float), lo, hi, n_bins, width)
@@ -207,18 +229,27 @@ class ViewMaker:
         self.period, self.epoch, self.duration = period, epoch, duration
         self.c = vcfg
         self.phase = phase_fold(time, period, epoch) if phase is None else phase
-        self.half = vcfg["local_durations"] * duration
+        self.half = min(vcfg["local_durations"] * duration, 0.5 * period)
         self.lbins, self.gbins = vcfg["local_bins"], vcfg["global_bins"]
-        self.lcentres = bin_centres(-self.half, self.half, self.lbins)
-        self.local_raw = fill_empty(binned_median(self.phase, flux, -self.half, self.half, self.lbins)[0])
+        self.lwidth = vcfg["local_bin_width"] * duration if vcfg.get("local_bin_width") else None
+        # The global bins' window: at most a transit duration, or (Astronet) the whole bin.
+        self.gwidth = duration if vcfg.get("global_bin_width", "transit") == "transit" else None
+        self.lcentres = local_centres(self.half, self.lbins, self.lwidth)
+        self.local_raw = self._bin_local(self.phase, flux)
         self.level = out_of_transit_level(self.local_raw, self.lcentres, duration)
         self.depth = max(-float(np.min(self.local_raw - self.level)), 1e-9)
         self.global_raw = fill_empty(binned_median(self.phase, flux, -0.5 * period, 0.5 * period,
-                                                   self.gbins, duration)[0])
+                                                   self.gbins, self.gwidth)[0])
         self.global_level = float(np.median(self.global_raw))
 
+    def _bin_local(self, phase, values) -> np.ndarray:
+        """Median-binned local view of ``values`` (empty bins interpolated)."""
+        if self.lwidth is None:
+            return fill_empty(binned_median(phase, values, -self.half, self.half, self.lbins)[0])
+        return fill_empty(windowed_median(phase, values, self.lcentres, self.lwidth)[0])
+
     def _local_scaled(self, phase, flux) -> np.ndarray:
-        med = fill_empty(binned_median(phase, flux, -self.half, self.half, self.lbins)[0])
+        med = self._bin_local(phase, flux)
         level = out_of_transit_level(med, self.lcentres, self.duration)
         return (med - level) / self.depth
 
@@ -237,7 +268,7 @@ class ViewMaker:
         return (self.local_raw - self.level) / self.depth
 
     def _global_scatter(self, _):
-        std = binned_std(self.phase, self.f, -0.5 * self.period, 0.5 * self.period, self.gbins, self.duration)
+        std = binned_std(self.phase, self.f, -0.5 * self.period, 0.5 * self.period, self.gbins, self.gwidth)
         return np.nan_to_num(std / self.depth, nan=0.0)
 
     def _local_scatter(self, _):
@@ -259,10 +290,12 @@ class ViewMaker:
         phase2 = phase_fold(self.t, self.period, self.epoch + secondary_phase * self.period)
         return self._local_scaled(phase2, self.f)
 
-    def _centroid(self, lo, hi, n_bins, centres):
+    def _centroid(self, binned, centres):
+        """Centroid offset on the sky per bin (``binned`` bins one residual series), in units of
+        its own out-of-transit noise."""
         parts = []
         for d in (self.d_east, self.d_north):
-            med = fill_empty(binned_median(self.phase, d, lo, hi, n_bins, self.duration)[0])
+            med = binned(d)
             parts.append(med - out_of_transit_level(med, centres, self.duration))
         offset = np.hypot(*parts)
         offset = offset - out_of_transit_level(offset, centres, self.duration)
@@ -271,17 +304,18 @@ class ViewMaker:
         return offset / scale
 
     def _centroid_global(self, _):
-        p = self.period
-        return self._centroid(-0.5 * p, 0.5 * p, self.gbins, bin_centres(-0.5 * p, 0.5 * p, self.gbins))
+        lo, hi = -0.5 * self.period, 0.5 * self.period
+        return self._centroid(lambda d: fill_empty(binned_median(self.phase, d, lo, hi, self.gbins, self.gwidth)[0]),
+                              bin_centres(lo, hi, self.gbins))
 
     def _centroid_local(self, _):
-        return self._centroid(-self.half, self.half, self.lbins, self.lcentres)
+        return self._centroid(lambda d: self._bin_local(self.phase, d), self.lcentres)
 
     def _double_period(self, _):
         # Fold at 2P about the point between two transits: even transits land at -P/2, odd at +P/2.
         p2 = 2 * self.period
         ph = phase_fold(self.t, p2, self.epoch + 0.5 * self.period)
-        med = fill_empty(binned_median(ph, self.f, -self.period, self.period, self.gbins, self.duration)[0])
+        med = fill_empty(binned_median(ph, self.f, -self.period, self.period, self.gbins, self.gwidth)[0])
         return (med - float(np.median(med))) / self.depth
 
     def _unfolded(self, _):

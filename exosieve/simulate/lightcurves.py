@@ -32,6 +32,29 @@ def _time_grid(quarter_start: float, quarter_end: float) -> np.ndarray:
     return time[keep]
 
 
+def instrument_systematics(time: np.ndarray, quarter_start: float, sigma: float, rng
+                           ) -> tuple[np.ndarray, np.ndarray]:
+    """What the spacecraft adds to a quarter's flux, relative, and moves the centroid by [pixel]:
+    correlated noise (AR(1), about 6 h coherence), a step at each momentum dump (every 3 days, as
+    Kepler's reaction wheels were desaturated) and a thermal ramp after each gap (the quarter's
+    start and every downlink), decaying over hours. The spline leaves some of each in; a few of
+    them look like dips. Returns (flux, centroid shift along the column)."""
+    from scipy.signal import lfilter
+    n = time.size
+    coherence = np.exp(-np.median(np.diff(time)) / 0.25)
+    red = lfilter([np.sqrt(1 - coherence**2)], [1, -coherence], rng.normal(0, 1, n))
+    red *= rng.uniform(0.2, 0.8) * sigma
+    dumps = quarter_start + rng.uniform(0, 3.0) + np.arange(0, 100, 3.0)
+    step_at = np.searchsorted(dumps, time)                 # index of the last dump before each cadence
+    steps = np.cumsum(rng.normal(0, 4e-5, dumps.size + 1))[step_at]
+    starts = np.concatenate([[time[0]], time[1:][np.diff(time) > 0.5]])   # after every gap
+    since = time - starts[np.searchsorted(starts, time, side="right") - 1]
+    amp = rng.uniform(2e-4, 1.5e-3) * rng.choice([-1, 1])
+    ramp = amp * np.exp(-since / rng.uniform(0.2, 0.8))
+    flux = red + steps + ramp
+    return flux, 30.0 * (steps + ramp)     # a few millipixels of pointing with each
+
+
 def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> tuple[np.ndarray, np.ndarray]:
     """Sum of a star's astrophysical signals, and the part of it from blended background sources
     (which moves the flux-weighted centroid)."""
@@ -119,7 +142,9 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
         col_shift -= on_target * contamination * dcol
         row_shift -= on_target * contamination * drow
         ramp = 2e-4 * rng.normal() * (time - time.mean()) / (q_end - q_start)
-        rel = 1.0 + astro + variability + ramp + rng.normal(0, sigma, n)
+        systematics, pointing = instrument_systematics(time, q_start, sigma, rng)
+        col_shift += pointing
+        rel = 1.0 + astro + variability + ramp + systematics + rng.normal(0, sigma, n)
         pdc = level * season_gain[season] * rel
         pdc_err = np.full(n, level * season_gain[season] * sigma)
         drift = np.cumsum(rng.normal(0, 2e-4, n))

@@ -33,11 +33,19 @@ R_EARTH_OVER_R_SUN = 0.009158
 # Main signal per star. A planet host has 1.4 planets on average and an EB sometimes a secondary
 # TCE, so these give DR24's labelled mix: about 23% PC, 61% AFP, 16% NTP (DR24: 3,600 PC, 9,596
 # AFP, 2,541 NTP).
-CLASS_FRACTIONS = {"planet": 0.165, "eb": 0.36, "blend": 0.19, "spots": 0.05, "pulsation": 0.04,
+CLASS_FRACTIONS = {"planet": 0.14, "eb": 0.36, "blend": 0.19, "spots": 0.055, "pulsation": 0.04,
                    "systematic": 0.04, "glitch": 0.04}
 DISPOSITION = {"planet": "PC", "eb": "AFP", "eb_secondary": "AFP", "blend": "AFP",
                "spots": "NTP", "pulsation": "NTP", "systematic": "NTP", "glitch": "NTP"}
 UNLABELLED_FRACTION = 0.15
+# DR24's labels are not all right (later catalogs moved a few percent of them): this fraction of
+# the labelled TCEs carries another class's label. The truth table keeps the true class.
+WRONG_LABEL_FRACTION = 0.03
+# Stars that host more than one class: a planet around an eclipsing binary's host (or a star
+# with a background EB), and a planet host with a background EB.
+PLANET_ON_EB_STAR, BLEND_ON_PLANET_STAR = 0.10, 0.06
+# Real DR24 NTP durations [h]: log10 mean 0.64, standard deviation 0.34 (2,541 NTPs).
+NTP_LOG10_DURATION_HOURS = (0.64, 0.34)
 SIGNAL_COLUMNS = ["kind", "signal_id", "period", "epoch", "k", "a_rs", "b", "u1", "u2",
                   "sec_ratio", "sec_phase", "dilution", "amp", "var_period", "events",
                   "event_width", "true_depth", "duration", "snr", "radius_earth"]
@@ -150,18 +158,25 @@ def _eclipsing_binary(rng, star, baseline, t_start, blend: bool):
                 true_depth=depth * 1e6, duration=dur, snr=snr)
 
 
+def _ntp_duration(rng, period: float) -> float:
+    """A reported duration [d] drawn as real DR24 NTP TCEs' are distributed, whatever the period
+    (a pipeline fits a transit model to what is not a transit), at most 30% of it."""
+    mean, std = NTP_LOG10_DURATION_HOURS
+    return float(min(10 ** rng.normal(mean, std) / 24.0, 0.3 * period))
+
+
 def _non_transiting(rng, kind, star, baseline, t_start):
     if kind == "spots":
         rot = rng.uniform(1.0, 25.0)
         amp = float(np.exp(rng.uniform(np.log(1e-3), np.log(2e-2))))
         period = rot if rng.random() < 0.7 else rot / 2
         return dict(kind=kind, period=period, epoch=t_start + rng.uniform(0, period), amp=amp,
-                    var_period=rot, duration=min(0.15 * period, 0.6), true_depth=amp * 0.5e6)
+                    var_period=rot, duration=_ntp_duration(rng, period), true_depth=amp * 0.5e6)
     if kind == "pulsation":
         p0 = rng.uniform(0.15, 2.0)
         amp = float(np.exp(rng.uniform(np.log(1e-4), np.log(3e-3))))
         return dict(kind=kind, period=p0, epoch=t_start + rng.uniform(0, p0), amp=amp,
-                    var_period=p0, duration=0.25 * p0, true_depth=amp * 1e6)
+                    var_period=p0, duration=_ntp_duration(rng, p0), true_depth=amp * 1e6)
     p_max = min(150.0, baseline / 2.0)
     period = rng.uniform(min(15.0, p_max / 2), p_max)
     epoch = t_start + rng.uniform(0, period)
@@ -170,13 +185,13 @@ def _non_transiting(rng, kind, star, baseline, t_start):
         n_events = min(int(rng.integers(2, 4)), n_max + 1)
         depth = float(np.exp(rng.uniform(np.log(300e-6), np.log(3000e-6))))
         width = rng.uniform(0.2, 1.5)  # recovery time [d]
-        duration = min(width, 0.6)
+        duration = _ntp_duration(rng, period)
         reported = 0.5 * depth
     else:  # single glitches
         n_events = min(int(rng.integers(1, 3)), n_max + 1)
         depth = float(np.exp(rng.uniform(np.log(1000e-6), np.log(10000e-6))))
         width = rng.uniform(0.01, 0.03)
-        duration = rng.uniform(1.0, 4.0) / 24
+        duration = _ntp_duration(rng, period)
         reported = 0.3 * depth
     cycles = np.sort(rng.choice(n_max + 1, size=n_events, replace=False))
     events = ";".join(f"{epoch + c * period:.5f}" for c in cycles)
@@ -202,8 +217,14 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int) -> SimulatedSurvey:
                 pl = _planet(rng, star, baseline, t_start)
                 if pl is not None:
                     signals.append(pl)
+            if rng.random() < BLEND_ON_PLANET_STAR:
+                signals.append(_eclipsing_binary(rng, star, baseline, t_start, blend=True))
         elif kind in ("eb", "blend"):
             signals.append(_eclipsing_binary(rng, star, baseline, t_start, blend=kind == "blend"))
+            if rng.random() < PLANET_ON_EB_STAR:
+                pl = _planet(rng, star, baseline, t_start)
+                if pl is not None:
+                    signals.append(pl)
         else:
             signals.append(_non_transiting(rng, kind, star, baseline, t_start))
         for sig_id, sig in enumerate(signals):
@@ -216,7 +237,12 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int) -> SimulatedSurvey:
     truth["tce_plnt_num"] = truth.groupby("kepid").cumcount() + 1
     truth.insert(0, "tce_id", truth.kepid.astype(str) + "_" + truth.tce_plnt_num.astype(str))
     unlabelled = rng.random(len(truth)) < UNLABELLED_FRACTION
-    truth["av_training_set"] = np.where(unlabelled, "UNK", truth["true_class"].map(DISPOSITION))
+    label = truth["true_class"].map(DISPOSITION).to_numpy(dtype=object)
+    wrong = ~unlabelled & (rng.random(len(truth)) < WRONG_LABEL_FRACTION)
+    others = {"PC": ["AFP", "NTP"], "AFP": ["PC", "NTP"], "NTP": ["PC", "AFP"]}
+    label[wrong] = [others[lab][int(rng.integers(2))] for lab in label[wrong]]
+    truth["av_training_set"] = np.where(unlabelled, "UNK", label)
+    truth["label_wrong"] = wrong
     catalog = _catalog_from_truth(rng, truth, baseline)
     return SimulatedSurvey(stars=stars, truth=truth, catalog=catalog)
 
