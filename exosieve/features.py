@@ -62,14 +62,18 @@ def _centroid_shift(d_east, d_north, in_transit, baseline) -> tuple[float, float
     inn, base = ok & in_transit, ok & baseline
     if inn.sum() < 3 or base.sum() < 3:
         return float("nan"), float("nan")
-    ref = np.median(d[base], axis=0)
-    shift = d[inn].mean(axis=0) - ref
+    start = np.median(d[base], axis=0)
     spread = np.array([robust_std(d[base, 0]), robust_std(d[base, 1])])
     if not (spread > 0).all():
-        return float(np.hypot(*shift)), 0.0
-    typical = base & (np.abs(d - ref) < 5 * spread).all(axis=1)
-    cov = np.cov(d[typical].T) * (1 / inn.sum() + 1 / typical.sum()) if typical.sum() > 3 else None
-    if cov is None or not np.isfinite(cov).all() or np.linalg.det(cov) <= 0:
+        return float(np.hypot(*(d[inn].mean(axis=0) - start))), 0.0
+    # The reference and covariance are the mean and covariance of the typical baseline cadences,
+    # both turning with the axes; the per-axis median and spread only pick which are typical.
+    typical = base & (np.abs(d - start) < 5 * spread).all(axis=1)
+    if typical.sum() <= 3:
+        return float(np.hypot(*(d[inn].mean(axis=0) - start))), 0.0
+    shift = d[inn].mean(axis=0) - d[typical].mean(axis=0)
+    cov = np.cov(d[typical].T) * (1 / inn.sum() + 1 / typical.sum())
+    if not np.isfinite(cov).all() or np.linalg.det(cov) <= 0:
         return float(np.hypot(*shift)), 0.0
     return float(np.hypot(*shift)), float(np.sqrt(shift @ np.linalg.solve(cov, shift)))
 
