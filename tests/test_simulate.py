@@ -97,6 +97,35 @@ def test_the_labelled_class_mix_is_dr24s():
     assert mix["AFP"] == pytest.approx(0.61, abs=0.04) and mix["NTP"] == pytest.approx(0.16, abs=0.03)
 
 
+def test_the_survey_is_as_hard_as_the_sky_where_the_readme_says_so(tmp_path):
+    """Wrong labels, DR24-like NTP durations, mixed-class stars, and light curves with correlated
+    noise, dump steps and post-gap ramps (what a spline leaves behind is more than white noise)."""
+    from exosieve.lightcurves import read_kepler_lightcurve
+    from exosieve.simulate.lightcurves import generate_star
+    s = draw_survey(1300, 6, 2024)
+    t = s.truth
+    labelled = t[t.av_training_set != "UNK"]
+    assert labelled.label_wrong.mean() == pytest.approx(0.03, abs=0.01)
+    wrong = labelled[labelled.label_wrong]
+    assert (wrong.av_training_set != wrong.true_class.map({"planet": "PC", "eb": "AFP", "eb_secondary": "AFP",
+                                                          "blend": "AFP"}).fillna("NTP")).all()
+    ntp = t[t.true_class.isin(["spots", "pulsation", "systematic", "glitch"])]
+    hours = np.log10(ntp.sig_duration * 24)
+    assert hours.mean() == pytest.approx(0.64, abs=0.1) and hours.std() == pytest.approx(0.34, abs=0.08)
+    assert abs(np.corrcoef(np.log(ntp.sig_period), ntp.sig_duration / ntp.sig_period)[0, 1]) < 0.9
+    classes = t.groupby("kepid").true_class.agg(set)
+    assert sum({"planet", "eb"} <= c for c in classes) >= 5 and sum({"planet", "blend"} <= c for c in classes) >= 5
+    # A quiet star's light curve, detrended: more than its white noise is left at 6 h scales.
+    from exosieve.detrend import detrend
+    star = s.stars.sort_values("var_amp").iloc[0].copy()
+    paths = generate_star(star, t.iloc[:0], 3, 2024, tmp_path)
+    lc = read_kepler_lightcurve(paths, str(int(star.kepid)))
+    flat, _ = detrend(lc.time, lc.flux, [], [], [], segment=lc.segment, flux_err=lc.flux_err)
+    white = np.median(lc.flux_err)
+    six_hours = np.convolve(flat - 1, np.ones(12) / 12, mode="valid")
+    assert np.std(six_hours) > 1.2 * white / np.sqrt(12)
+
+
 def test_simulate_prints_a_command_that_snakemake_accepts(tmp_path):
     import shlex
     import subprocess
