@@ -1,7 +1,6 @@
 import subprocess
 import sys
 
-import pytest
 import yaml
 
 from archive_server import ArchiveServer

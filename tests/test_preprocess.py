@@ -1,6 +1,5 @@
 import numpy as np
 import pandas as pd
-import pytest
 
 from exosieve.catalog.kepler import load_dr24
 from exosieve.preprocess import preprocess_shard
