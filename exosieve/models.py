@@ -39,8 +39,8 @@ def model_branches(model: str, arrays: list[str]) -> list[Branch]:
     if model == "astronet":
         return [Branch("global", (("global",),)), Branch("local", (("local",),))]
     if model == "raw_flux":
-        # Two channels: the star's light curve and where this TCE's transits fall in it.
-        return [Branch("raw_flux", (("raw_flux", "raw_flux_transits"),))]
+        # Two channels: the star's light curve in time, and the same cadences in this TCE's phase order.
+        return [Branch("raw_flux", (("raw_flux", "raw_flux_fold"),))]
     if model != "exominer":
         raise ValueError(f"{model} is not a CNN model")
     branches = []

@@ -20,7 +20,8 @@ PANELS = [  # (array, title, scatter array drawn as a band around it)
     ("centroid_global", "centroid offset, global [sigma]", None),
     ("centroid_local", "centroid offset, local [sigma]", None),
     ("unfolded", "individual transits, deepest first", None),
-    ("raw_flux", "detrended light curve, unfolded [sigma]; this TCE's transits shaded", None),
+    ("raw_flux", "detrended light curve, unfolded [sigma]", None),
+    ("raw_flux_fold", "the same cadences in phase order [sigma]", None),
 ]
 
 
@@ -55,8 +56,6 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
                 ax.plot(x, views["even_local"], lw=1, color="C1")
             if band and band in views:
                 ax.fill_between(x, v - views[band], v + views[band], color="C0", alpha=0.2, lw=0)
-            if name == "raw_flux" and "raw_flux_transits" in views:
-                ax.fill_between(x, v.min(), v.max(), where=views["raw_flux_transits"] > 0, color="C3", alpha=0.25, lw=0)
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
     if attrs:

@@ -27,9 +27,10 @@ unfolded          unfolded (K, L)                each transit on its own: single
 ================  =============================  ==================================================
 
 ``raw_flux`` (R) is the detrended light curve binned in time, unfolded, for the ``raw_flux``
-baseline model; every TCE of a star shares it. ``raw_flux_transits`` (R), its second channel,
-marks where this TCE's transits fall (the fraction of each time bin in transit), so that the
-baseline can tell a star's planet from the eclipsing binary beside it.
+baseline model; every TCE of a star shares it. ``raw_flux_fold`` (R), its second channel, is the
+same cadences in order of this TCE's phase, averaged in groups of equal count (the unbinned fold,
+resampled to the same length): the transits of this TCE line up at its centre, so the baseline can
+tell a star's planet from the eclipsing binary beside it, and sums what no single transit shows.
 """
 
 from __future__ import annotations
@@ -61,14 +62,14 @@ def shard_arrays(cfg: dict) -> list[str]:
     """Names of the view arrays preprocessing writes for this configuration."""
     names = [a for group in cfg["views"]["enabled"] for a in VIEW_GROUPS[group]]
     if "raw_flux" in cfg["models"]["enabled"]:
-        names += ["raw_flux", "raw_flux_transits"]
+        names += ["raw_flux", "raw_flux_fold"]
     return names
 
 
 def required_arrays(model: str) -> list[str]:
     """View arrays a model cannot do without (``trees`` reads only scalar features)."""
     return {"astronet": ["global", "local"], "exominer": ["global", "local"],
-            "raw_flux": ["raw_flux", "raw_flux_transits"]}.get(model, [])
+            "raw_flux": ["raw_flux", "raw_flux_fold"]}.get(model, [])
 
 
 def usable_models(enabled: list[str], arrays: list[str]) -> tuple[list[str], list[str]]:
@@ -80,7 +81,7 @@ def usable_models(enabled: list[str], arrays: list[str]) -> tuple[list[str], lis
 def array_shape(name: str, vcfg: dict) -> tuple[int, ...]:
     if name == "unfolded":
         return (vcfg["unfolded_transits"], vcfg["local_bins"])
-    if name in ("raw_flux", "raw_flux_transits"):
+    if name in ("raw_flux", "raw_flux_fold"):
         return (vcfg["raw_flux_bins"],)
     if name in ("global", "global_scatter", "centroid_global", "double_period"):
         return (vcfg["global_bins"],)
@@ -356,11 +357,15 @@ def raw_flux_view(time: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray
     return np.clip(z, -RAW_FLUX_CLIP, RAW_FLUX_CLIP).astype(np.float32)
 
 
-def raw_flux_transits(time: np.ndarray, period: float, epoch: float, duration: float, n_bins: int) -> np.ndarray:
-    """Fraction of each ``raw_flux_view`` time bin's cadences inside this TCE's transits."""
-    idx = bin_index(time, float(time[0]), float(time[-1]) + 1e-9, n_bins)
-    inside = np.abs(phase_fold(time, period, epoch)) < 0.5 * duration
-    counts = np.bincount(idx, minlength=n_bins)
+def raw_flux_fold(time: np.ndarray, flux: np.ndarray, period: float, epoch: float, n_bins: int) -> np.ndarray:
+    """The detrended cadences in order of this TCE's phase (transit at the centre), averaged in
+    ``n_bins`` groups of equal count and in units of their noise, as ``raw_flux_view`` scales."""
+    order = np.argsort(phase_fold(time, period, epoch), kind="stable")
+    group = (np.arange(order.size) * n_bins) // max(order.size, 1)
+    counts = np.bincount(group, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
-        fraction = np.bincount(idx, inside.astype(float), minlength=n_bins) / counts
-    return np.nan_to_num(fraction, nan=0.0).astype(np.float32)
+        mean = np.bincount(group, flux[order], minlength=n_bins) / counts
+    level = float(np.nanmedian(mean))
+    noise = robust_std(mean) or 1.0
+    z = np.nan_to_num((mean - level) / noise, nan=0.0)
+    return np.clip(z, -RAW_FLUX_CLIP, RAW_FLUX_CLIP).astype(np.float32)
