@@ -58,7 +58,8 @@ def main() -> None:
         table[name] = [f"{m:.3f} ({s:.3f})" if np.isfinite(m) else "-" for m, s in zip(out[name], out[f"{name}_std"])]
     table["note"] = out.note
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    pcs, others = out[out.disposition == "PC"], out[out.disposition.isin(["AFP", "NTP"])]
+    scored = out.dropna(subset=list(models))
+    pcs, others = scored[scored.disposition == "PC"], scored[scored.disposition.isin(["AFP", "NTP"])]
     print()
     for name in models:
         print(f"{name:<9} mean score: PC {pcs[name].mean():.3f} ({len(pcs)}), AFP/NTP {others[name].mean():.3f} "

@@ -14,7 +14,6 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import survey_hash
-from ..utils import TargetError
 from .kepler import load_dr24
 from .table import CatalogError
 
@@ -59,6 +58,7 @@ class LocalSource:
     def __init__(self, cfg: dict):
         self.cfg = cfg
         cat = cfg["catalog"]
+        self._index: dict | None = None
         self.files = {"catalog": Path(cat["path"])}
         for key, path_key in (("stellar", "stellar_path"), ("labels", "labels_path")):
             if cat.get(path_key):
@@ -84,15 +84,16 @@ class LocalSource:
         """Digest of the light-curve files (path, size, modification time) of a target list's
         stars: it changes when one of them is added, removed or replaced."""
         import hashlib
-        from ..lightcurves.mast import find_lightcurves
-        root = self.lightcurve_root()
+        from ..lightcurves.mast import index_lightcurves
+        if self._index is None:           # one walk of the folder for every shard's digest
+            self._index = index_lightcurves(self.lightcurve_root())
+        if not self._index:
+            return "no light curves"
         digest = hashlib.sha256()
-        for sid in sorted(pd.read_csv(targets_csv, usecols=["star_id"], dtype=str)["star_id"].unique()):
-            try:
-                paths = find_lightcurves(root, sid)
-            except TargetError:
-                continue                      # the lightcurves job reports it
-            for path in paths:
+        with open(targets_csv) as fh:      # star_id is the second column of a target list
+            stars = {line.split(",", 2)[1].strip() for line in list(fh)[1:]}
+        for sid in sorted(stars):
+            for path in self._index.get(sid.lstrip("0") or sid, []):
                 st = path.stat()
                 digest.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
         return digest.hexdigest()[:16]

@@ -3,6 +3,7 @@ and TESS SPOC 2-min ``sNNNN/AAAA/BBBB/CCCC/DDDD/tess*-s_lc.fits``."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -55,6 +56,21 @@ def find_tess_lightcurves(root: str | Path, tic: int | str) -> list[Path]:
     t = tic_string(tic)
     return sorted(Path(root).glob(f"s[0-9][0-9][0-9][0-9]/{t[:4]}/{t[4:8]}/{t[8:12]}/{t[12:]}/tess*-{t}-*-s_lc.fits"))
 
+
+KEPLER_LC = re.compile(r"^kplr(\d{9})-\d{13}_llc\.fits$")
+
+
+def index_lightcurves(root: str | Path) -> dict[str, list[Path]]:
+    """star id -> its light-curve files, for every file under ``root`` named as in either layout,
+    in one walk of the tree: what asking ``find_lightcurves`` star by star would cost a glob each
+    (minutes for 200,000 stars, most of them without files)."""
+    found: dict[str, list[Path]] = {}
+    for folder, _, names in os.walk(root):
+        for name in names:
+            m = KEPLER_LC.match(name) or TESS_LC.match(name)
+            if m:
+                found.setdefault(str(int(m.group(m.lastindex))), []).append(Path(folder) / name)
+    return {star: sorted(paths) for star, paths in found.items()}
 
 
 def find_lightcurves(root: str | Path, star_id: int | str) -> list[Path]:
