@@ -102,13 +102,24 @@ LABEL_COLUMNS = ("disposition", "label")
 
 def _without_columns(header: str, lines: list[str], drop: tuple[str, ...]) -> tuple[str, list[str]]:
     """``header`` and CSV ``lines`` without the columns named in ``drop``; fields are copied as
-    text, never re-formatted (only a line holding a quote goes through the csv module)."""
+    text, never re-formatted. One regular expression over the whole text when the dropped columns
+    are adjacent and no quote stands before them (the normalized table's case); otherwise line by
+    line, through the csv module where a line holds a quote."""
     import csv
     import io
+    import re
     names = next(csv.reader([header]))
-    keep = [i for i, name in enumerate(names) if name not in drop]
-    if len(keep) == len(names):
+    gone = [i for i, name in enumerate(names) if name in drop]
+    if not gone:
         return header, lines
+    keep = [i for i in range(len(names)) if i not in gone]
+    first, n = gone[0], len(gone)
+    if gone == list(range(first, first + n)) and gone[-1] < len(names) - 1:
+        field = r'[^,"\r\n]*'
+        pattern = re.compile(rf"^((?:{field},){{{first}}})(?:{field},){{{n}}}", re.M)
+        text, count = pattern.subn(r"\1", "".join(lines))
+        if count == len(lines):
+            return pattern.sub(r"\1", header), text.splitlines(keepends=True)
 
     def cut(line: str) -> str:
         if '"' not in line:

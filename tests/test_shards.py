@@ -190,3 +190,16 @@ def test_a_shard_set_reads_any_rows_in_any_order_as_a_full_read_does(tmp_path):
         assert shards.bytes_per_tce(["local"]) == 31 * 4
     # read_shards gives the same rows as the set.
     np.testing.assert_array_equal(read_shards(paths).scalars, full.scalars)
+
+
+def test_target_lists_leave_the_labels_out_as_text_whatever_the_quoting(tmp_path):
+    """Relabelling must not change a target list: disposition and label are left out, every other
+    field copied as written (a quoted field with a comma included, before or after them)."""
+    from exosieve.shards import _without_columns
+    header = "tce_id,star_id,note,disposition,label,teff\n"
+    lines = ['1_1,1,plain,PC,1,5000\n', '2_1,2,"a, b",AFP,0,5100\n', '3_1,3,x,NTP,0,"5,2"\n']
+    head, out = _without_columns(header, lines, ("disposition", "label"))
+    assert head == "tce_id,star_id,note,teff\n"
+    assert out == ['1_1,1,plain,5000\n', '2_1,2,"a, b",5100\n', '3_1,3,x,"5,2"\n']
+    fast = _without_columns(header, [lines[0], lines[2]], ("disposition", "label"))[1]
+    assert fast == [out[0], out[2]]
