@@ -13,20 +13,21 @@ if config["catalog"]["source"] != "views":
         return inputs
 
 
-    def lightcurve_files_digest(wildcards, input):
+    def lightcurve_files_digest(wildcards):
         # A local folder's files are no rule's output: a digest of the shard's stars' files (names,
         # sizes, times) reruns the shard when one of them is added, removed or replaced.
         if config["catalog"]["source"] != "local":
             return None
-        return SOURCE.lightcurve_listing_digest(input.targets)
+        return SOURCE.lightcurve_listing_digest(shard_targets(wildcards))
 
 
-    def lightcurve_sectors(wildcards, input):
+    def lightcurve_sectors(wildcards):
         # The sectors the catalog's runs cover (tess_spoc), not the whole TCE table as an input:
-        # a catalog update reruns only the shards whose stars changed. Asked once the inputs are
-        # known, when the shards (and so the raw table) exist.
+        # a catalog update reruns only the shards whose stars changed. The raw table exists once
+        # the shards are assigned.
         if config["catalog"]["source"] != "tess_spoc":
             return None
+        checkpoints.assign_shards.get()
         return SOURCE.sectors()
 
 
