@@ -101,7 +101,7 @@ def test_predict_uses_exactly_the_configured_folds(run):
 def test_training_and_evaluation_refuse_shards_of_other_settings(run, tmp_path):
     cfg, shards, folds_csv = run
     other = load({**cfg, "detrend": {**cfg["detrend"], "knot_spacing": 0.75}})
-    with pytest.raises(ShardError, match=r"other preprocessing settings .*detrend.knot_spacing: 1.5 there, 0.75 here"
+    with pytest.raises(ShardError, match=r"other preprocessing settings .*detrend.knot_spacing: 1.0 there, 0.75 here"
                                          r".*--forcerun preprocess"):
         train_fold(shards, folds_csv, 0, other, tmp_path / "x", model="trees", progress=False)
     from exosieve.evaluation import evaluate_fold
