@@ -105,7 +105,7 @@ def _fit_segment(t, f, use, knot_spacing, sigma, iterations, w=None):
     return model(t)
 
 
-def error_weights(flux_err: np.ndarray | None, n: int) -> np.ndarray | None:
+def error_weights(flux_err: np.ndarray | None) -> np.ndarray | None:
     """1/sigma weights from flux errors; a missing or non-positive error gets the median error's
     weight, so one bad error neither dominates nor vanishes from the fit."""
     if flux_err is None:
@@ -134,5 +134,5 @@ def detrend(time, flux, periods, epochs, durations, segment=None, knot_spacing=1
     """Return (flux / trend, the mask the fit left out: ``fit_mask``). ``time`` must be sorted."""
     mask = fit_mask(time, periods, epochs, durations, mask_durations)
     trend = fit_trend(time, flux, mask, segment, knot_spacing, gap, sigma_clip, iterations,
-                      error_weights(flux_err, time.size))
+                      error_weights(flux_err))
     return flux / trend, mask

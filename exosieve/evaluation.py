@@ -240,7 +240,7 @@ def load_fold_models(paths: list[str | Path], cfg: dict | None = None) -> list[F
 
 def raw_scores(model: FoldModel, shards: ShardSet, rows: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """``model``'s raw scores of the given rows of ``shards``, read a chunk at a time."""
-    parts = [model.raw_score(part) for part in shards.chunks(rows, chunk)]
+    parts = [model.raw_score(part) for _, part in shards.chunks(rows, chunk)]
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -272,9 +272,7 @@ def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv, cfg: d
         role = np.where(fold_of == fold, "test", np.where((labels < 0) & (fold_of == -1), "unlabelled", ""))
         keep = np.flatnonzero(role != "")
         parts = []
-        for start in range(0, keep.size, chunk):
-            rows = keep[start:start + chunk]
-            data = shards.read(rows)
+        for rows, data in shards.chunks(keep, chunk):
             raw = model.raw_score(data)
             scores = model.calibrate(raw)
             out = pd.DataFrame({"tce_id": data.meta["tce_id"], "fold": fold, "role": role[rows],

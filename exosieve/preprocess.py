@@ -223,8 +223,7 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
                      lightcurve_failures: str | Path | None = None, progress: bool = True) -> dict:
     """Build one HDF5 shard and its failure manifest, keeping the rows of the shard it replaces
     whose inputs did not change (``reusable_rows``); returns counts. The seconds it logs are its
-    work after loading lightkurve (seconds of imports that every job pays, whatever it does)."""
-    quality_bitmask(cfg["lightcurves"]["quality_bitmask"])
+    work, lightkurve's import left out (seconds that every job reading a file pays once)."""
     started = time.perf_counter()
     targets = read_targets(targets_csv)
     index = pd.read_csv(lightcurve_index, dtype={"star_id": str})
@@ -234,8 +233,12 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
         failures += pd.read_csv(lightcurve_failures, dtype=str).to_dict("records")
     digests = star_digests(targets, files)
     kept = reusable_rows(out_h5, failures_csv, digests, targets, cfg)
-    kept_stars = set(kept.meta.star_id) if kept is not None else set()
-    todo = targets[~targets.star_id.isin(kept_stars)]
+    kept_ids = set(kept.meta.star_id) if kept is not None else set()
+    todo = targets[~targets.star_id.isin(kept_ids)]
+    if len(todo):
+        importing = time.perf_counter()
+        quality_bitmask(cfg["lightcurves"]["quality_bitmask"])
+        started += time.perf_counter() - importing
     results, fail = preprocess_stars(todo, files, {f["star_id"] for f in failures}, cfg,
                                      desc=f"shard {shard}", progress=progress)
     failures += fail
@@ -259,10 +262,10 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
         log.warning("%s", f["error"])
     n_stars = len(digests)
     log.info("shard %s: %d TCEs (%d failed); stars preprocessed: %d of %d (%d kept, inputs unchanged) in %.1f s",
-             shard, len(data), len(failures), n_stars - len(kept_stars), n_stars, len(kept_stars),
+             shard, len(data), len(failures), n_stars - len(kept_ids), n_stars, len(kept_ids),
              time.perf_counter() - started)
-    return {"tces": len(data), "failures": len(failures), "stars_preprocessed": n_stars - len(kept_stars),
-            "stars_kept": len(kept_stars)}
+    return {"tces": len(data), "failures": len(failures), "stars_preprocessed": n_stars - len(kept_ids),
+            "stars_kept": len(kept_ids)}
 
 
 def _assemble(results, cfg) -> ShardData:

@@ -365,10 +365,12 @@ class ShardSet:
                          scalar_names=self.scalar_names, attrs=self.attrs)
 
     def chunks(self, index: np.ndarray, size: int = 4096):
-        """``read`` in pieces of at most ``size`` rows: memory stays that of one piece."""
+        """(rows, ``read(rows)``) in pieces of at most ``size`` rows of ``index``: memory stays
+        that of one piece."""
         index = np.asarray(index, dtype=np.int64)
         for start in range(0, index.size, size):
-            yield self.read(index[start:start + size])
+            rows = index[start:start + size]
+            yield rows, self.read(rows)
 
     def _open(self, k: int) -> h5py.File:
         if k not in self._files:

@@ -151,7 +151,7 @@ def _train_trees(scalars: np.ndarray, labels: np.ndarray, train: np.ndarray, val
     known = np.isfinite(x_train).any(axis=0)
     cols, names = [c for c, k in zip(cols, known) if k], [n for n, k in zip(names, known) if k]
     clf = build_trees(cfg["models"]["trees"], cfg["training"]["seed"] + fold, cfg["training"]["imbalance"])
-    clf.fit(scalars[train][:, cols], y_train)
+    clf.fit(x_train[:, known], y_train)
     raw_val = clf.predict_proba(scalars[val][:, cols])[:, 1]
     val_score = pr_auc(labels[val], raw_val)
     log.info("trees fold %d: %d train TCEs, %d features, validation PR-AUC %.3f", fold, train.size,

@@ -343,18 +343,23 @@ class ViewMaker:
         return out
 
 
+def _group_means_in_noise(group: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray:
+    """Mean flux per group, in units of the groups' own noise (0 at their median, empty groups 0,
+    clipped): the scale of both raw_flux channels."""
+    counts = np.bincount(group, minlength=n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(group, flux, minlength=n_bins) / counts
+    level = float(np.nanmedian(mean))
+    noise = robust_std(mean) or 1.0
+    z = np.nan_to_num((mean - level) / noise, nan=0.0)  # gaps read as "nothing happening"
+    return np.clip(z, -RAW_FLUX_CLIP, RAW_FLUX_CLIP).astype(np.float32)
+
+
 def raw_flux_view(time: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray:
     """The detrended light curve, unfolded, binned in time and in units of its own noise
     (0 out of transit, clipped): the input of the ``raw_flux`` baseline."""
     # Bin means, not medians: a transit shorter than half a bin would vanish from a median.
-    idx = bin_index(time, float(time[0]), float(time[-1]) + 1e-9, n_bins)
-    counts = np.bincount(idx, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        med = np.bincount(idx, flux, minlength=n_bins) / counts
-    level = float(np.nanmedian(med))
-    noise = robust_std(med) or 1.0
-    z = np.nan_to_num((med - level) / noise, nan=0.0)  # gaps read as "nothing happening"
-    return np.clip(z, -RAW_FLUX_CLIP, RAW_FLUX_CLIP).astype(np.float32)
+    return _group_means_in_noise(bin_index(time, float(time[0]), float(time[-1]) + 1e-9, n_bins), flux, n_bins)
 
 
 def raw_flux_fold(time: np.ndarray, flux: np.ndarray, period: float, epoch: float, n_bins: int) -> np.ndarray:
@@ -362,10 +367,4 @@ def raw_flux_fold(time: np.ndarray, flux: np.ndarray, period: float, epoch: floa
     ``n_bins`` groups of equal count and in units of their noise, as ``raw_flux_view`` scales."""
     order = np.argsort(phase_fold(time, period, epoch), kind="stable")
     group = (np.arange(order.size) * n_bins) // max(order.size, 1)
-    counts = np.bincount(group, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(group, flux[order], minlength=n_bins) / counts
-    level = float(np.nanmedian(mean))
-    noise = robust_std(mean) or 1.0
-    z = np.nan_to_num((mean - level) / noise, nan=0.0)
-    return np.clip(z, -RAW_FLUX_CLIP, RAW_FLUX_CLIP).astype(np.float32)
+    return _group_means_in_noise(group, flux[order], n_bins)

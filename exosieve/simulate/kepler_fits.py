@@ -13,6 +13,7 @@ import numpy as np
 from astropy.io import fits
 
 from ..lightcurves.mast import kepler_lightcurve_path
+from ..lightcurves.reader import MISSION_PIXEL_SCALE
 from ..utils import atomic_output
 
 LC_COLUMNS = [  # name, FITS format, unit
@@ -27,7 +28,7 @@ LC_COLUMNS = [  # name, FITS format, unit
 
 
 _DTYPES = {"D": ">f8", "E": ">f4", "J": ">i4"}
-PIXEL_ARCSEC = 3.98  # Kepler's pixel scale
+PIXEL_ARCSEC = MISSION_PIXEL_SCALE["kepler"]
 
 
 def sky_matrix(orientation: float, scale: float = PIXEL_ARCSEC) -> np.ndarray:
