@@ -1,10 +1,10 @@
-"""Peak memory of one train job (and one evaluate job) on a catalog of 250,000 TCEs.
+"""Peak memory of one train job on a catalog of 250,000 TCEs.
 
 Writes synthetic shards in the workflow's format (random views of the shapes the configured views
 make, 400 stars a shard as ``shards: auto`` would cut them) and a 10-fold folds table, then runs
-``training.train_fold`` for the exominer CNN and ``evaluation.evaluate_fold``, each in a fresh
-process, and prints each one's peak resident memory (ru_maxrss) beside what holding the model's
-views in memory would take. Training views beyond ``resources.views_in_memory_mb`` are streamed
+``training.train_fold`` for the exominer CNN in a fresh process, as the workflow's train job does
+(with --score, also its last step: scoring the test fold with occlusion), and prints its peak
+resident memory (ru_maxrss) beside what holding the model's views in memory would take. Training views beyond ``resources.views_in_memory_mb`` are streamed
 from the shards batch by batch.
 
 One epoch is cut to --batches training batches (a full epoch of 225,000 TCEs takes many minutes
@@ -12,6 +12,7 @@ on CPU and holds nothing more: batches are read, used and dropped); validation, 
 the occlusion medians run in full.
 
     python benchmarks/training_memory.py                       # default views, then 2001/201 bins
+    python benchmarks/training_memory.py --only default --score
     python benchmarks/training_memory.py --tces 20000 --only default
 """
 
@@ -77,35 +78,32 @@ def write_synthetic(cfg: dict, n_tces: int, out: Path, seed: int = 0) -> tuple[l
     return paths, folds_csv
 
 
-def child(job: str, case: str, out: Path, batches: int) -> None:
-    """One train or evaluate job, as the workflow's scripts make it; prints its peak memory."""
+def child(score: bool, case: str, out: Path, batches: int) -> None:
+    """One train job, as the workflow's script makes it; prints its peak memory."""
     cfg = config(case, out)
     paths = sorted((out / "shards").glob("*.h5"))
     started = time.perf_counter()
-    if job == "train":
-        import exosieve.cnn_training as cnn
-        make = cnn.make_trainer
+    import exosieve.cnn_training as cnn
+    make = cnn.make_trainer
 
-        def limited(*args, **kwargs):
-            trainer = make(*args, **kwargs)
-            trainer.limit_train_batches = batches
-            return trainer
+    def limited(*args, **kwargs):
+        trainer = make(*args, **kwargs)
+        trainer.limit_train_batches = batches
+        return trainer
 
-        cnn.make_trainer = limited
-        from exosieve.training import train_fold
-        train_fold(paths, out / "folds.csv", 0, cfg, out / "model", "exominer", progress=False)
-    else:
-        from exosieve.evaluation import evaluate_fold
-        evaluate_fold(out / "model" / "model.pt", paths, out / "folds.csv", 0, out / "scores.csv", cfg)
+    cnn.make_trainer = limited
+    from exosieve.training import train_fold
+    train_fold(paths, out / "folds.csv", 0, cfg, out / "model", "exominer", progress=False,
+               scores_csv=out / "scores.csv" if score else None)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"peak_mb": peak_mb, "seconds": time.perf_counter() - started}))
 
 
-def run_child(job: str, case: str, out: Path, batches: int) -> dict:
-    res = subprocess.run([sys.executable, __file__, "--child", job, "--case", case, "--out", str(out),
-                          "--batches", str(batches)], capture_output=True, text=True)
+def run_child(score: bool, case: str, out: Path, batches: int) -> dict:
+    res = subprocess.run([sys.executable, __file__, "--child", "score" if score else "train", "--case", case,
+                          "--out", str(out), "--batches", str(batches)], capture_output=True, text=True)
     if res.returncode:
-        raise SystemExit(f"{job} ({case}) failed:\n{res.stderr[-3000:]}")
+        raise SystemExit(f"train job ({case}) failed:\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -114,13 +112,14 @@ def main() -> None:
     parser.add_argument("--tces", type=int, default=250_000)
     parser.add_argument("--batches", type=int, default=100, help="training batches in the one epoch")
     parser.add_argument("--only", choices=list(CASES))
-    parser.add_argument("--evaluate", action="store_true", help="also measure an evaluate job (default views)")
-    parser.add_argument("--child", choices=["train", "evaluate"], help=argparse.SUPPRESS)
+    parser.add_argument("--score", action="store_true",
+                        help="the job also scores its test fold with occlusion, as the workflow's does (slow)")
+    parser.add_argument("--child", choices=["train", "score"], help=argparse.SUPPRESS)
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.case, Path(args.out), args.batches)
+        child(args.child == "score", args.case, Path(args.out), args.batches)
         return
     for case in [args.only] if args.only else list(CASES):
         with tempfile.TemporaryDirectory(prefix="exosieve-memory-") as tmp:
@@ -132,13 +131,10 @@ def main() -> None:
             print(f"{case} views: {args.tces:,} TCEs in {len(paths)} shards, {on_disk:,.0f} MB of exominer's "
                   f"views (written in {time.perf_counter() - t0:.0f} s); views_in_memory_mb "
                   f"{cfg['resources']['views_in_memory_mb']}")
-            train = run_child("train", case, out, args.batches)
-            print(f"  train job (exominer fold 0, {args.batches} batches, full validation and calibration): "
-                  f"peak {train['peak_mb']:,.0f} MB in {train['seconds']:.0f} s")
-            if args.evaluate and case == "default":
-                ev = run_child("evaluate", case, out, args.batches)
-                print(f"  evaluate job (fold 0's test TCEs, with occlusion): peak {ev['peak_mb']:,.0f} MB "
-                      f"in {ev['seconds']:.0f} s")
+            train = run_child(args.score, case, out, args.batches)
+            scored = ", then the test fold scored with occlusion" if args.score else ""
+            print(f"  train job (exominer fold 0, {args.batches} batches, full validation and calibration"
+                  f"{scored}): peak {train['peak_mb']:,.0f} MB in {train['seconds']:.0f} s")
 
 
 if __name__ == "__main__":

@@ -11,23 +11,44 @@ its time limit costs more than one that waited a little longer in the queue.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 # Training holds a fold's views once when they fit in resources.views_in_memory_mb and streams
-# them otherwise; evaluation reads 4,096 TCEs at a time. Neither grows with the catalog beyond
+# them otherwise; the scoring that ends a train job reads 4,096 TCEs at a time. Neither grows with the catalog beyond
 # its ids and scalar features (about 200 bytes a TCE with pandas' overhead);
 # benchmarks/training_memory.py measures the peak at 250,000 TCEs.
-TRAIN_BASE_MB, EVALUATE_BASE_MB, META_BYTES_PER_TCE = 1000, 1000, 200
+TRAIN_BASE_MB, META_BYTES_PER_TCE = 1000, 200
 # Per TCE: a full-mission Kepler star takes about 2 s to preprocess on one core and its 17
 # quarters about 10 s to download; training a CNN runs at no less than ~100 TCEs/s per epoch on CPU.
 PREPROCESS_S_PER_TCE, DOWNLOAD_S_PER_TCE = 10.0, 20.0
 TRAIN_TCE_EPOCHS_PER_S = 100.0
 
 
+_ROWS: dict[tuple, int] = {}
+
+
 def count_rows(csv_path: str | Path) -> int:
-    """Data rows of a CSV (header excluded), without parsing it."""
-    with open(csv_path, "rb") as fh:
-        return max(0, sum(1 for _ in fh) - 1)
+    """Data rows of a CSV (header excluded; one line a row, as ExoSieve writes them), without
+    parsing it. Cached per version of the file: Snakemake asks once per job that reads it."""
+    st = os.stat(csv_path)
+    key = (str(csv_path), st.st_size, st.st_mtime_ns)
+    if key not in _ROWS:
+        with open(csv_path, "rb") as fh:
+            data = fh.read()
+        _ROWS[key] = max(0, data.count(b"\n") + (not data.endswith(b"\n")) - 1) if data else 0
+    return _ROWS[key]
+
+
+def shards_mb(shard_list: str | Path) -> float:
+    """Size on disk of the shards a shard list names (exosieve.shards.write_shard_list), in MiB;
+    0 before it exists (a dry run plans jobs whose inputs are not built yet)."""
+    try:
+        with open(shard_list) as fh:
+            next(fh)                                   # header: shard,n_tces,bytes
+            return sum(int(line.rsplit(",", 1)[1]) for line in fh) / 2**20
+    except FileNotFoundError:
+        return 0.0
 
 
 def shard_job_runtime(targets_csv: str | Path, floor_min: int, download: bool) -> int:
@@ -39,10 +60,6 @@ def shard_job_runtime(targets_csv: str | Path, floor_min: int, download: bool) -
 def train_mem_mb(shards_mb: float, n_tces: int, floor_mb: int, views_in_memory_mb: int) -> int:
     held = min(shards_mb, views_in_memory_mb) + n_tces * META_BYTES_PER_TCE / 2**20
     return max(floor_mb, int(TRAIN_BASE_MB + held))
-
-
-def evaluate_mem_mb(n_tces: int, floor_mb: int) -> int:
-    return max(floor_mb, int(EVALUATE_BASE_MB + n_tces * META_BYTES_PER_TCE / 2**20))
 
 
 def train_runtime(n_tces: int, max_epochs: int, floor_min: int) -> int:

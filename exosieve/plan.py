@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog.sources import build_catalog, get_source
-from .catalog.table import read_normalized, write_normalized
+from .catalog.table import LABEL_COLUMNS, read_normalized, write_normalized
 from .preprocess import failed_stars, kept_stars, previous_shard, read_targets, star_digests
-from .shards import LABEL_COLUMNS, assign_shards
+from .shards import assign_shards
 
 
 class PlanError(RuntimeError):

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .catalog.table import LABEL_COLUMNS
 from .utils import atomic_output, write_text_if_changed
 
 # 2: diagnostic views (2D unfolded view), measured features; 3: labels left to the catalog,
@@ -74,8 +75,15 @@ def check_settings(attrs: dict, cfg: dict, where: str) -> None:
 
 
 def shard_of(star_id: str, n_shards: int) -> int:
-    digest = hashlib.blake2b(str(star_id).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % n_shards
+    return int(shards_of([star_id], n_shards)[0])
+
+
+def shards_of(star_ids, n_shards: int) -> np.ndarray:
+    """Each star's shard: a stable hash of its id (blake2b, not Python's salted hash()), so a star
+    stays in its shard from run to run and machine to machine."""
+    blake2b = hashlib.blake2b
+    digests = b"".join([blake2b(str(s).encode(), digest_size=8).digest() for s in star_ids])
+    return (np.frombuffer(digests, ">u8") % np.uint64(n_shards)).astype(np.int64)
 
 
 def shard_names(n_shards: int) -> list[str]:
@@ -95,31 +103,22 @@ def auto_shard_count(n_stars: int, stars_per_shard: int = STARS_PER_SHARD) -> in
     return 2 ** int(round(np.log2(n_stars / stars_per_shard)))
 
 
-# Columns of the catalog that preprocessing never reads: left out of a shard's target list, so
-# that relabelling TCEs changes no target list and reruns no preprocessing.
-LABEL_COLUMNS = ("disposition", "label")
-
-
 def _without_columns(header: str, lines: list[str], drop: tuple[str, ...]) -> tuple[str, list[str]]:
     """``header`` and CSV ``lines`` without the columns named in ``drop``; fields are copied as
-    text, never re-formatted. One regular expression over the whole text when the dropped columns
-    are adjacent and no quote stands before them (the normalized table's case); otherwise line by
-    line, through the csv module where a line holds a quote."""
+    text, never re-formatted. When they are the last columns (the normalized table's layout) and
+    no line holds a quote, each line is cut before its last fields; otherwise line by line, through
+    the csv module where a line holds a quote."""
     import csv
     import io
-    import re
     names = next(csv.reader([header]))
     gone = [i for i, name in enumerate(names) if name in drop]
     if not gone:
         return header, lines
     keep = [i for i in range(len(names)) if i not in gone]
-    first, n = gone[0], len(gone)
-    if gone == list(range(first, first + n)) and gone[-1] < len(names) - 1:
-        field = r'[^,"\r\n]*'
-        pattern = re.compile(rf"^((?:{field},){{{first}}})(?:{field},){{{n}}}", re.M)
-        text, count = pattern.subn(r"\1", "".join(lines))
-        if count == len(lines):
-            return pattern.sub(r"\1", header), text.splitlines(keepends=True)
+    n = len(gone)
+    if gone == list(range(len(names) - n, len(names))) and not any('"' in line for line in lines):
+        return (header.rstrip("\r\n").rsplit(",", n)[0] + "\n",
+                [line.rsplit(",", n)[0] + "\n" for line in lines])
 
     def cut(line: str) -> str:
         if '"' not in line:
@@ -146,17 +145,19 @@ def assign_shards(tces_csv: str | Path, n_shards: int | str, out_dir: str | Path
         raise ShardError(f"{path}: {len(lines)} lines for {len(keys)} rows; a field spans lines. "
                          "Rebuild it: snakemake --forcerun catalog")
     header, lines = _without_columns(header, lines, LABEL_COLUMNS)
-    n_shards = auto_shard_count(keys["star_id"].nunique()) if n_shards == "auto" else int(n_shards)
-    hashed = {sid: shard_of(sid, n_shards) for sid in keys["star_id"].unique()}
-    shard_idx = keys["star_id"].map(hashed).to_numpy()
+    star_code, stars = pd.factorize(keys["star_id"])
+    n_shards = auto_shard_count(len(stars)) if n_shards == "auto" else int(n_shards)
+    star_shard = shards_of(stars, n_shards)
+    shard_idx = star_shard[star_code]
     order = np.lexsort((keys["tce_num"].to_numpy(), keys["star_id"].to_numpy(dtype=str), shard_idx))
     bounds = np.searchsorted(shard_idx[order], np.arange(n_shards + 1))
+    stars_per_shard = np.bincount(star_shard, minlength=n_shards)
     rows = []
     for i, name in enumerate(shard_names(n_shards)):
-        part = order[bounds[i]:bounds[i + 1]]
-        text = header + "".join(lines[j] for j in part)
+        part = order[bounds[i]:bounds[i + 1]].tolist()
+        text = header + "".join([lines[j] for j in part])
         changed = write_text_if_changed(Path(out_dir) / f"{name}.csv", text)
-        rows.append({"shard": name, "n_stars": keys["star_id"].iloc[part].nunique(), "n_tces": len(part),
+        rows.append({"shard": name, "n_stars": int(stars_per_shard[i]), "n_tces": len(part),
                      "content_hash": hashlib.sha256(text.encode()).hexdigest()[:16],
                      "rewritten": changed})
     return pd.DataFrame(rows)
@@ -409,6 +410,34 @@ def read_failure_manifests(shard_paths: list[str | Path]) -> pd.DataFrame:
              if m.exists() and m.stat().st_size > 0]
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["tce_id", "star_id", "stage", "error"])
     return df[df.tce_id != ""].reset_index(drop=True)
+
+
+def write_shard_list(shard_paths: list[str | Path], out: str | Path) -> pd.DataFrame:
+    """The run's built shards, one row each (path, TCEs, bytes): the one file that training,
+    evaluation and the report take as input instead of every shard.
+
+    Why a file: a job listing all N shards costs Snakemake a walk of N dependencies each time the
+    DAG is updated after the shard-assignment checkpoint; 80 such jobs made the dry run of a
+    200,000-star catalog O(jobs x shards). Only this rule lists them now."""
+    rows = []
+    for path in shard_paths:
+        try:
+            with h5py.File(path, "r") as h5:
+                n = int(h5.attrs["n_tces"]) if h5.attrs.get("complete", False) else None
+        except (OSError, KeyError) as exc:
+            raise _corrupt(Path(path), exc) from exc
+        if n is None:
+            raise ShardError(f"shard {path} is incomplete (no 'complete' mark); delete it and rerun the workflow")
+        rows.append({"shard": str(path), "n_tces": n, "bytes": Path(path).stat().st_size})
+    table = pd.DataFrame(rows, columns=["shard", "n_tces", "bytes"])
+    with atomic_output(out, ".csv") as tmp:
+        table.to_csv(tmp, index=False)
+    return table
+
+
+def read_shard_list(path: str | Path) -> list[str]:
+    """The shard paths a write_shard_list file names."""
+    return pd.read_csv(path, dtype={"shard": str}, usecols=["shard"])["shard"].tolist()
 
 
 def read_tces(paths: list[str | Path], tce_ids: list[str]) -> ShardData:

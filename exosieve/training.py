@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 
 from .calibration import fit_platt
-from .evaluation import MODEL_FORMAT, FoldModel, model_settings, pr_auc, raw_scores
+from .evaluation import MODEL_FORMAT, FoldModel, evaluate_fold, model_settings, pr_auc, raw_scores
 from .folds import labels_and_folds, read_folds, validation_mask
 from .models import CNN_MODELS, BoostedTrees, build_trees, model_branches
 from .shards import ShardSet, check_settings, failure_manifest, read_failure_manifests, view_shapes
@@ -101,11 +101,22 @@ def _reset(out_dir: Path) -> None:
 
 
 def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out_dir: str | Path,
-               model: str = "exominer", progress: bool = True) -> dict:
+               model: str = "exominer", progress: bool = True, scores_csv: str | Path | None = None) -> dict:
     """Train ``model`` on fold ``fold``; writes model.pt and metrics.csv (per epoch; one row for
     trees) in ``out_dir``, plus checkpoints/best.ckpt for the CNNs. Labels come from the folds
-    table; views are streamed from the shards (shards.ShardSet) unless they fit in memory."""
-    out_dir = Path(out_dir)
+    table; views are streamed from the shards (shards.ShardSet) unless they fit in memory.
+
+    With ``scores_csv``, the saved model file then scores the fold's test TCEs and the unlabelled
+    ones into it (evaluation.evaluate_fold), in the same job: a job of its own would spend more
+    on starting Python and importing torch than on scoring."""
+    info = _train_fold(shard_paths, folds_csv, fold, cfg, Path(out_dir), model, progress)
+    if scores_csv is not None:
+        evaluate_fold(Path(out_dir) / "model.pt", shard_paths, folds_csv, fold, scores_csv, cfg)
+    return info
+
+
+def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out_dir: Path, model: str,
+                progress: bool) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     _reset(out_dir)
     t = cfg["training"]

@@ -15,7 +15,6 @@ import exosieve
 from exosieve import cluster
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
 from exosieve.config import ConfigError, load as load_config, preprocessing_code_hash, preprocessing_hash, stable_hash
-from exosieve.views import usable_models
 from exosieve.shards import read_manifest_shards
 
 try:
@@ -36,6 +35,8 @@ PREPROCESS_SETTINGS = preprocessing_hash(config)
 PREPROCESS_CODE = preprocessing_code_hash()  # a code change rebuilds the shards too
 MODELS = config["models"]["enabled"]
 if config["catalog"]["source"] == "views":
+    from exosieve.views import usable_models  # here only: it imports scipy, a second per start
+
     # A views file may lack what a model needs (raw_flux has no light curve to start from).
     MODELS, _skipped = usable_models(MODELS, SOURCE.view_arrays())
     if _skipped:

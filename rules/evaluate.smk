@@ -1,28 +1,5 @@
-# Evaluate stage: each (model, fold) scores its test fold and every unlabelled TCE, with branch
-# attributions by occlusion for the CNNs.
-
-
-rule evaluate:
-    input:
-        model=f"{R}/models/{{model}}/fold_{{fold}}/model.pt",
-        shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
-        folds=f"{R}/folds/folds.csv",
-    output:
-        scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
-    wildcard_constraints:
-        model="|".join(MODELS),
-    log:
-        f"{R}/logs/evaluate/{{model}}/fold_{{fold}}.log",
-    benchmark:
-        f"{R}/benchmarks/evaluate/{{model}}/fold_{{fold}}.tsv"
-    threads: 1
-    resources:
-        mem_mb=lambda wc, input: cluster.evaluate_mem_mb(cluster.count_rows(input.folds), 2000),
-        runtime=RUNTIME,
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/evaluate.py"
+# Evaluate stage: out-of-fold scores come from the train jobs (each scores its test fold and the
+# unlabelled TCEs); an external test set is scored here.
 
 
 # An external test set (evaluation.test_path): each model's fold ensemble scores it.

@@ -18,8 +18,7 @@ rule report:
         folds=f"{R}/folds/folds.csv",
         scores=expand(f"{R}/scores/{{model}}/fold_{{fold}}.csv", model=MODELS, fold=FOLDS),
         histories=expand(f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv", model=MODELS, fold=FOLDS),
-        failures=shard_paths(f"{R}/shards/{{shard}}.failures.csv"),
-        shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
+        shard_list=f"{R}/shards/shard_list.csv",
     output:
         REPORT_FILES,
     params:

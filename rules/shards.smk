@@ -25,3 +25,28 @@ checkpoint assign_shards:
         ENV
     script:
         "../workflow_scripts/assign_shards.py"
+
+
+# The built shards, listed in one small file. Training, evaluation and the report take this
+# file, not every shard: a job that lists all N shards costs Snakemake O(N) at each DAG update
+# after the checkpoint, and 80 of them made the plan O(jobs x shards).
+rule shard_list:
+    input:
+        shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
+        failures=shard_paths(f"{R}/shards/{{shard}}.failures.csv"),
+    output:
+        shard_list=f"{R}/shards/shard_list.csv",
+    # Reads each shard's header only: run on the submitting host.
+    localrule: True
+    log:
+        f"{R}/logs/shard_list.log",
+    benchmark:
+        f"{R}/benchmarks/shard_list.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=RUNTIME,
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/shard_list.py"

@@ -5,6 +5,7 @@ import pytest
 from conftest import DR24, needs_shared_data
 from exosieve.catalog import CatalogError
 from exosieve.catalog.kepler import load_dr24, normalize_dr24
+from exosieve.catalog.table import write_normalized
 
 LABELS = {"positive": ["PC"], "negative": ["AFP", "NTP"]}
 
@@ -98,6 +99,42 @@ def test_reads_the_real_dr24_table_with_its_comment_header():
     assert (tces.label == 1).sum() == 3600
     row = tces.set_index("tce_id").loc["757450_1"]
     assert row.period == pytest.approx(8.88492) and row.depth == pytest.approx(16310)
+
+
+def _pandas_csv(df: pd.DataFrame) -> str:
+    """What write_normalized wrote before it formatted columns itself: line breaks in text made
+    spaces, then pandas' to_csv."""
+    df = df.copy()
+    for col in df.select_dtypes(include="object").columns:
+        df[col] = df[col].where(df[col].isna(), df[col].astype(str).str.replace(r"[\r\n]+", " ", regex=True))
+    return df.to_csv(index=False, float_format="%.10g")
+
+
+def test_the_catalog_is_written_as_pandas_writes_it_one_line_per_row(tmp_path):
+    df = pd.DataFrame({
+        "tce_id": ["1_1", "2_1", "3_1", "4_1", "5_1"],
+        "star_id": ["1", "2", "3", "4", "5"],
+        "tce_num": np.array([1, 1, 1, 1, 1]),
+        "period": [8.884920000001, np.nan, np.inf, -0.0, 1e-5],
+        "epoch": [134.45212345678901, 1e12, 123456789012.5, -3.25, 0.1 + 0.2],
+        "disposition": ['PC, "maybe"', "line\r\nbreak\n\nhere", None, np.nan, "AFP"],
+        "label": np.array([1, 0, -1, -1, 0], np.int8),
+        "teff": np.nan,
+    })
+    write_normalized(df, tmp_path / "tces.csv")
+    text = (tmp_path / "tces.csv").read_text()
+    assert text == _pandas_csv(df)
+    assert len(text.splitlines()) == len(df) + 1
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "tces.csv", dtype={"tce_id": str, "star_id": str}),
+                                  pd.read_csv(__import__("io").StringIO(_pandas_csv(df)),
+                                              dtype={"tce_id": str, "star_id": str}))
+
+
+@needs_shared_data
+def test_the_real_dr24_catalog_is_written_byte_for_byte_as_pandas_writes_it(tmp_path):
+    tces, _ = load_dr24(DR24, LABELS)
+    write_normalized(tces, tmp_path / "tces.csv")
+    assert (tmp_path / "tces.csv").read_text() == _pandas_csv(tces)
 
 
 def test_catalog_targets_restrict_any_source(tmp_path, small_survey):

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from exosieve.lightcurves import LightCurveError, read_kepler_lightcurve
+from exosieve.lightcurves.reader import LightCurveError, read_kepler_lightcurve
 from exosieve.lightcurves.mast import find_kepler_lightcurves, kepid_string, kepler_lightcurve_path
 from exosieve.utils import TargetError, safe_id
 

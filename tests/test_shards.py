@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exosieve.shards import SCHEMA_VERSION, ShardData, ShardError, assign_shards, read_shard, read_shards, shard_of, write_shard
+from exosieve.shards import (SCHEMA_VERSION, ShardData, ShardError, assign_shards, read_shard, read_shard_list,
+                             read_shards, shard_of, write_shard, write_shard_list)
 
 
 def _data(n=5, seed=0):
@@ -59,6 +60,22 @@ def test_shards_of_different_settings_are_not_mixed(tmp_path):
     write_shard(tmp_path / "b.h5", _data(), {"config_hash": "two"})
     with pytest.raises(ShardError, match="different preprocessing settings"):
         read_shards([tmp_path / "a.h5", tmp_path / "b.h5"])
+
+
+def test_the_shard_list_names_each_shard_with_its_size_and_refuses_an_incomplete_one(tmp_path):
+    from exosieve import cluster
+    paths = [tmp_path / "000.h5", tmp_path / "001.h5"]
+    write_shard(paths[0], _data(5), {})
+    write_shard(paths[1], _data(3, seed=1), {})
+    table = write_shard_list([str(p) for p in paths], tmp_path / "shard_list.csv")
+    assert list(table.n_tces) == [5, 3]
+    assert read_shard_list(tmp_path / "shard_list.csv") == [str(p) for p in paths]
+    assert cluster.shards_mb(tmp_path / "shard_list.csv") == sum(p.stat().st_size for p in paths) / 2**20
+    with h5py.File(paths[1], "a") as h5:
+        del h5.attrs["complete"]
+    with pytest.raises(ShardError, match="001.h5 is incomplete"):
+        write_shard_list([str(p) for p in paths], tmp_path / "other.csv")
+    assert not (tmp_path / "other.csv").exists()
 
 
 def test_failed_write_leaves_no_file(tmp_path):
@@ -115,7 +132,8 @@ def test_each_shard_holds_exactly_its_stars_rows_in_star_order(tmp_path):
 
 def test_auto_shards_are_a_power_of_two_of_a_few_hundred_stars_each(tmp_path):
     from exosieve.shards import auto_shard_count
-    assert [auto_shard_count(n) for n in (1, 400, 600, 1300, 5000, 200_000)] == [1, 1, 2, 4, 16, 512]
+    assert ([auto_shard_count(n) for n in (1, 400, 600, 1000, 1300, 5000, 12_669, 200_000)]
+            == [1, 1, 2, 2, 4, 16, 32, 512])
     for n in (1300, 34_032, 200_000):
         assert 200 <= n / auto_shard_count(n) <= 570
     # A catalog update of a few percent keeps the count, so only the changed shards rerun.
@@ -134,11 +152,13 @@ def test_cluster_requests_grow_with_the_work_and_never_drop_below_the_config(tmp
     assert cluster.shard_job_runtime(targets, 60, download=True) == 300
     targets.write_text("tce_id,star_id\n1_1,1\n")
     assert cluster.shard_job_runtime(targets, 60, download=True) == 60        # the floor
+    targets.write_text("tce_id,star_id\n1_1,1\n2_1,2")                        # no final line break
+    assert cluster.count_rows(targets) == 2
+    assert cluster.shards_mb(tmp_path / "shard_list.csv") == 0.0     # not built yet (a dry run)
     # Training holds at most views_in_memory_mb of views (it streams the rest) plus ~200 B a TCE.
     assert cluster.train_mem_mb(10, 1000, 4000, 1024) == 4000
     assert cluster.train_mem_mb(500, 1000, 1000, 1024) == 1500
     assert cluster.train_mem_mb(20_000, 250_000, 1000, 1024) == 2071
-    assert cluster.evaluate_mem_mb(250_000, 500) == 1047
     assert cluster.train_runtime(250_000, 40, 60) == 1667
 
 

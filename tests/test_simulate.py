@@ -35,7 +35,7 @@ def test_catalog_has_dr24_columns_units_and_all_classes():
 
 
 def test_simulated_fits_reads_back(small_survey):
-    from exosieve.lightcurves import read_kepler_lightcurve
+    from exosieve.lightcurves.reader import read_kepler_lightcurve
     sid = str(small_survey["survey"].stars.kepid.iloc[0])
     paths = list(small_survey["index"].query("star_id == @sid").path)
     assert len(paths) == 3
@@ -65,7 +65,7 @@ def test_simulated_files_match_the_archive_format(small_survey):
 
 
 def test_blend_moves_the_centroid_in_transit(tmp_path):
-    from exosieve.lightcurves import read_kepler_lightcurve
+    from exosieve.lightcurves.reader import read_kepler_lightcurve
     from exosieve.simulate.lightcurves import generate_star
     from exosieve.views import phase_fold
     s = draw_survey(300, 3, 9)
@@ -100,7 +100,7 @@ def test_the_labelled_class_mix_is_dr24s():
 def test_the_survey_is_as_hard_as_the_sky_where_the_readme_says_so(tmp_path):
     """Wrong labels, DR24-like NTP durations, mixed-class stars, and light curves with correlated
     noise, dump steps and post-gap ramps (what a spline leaves behind is more than white noise)."""
-    from exosieve.lightcurves import read_kepler_lightcurve
+    from exosieve.lightcurves.reader import read_kepler_lightcurve
     from exosieve.simulate.lightcurves import generate_star
     s = draw_survey(1300, 6, 2024)
     t = s.truth

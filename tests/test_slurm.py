@@ -164,7 +164,7 @@ def test_the_profile_as_typed_sends_the_heavy_jobs_through_slurm_and_keeps_tiny_
     per_rule = {d.name: len(list(d.rglob("*.log"))) for d in logs.iterdir()}
     assert per_rule == {"group_shard_lightcurves_preprocess": 2, "rule_train": 1}, per_rule
     assert len(lines) == sum(per_rule.values())
-    for local in ("catalog", "assign_shards", "folds"):
+    for local in ("catalog", "assign_shards", "folds", "shard_list"):
         assert (tmp_path / "results" / "logs" / f"{local}.log").exists()      # ran, but not through SLURM
     shards = pd.read_csv(tmp_path / "results" / "shards" / "manifest.csv")
     assert shards.n_tces.sum() > 0

@@ -2,13 +2,15 @@
 import logging
 
 from exosieve.report import build_report, group_by_model
+from exosieve.shards import failure_manifest, read_shard_list
 from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
 inp = snakemake.input
+shards = read_shard_list(inp.shard_list)
 comparison = build_report(
     inp.tces, inp.folds, group_by_model(inp.scores), group_by_model(inp.histories, levels_up=2),
-    [inp.rejected, *inp.failures], snakemake.params.out_dir, snakemake.config,
-    truth_csv=inp.get("truth"), shard_paths=list(inp.shards),
+    [inp.rejected, *map(failure_manifest, shards)], snakemake.params.out_dir, snakemake.config,
+    truth_csv=inp.get("truth"), shard_paths=shards,
     test_csvs={m: paths[0] for m, paths in group_by_model(inp.get("test_scores", [])).items()} or None)
 logging.getLogger("exosieve").info("models compared:\n%s", comparison.to_string(index=False))

@@ -7,6 +7,7 @@ from the source's ``disposition`` by the config's ``catalog.labels``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,11 @@ NORMALIZED_COLUMNS = {
     "label": "1 positive, 0 negative, -1 unlabelled",
 }
 STELLAR_COLUMNS = ["teff", "logg", "feh", "radius", "mass", "dens"]
+# Columns that preprocessing never reads: shard target lists leave them out, so that relabelling
+# TCEs changes no target list and reruns no preprocessing. Written last, so that a target list
+# line is the catalog's line cut before its last two fields.
+LABEL_COLUMNS = ("disposition", "label")
+TABLE_COLUMNS = [c for c in NORMALIZED_COLUMNS if c not in LABEL_COLUMNS] + STELLAR_COLUMNS + list(LABEL_COLUMNS)
 
 
 class CatalogError(ValueError):
@@ -59,18 +65,22 @@ def validate_rows(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.DataFr
     """
     if df.empty:
         return df.reset_index(drop=True), pd.DataFrame(columns=["tce_id", "star_id", "stage", "error"])
-    reasons = pd.Series("", index=df.index, dtype=object)
+    # Numpy arrays, not Series: a table has 10^5 rows and each check costs a comparison of them.
+    bad = np.zeros(len(df), bool)
+    reasons = np.full(len(df), "", dtype=object)
 
-    def flag(mask: pd.Series, why) -> None:
+    def flag(mask, why) -> None:
         """Give the rows of ``mask`` not yet rejected the reason ``why``: a text, or a function
-        of those rows returning one text each (built only for them: tables have 10^5 rows)."""
-        mask = mask & (reasons == "")
+        of those rows returning one text each (built only for them)."""
+        mask = np.asarray(mask, bool) & ~bad
         if mask.any():
             reasons[mask] = why if isinstance(why, str) else list(why(df[mask]))
+            bad[mask] = True
 
     star = df["star_id"].astype(str)
     flag(star.isin(["", "nan"]), "star id is missing")
-    for sid in star[(reasons == "") & ~star.str.fullmatch(r"\d+")].unique():   # only the odd ones
+    odd = ~bad & ~np.char.isdecimal(star.to_numpy(dtype=str))      # what is not a plain number
+    for sid in star[odd].unique():
         try:
             safe_id(sid, "star id")
             raise TargetError(f"star id {sid!r} is not a KIC or TIC number")
@@ -88,22 +98,21 @@ def validate_rows(df: pd.DataFrame, where: str) -> tuple[pd.DataFrame, pd.DataFr
     flag(df["duration"] >= df["period"],
          lambda rows: (f"duration is not shorter than the period ({d * 24:g} h against {p * 24:g} h)"
                        for d, p in zip(rows["duration"], rows["period"])))
-    ok = reasons == ""
+    ok = pd.Series(~bad, index=df.index)
     shared = ok & df["tce_id"].where(ok).duplicated(keep=False)    # only these need comparing
     repeat = pd.Series(False, index=df.index)
     if shared.any():
         content = df[shared].drop(columns=["label"], errors="ignore").astype(str).agg("|".join, axis=1)
         repeat = shared & df.assign(_c=content.reindex(df.index)).duplicated(["tce_id", "_c"], keep="first")
     flag(repeat, "repeats an earlier identical row")
-    ok = reasons == ""
+    ok = pd.Series(~bad, index=df.index)
     clash = ok & df["tce_id"].where(ok).duplicated(keep=False)
     counts = df.loc[clash, "tce_id"].value_counts().to_dict()
     flag(clash, lambda rows: (f"TCE id {t} appears in {counts[t]} rows with different values "
                               "(each star's tce_plnt_num must be unique); all are rejected" for t in rows["tce_id"]))
-    bad = reasons != ""
     rejected = df.loc[bad, ["tce_id", "star_id"]].copy()
     rejected["stage"] = "catalog"
-    rejected["error"] = reasons[bad].map(lambda r: f"{where}: {r}")
+    rejected["error"] = [f"{where}: {r}" for r in reasons[bad]]
     return df.loc[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
 
 
@@ -134,8 +143,10 @@ def finalize(df: pd.DataFrame, stellar: pd.DataFrame | None, labels: dict, where
             df[col] = np.nan
     good, rejected = validate_rows(df, where)
     _refuse_if_empty(good, rejected, where)
-    good = good.sort_values(["star_id", "tce_num"], kind="stable").reset_index(drop=True)
-    return good[list(NORMALIZED_COLUMNS) + STELLAR_COLUMNS], rejected
+    # np.lexsort on fixed-width strings: the order of sort_values(["star_id", "tce_num"]), stable, 6x faster.
+    good = good.iloc[np.lexsort((good["tce_num"].to_numpy(), good["star_id"].to_numpy(dtype=str)))]
+    good = good.reset_index(drop=True)
+    return good[TABLE_COLUMNS], rejected
 
 
 def numeric_ids(values: pd.Series) -> pd.Series:
@@ -190,16 +201,40 @@ def normalize_columns(raw: pd.DataFrame, columns: dict, labels: dict, *, duratio
     return finalize(df, stellar, labels, where)
 
 
+def _csv_fields(values: pd.Series) -> list[str]:
+    """A column's CSV fields as ``DataFrame.to_csv(float_format="%.10g")`` writes them: missing
+    values empty, text quoted where it holds a comma or a quote; a run of line breaks inside a
+    text (a hand-made table can hold one) becomes a space, so that every row is one line. A column
+    at a time: pandas takes 5 s for 16 columns x 400,000 rows, this under 1 s."""
+    if values.dtype.kind == "f":
+        array = values.to_numpy()
+        missing = np.isnan(array)
+        if missing.all():
+            return [""] * len(array)
+        texts = list(map("{:.10g}".format, array.tolist()))
+        for i in np.flatnonzero(missing):
+            texts[i] = ""
+        return texts
+    if values.dtype.kind in "iub":
+        return values.astype(str).tolist()
+    texts = ["" if v is None or v != v else str(v) for v in values.tolist()]   # v != v: NaN
+    joined = "".join(texts)
+    if "\n" in joined or "\r" in joined:
+        texts = [re.sub(r"[\r\n]+", " ", t) for t in texts]
+    if "," in joined or '"' in joined:
+        texts = ['"' + t.replace('"', '""') + '"' if ("," in t or '"' in t) else t for t in texts]
+    return texts
+
+
 def write_normalized(df: pd.DataFrame, path: str | Path) -> None:
-    """One line per row (shard assignment copies rows as lines): a line break inside a text
-    field, which a hand-made table can hold, becomes a space."""
-    for col in df.select_dtypes(include="object").columns:
-        broken = df[col].str.contains(r"[\r\n]", regex=True, na=False)   # False for non-text values
-        if broken.any():
-            df = df.copy()
-            df.loc[broken, col] = df.loc[broken, col].str.replace(r"[\r\n]+", " ", regex=True)
+    """The table as CSV, one line per row (shard assignment copies rows as lines), with the
+    fields pandas' to_csv writes (tests/test_catalog.py compares the two)."""
+    header = ",".join(_csv_fields(pd.Series(list(map(str, df.columns)), dtype=object)))
+    columns = [_csv_fields(df[c]) for c in df.columns]
     with atomic_output(path, ".csv") as tmp:
-        df.to_csv(tmp, index=False, float_format="%.10g")
+        with open(tmp, "w", newline="") as fh:
+            fh.write(header + "\n")
+            fh.writelines(",".join(row) + "\n" for row in zip(*columns))
 
 
 def read_normalized(path: str | Path) -> pd.DataFrame:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..shards import ShardData
 from ..utils import FAILURE_COLUMNS, TargetError, safe_id
-from .table import STELLAR_COLUMNS, NORMALIZED_COLUMNS, CatalogError, map_labels
+from .table import STELLAR_COLUMNS, TABLE_COLUMNS, CatalogError, map_labels
 
 REQUIRED = ("global_view", "local_view", "label", "star_id")
 META = ("label", "star_id", "tce_id", "period", "epoch", "duration", "depth")
@@ -109,7 +109,7 @@ def views_catalog(path: str | Path, labels: dict) -> tuple[pd.DataFrame, pd.Data
     for col in STELLAR_COLUMNS:
         table[col] = np.nan
     table = table.sort_values(["star_id", "tce_num"], kind="stable").reset_index(drop=True)
-    return table[list(NORMALIZED_COLUMNS) + STELLAR_COLUMNS], pd.DataFrame(
+    return table[TABLE_COLUMNS], pd.DataFrame(
         columns=FAILURE_COLUMNS)
 
 

@@ -1,6 +1,5 @@
 """Light curves: MAST's file layout (``mast``), the one FITS reader (``reader``) and per-shard
-location or generation of each star's files (``obtain``)."""
+location or generation of each star's files (``obtain``).
 
-from .reader import LightCurve, LightCurveError, read_kepler_lightcurve
-
-__all__ = ["LightCurve", "LightCurveError", "read_kepler_lightcurve"]
+Nothing is imported here: the workflow's plan needs ``mast`` (file names) without the reader's
+astropy, which costs a second at every ``snakemake`` start."""
