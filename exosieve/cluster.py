@@ -15,9 +15,9 @@ import os
 from pathlib import Path
 
 # Training holds a fold's views once when they fit in resources.views_in_memory_mb and streams
-# them otherwise; the scoring that ends a train job reads 4,096 TCEs at a time. Neither grows with the catalog beyond
-# its ids and scalar features (about 200 bytes a TCE with pandas' overhead);
-# benchmarks/training_memory.py measures the peak at 250,000 TCEs.
+# them otherwise; the scoring that ends a train job reads 4,096 TCEs at a time. Neither grows
+# with the catalog beyond its ids and scalar features (about 200 bytes a TCE with pandas'
+# overhead); benchmarks/training_memory.py measures the peak at 250,000 TCEs.
 TRAIN_BASE_MB, META_BYTES_PER_TCE = 1000, 200
 # Per TCE: a full-mission Kepler star takes about 2 s to preprocess on one core and its 17
 # quarters about 10 s to download; training a CNN runs at no less than ~100 TCEs/s per epoch on CPU.

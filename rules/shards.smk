@@ -27,12 +27,13 @@ checkpoint assign_shards:
         "../workflow_scripts/assign_shards.py"
 
 
-# The built shards, listed in one small file. Training, evaluation and the report take this
-# file, not every shard: a job that lists all N shards costs Snakemake O(N) at each DAG update
-# after the checkpoint, and 80 of them made the plan O(jobs x shards).
+# The built shards, listed in one small file. Training (with its fold's scoring) and the report
+# take this file, not every shard: a job that lists all N shards costs Snakemake O(N) at each DAG
+# update after the checkpoint, and 80 of them made the plan O(jobs x shards).
 rule shard_list:
     input:
         shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
+        # Read by the report beside each shard: listed here so that they are up to date too.
         failures=shard_paths(f"{R}/shards/{{shard}}.failures.csv"),
     output:
         shard_list=f"{R}/shards/shard_list.csv",

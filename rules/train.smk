@@ -25,8 +25,10 @@ rule train:
     resources:
         # Scaled with the shards and the catalog (exosieve/cluster.py); the config's are floors.
         mem_mb=lambda wc, input: cluster.train_mem_mb(
-            cluster.shards_mb(input.shard_list), cluster.count_rows(input.folds), config["resources"]["train_mem_mb"],
-            config["resources"]["views_in_memory_mb"]
+            cluster.shards_mb(input.shard_list),
+            cluster.count_rows(input.folds),
+            config["resources"]["train_mem_mb"],
+            config["resources"]["views_in_memory_mb"],
         ),
         runtime=lambda wc, input: cluster.train_runtime(
             cluster.count_rows(input.folds), config["training"]["max_epochs"], RUNTIME

@@ -143,7 +143,8 @@ def finalize(df: pd.DataFrame, stellar: pd.DataFrame | None, labels: dict, where
             df[col] = np.nan
     good, rejected = validate_rows(df, where)
     _refuse_if_empty(good, rejected, where)
-    # np.lexsort on fixed-width strings: the order of sort_values(["star_id", "tce_num"]), stable, 6x faster.
+    # np.lexsort on fixed-width strings: the stable order of sort_values(["star_id", "tce_num"]),
+    # without pandas' object-column sort (0.5 s of the catalog step at 400,000 TCEs).
     good = good.iloc[np.lexsort((good["tce_num"].to_numpy(), good["star_id"].to_numpy(dtype=str)))]
     good = good.reset_index(drop=True)
     return good[TABLE_COLUMNS], rejected
@@ -205,7 +206,7 @@ def _csv_fields(values: pd.Series) -> list[str]:
     """A column's CSV fields as ``DataFrame.to_csv(float_format="%.10g")`` writes them: missing
     values empty, text quoted where it holds a comma or a quote; a run of line breaks inside a
     text (a hand-made table can hold one) becomes a space, so that every row is one line. A column
-    at a time: pandas takes 5 s for 16 columns x 400,000 rows, this under 1 s."""
+    at a time: 16 columns x 400,000 rows take 2.4 s here, pandas' to_csv 6.7 s."""
     if values.dtype.kind == "f":
         array = values.to_numpy()
         missing = np.isnan(array)
