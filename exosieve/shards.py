@@ -413,12 +413,13 @@ def read_failure_manifests(shard_paths: list[str | Path]) -> pd.DataFrame:
 
 
 def write_shard_list(shard_paths: list[str | Path], out: str | Path) -> pd.DataFrame:
-    """The run's built shards, one row each (path, TCEs, bytes): the one file that training,
-    evaluation and the report take as input instead of every shard.
+    """The run's built shards, one row each (path, TCEs, bytes): the one file that training (with
+    its fold's scoring) and the report take as input instead of every shard.
 
     Why a file: a job listing all N shards costs Snakemake a walk of N dependencies each time the
-    DAG is updated after the shard-assignment checkpoint; 80 such jobs made the dry run of a
-    200,000-star catalog O(jobs x shards). Only this rule lists them now."""
+    DAG is updated after the shard-assignment checkpoint; 41 such jobs (train, evaluate, report)
+    made the dry run of a 200,000-star catalog O(jobs x shards). Only the shard_list rule lists
+    them now."""
     rows = []
     for path in shard_paths:
         try:

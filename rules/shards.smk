@@ -29,7 +29,7 @@ checkpoint assign_shards:
 
 # The built shards, listed in one small file. Training (with its fold's scoring) and the report
 # take this file, not every shard: a job that lists all N shards costs Snakemake O(N) at each DAG
-# update after the checkpoint, and 80 of them made the plan O(jobs x shards).
+# update after the checkpoint, and 41 of them (train, evaluate, report) made the plan O(jobs x shards).
 rule shard_list:
     input:
         shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
