@@ -43,10 +43,9 @@ def count_rows(csv_path: str | Path) -> int:
 def shards_mb(shard_list: str | Path) -> float:
     """Size on disk of the shards a shard list names (exosieve.shards.write_shard_list), in MiB;
     0 before it exists (a dry run plans jobs whose inputs are not built yet)."""
+    import pandas as pd
     try:
-        with open(shard_list) as fh:
-            next(fh)                                   # header: shard,n_tces,bytes
-            return sum(int(line.rsplit(",", 1)[1]) for line in fh) / 2**20
+        return float(pd.read_csv(shard_list, usecols=["bytes"])["bytes"].sum()) / 2**20
     except FileNotFoundError:
         return 0.0
 

@@ -242,6 +242,18 @@ def _corrupt(path: Path, exc: Exception) -> ShardError:
                       "delete it and rerun the workflow")
 
 
+def _checked_attrs(h5: h5py.File, path: Path) -> dict:
+    """An open shard's attributes, once it is known to be complete and of this schema."""
+    attrs = dict(h5.attrs)
+    if not attrs.get("complete", False):
+        raise ShardError(f"shard {path} is incomplete (no 'complete' mark); it was not "
+                         "written to the end. Delete it and rerun the workflow.")
+    if attrs.get("schema_version") != SCHEMA_VERSION:
+        raise ShardError(f"shard {path} has schema version {attrs.get('schema_version')}, "
+                         f"this ExoSieve reads version {SCHEMA_VERSION}; rebuild it")
+    return attrs
+
+
 def _read_index(path: Path, views: list[str] | None):
     """(attrs, meta, scalars, scalar names, {view: per-TCE shape}) of one shard, every check made;
     the view arrays themselves are not read."""
@@ -249,13 +261,7 @@ def _read_index(path: Path, views: list[str] | None):
         raise ShardError(f"shard {path} does not exist; run the workflow's preprocess step")
     try:
         with h5py.File(path, "r") as h5:
-            attrs = dict(h5.attrs)
-            if not attrs.get("complete", False):
-                raise ShardError(f"shard {path} is incomplete (no 'complete' mark); it was not "
-                                 "written to the end. Delete it and rerun the workflow.")
-            if attrs.get("schema_version") != SCHEMA_VERSION:
-                raise ShardError(f"shard {path} has schema version {attrs.get('schema_version')}, "
-                                 f"this ExoSieve reads version {SCHEMA_VERSION}; rebuild it")
+            attrs = _checked_attrs(h5, path)
             n = int(attrs["n_tces"])
             meta = pd.DataFrame({"tce_id": h5["tce_id"].asstr()[:], "star_id": h5["star_id"].asstr()[:],
                                  "input_digest": h5["input_digest"].asstr()[:]})
@@ -421,15 +427,13 @@ def write_shard_list(shard_paths: list[str | Path], out: str | Path) -> pd.DataF
     made the dry run of a 200,000-star catalog O(jobs x shards). Only the shard_list rule lists
     them now."""
     rows = []
-    for path in shard_paths:
+    for path in map(Path, shard_paths):
         try:
             with h5py.File(path, "r") as h5:
-                n = int(h5.attrs["n_tces"]) if h5.attrs.get("complete", False) else None
+                n = int(_checked_attrs(h5, path)["n_tces"])
         except (OSError, KeyError) as exc:
-            raise _corrupt(Path(path), exc) from exc
-        if n is None:
-            raise ShardError(f"shard {path} is incomplete (no 'complete' mark); delete it and rerun the workflow")
-        rows.append({"shard": str(path), "n_tces": n, "bytes": Path(path).stat().st_size})
+            raise _corrupt(path, exc) from exc
+        rows.append({"shard": str(path), "n_tces": n, "bytes": path.stat().st_size})
     table = pd.DataFrame(rows, columns=["shard", "n_tces", "bytes"])
     with atomic_output(out, ".csv") as tmp:
         table.to_csv(tmp, index=False)

@@ -344,16 +344,9 @@ class ViewMaker:
         return out
 
 
-def _group_means_in_noise(group: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray:
-    """Mean flux per group, in units of the groups' own noise (0 at their median, empty groups 0,
-    clipped): the scale of both raw_flux channels."""
-    counts = np.bincount(group, minlength=n_bins)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.bincount(group, flux, minlength=n_bins) / counts
-    return _in_noise(mean)
-
-
 def _in_noise(mean: np.ndarray) -> np.ndarray:
+    """Group means in units of their own noise (0 at their median, empty groups 0, clipped): the
+    scale of both raw_flux channels."""
     level = float(np.nanmedian(mean))
     noise = robust_std(mean) or 1.0
     z = np.nan_to_num((mean - level) / noise, nan=0.0)  # gaps read as "nothing happening"
@@ -364,7 +357,10 @@ def raw_flux_view(time: np.ndarray, flux: np.ndarray, n_bins: int) -> np.ndarray
     """The detrended light curve, unfolded, binned in time and in units of its own noise
     (0 out of transit, clipped): the input of the ``raw_flux`` baseline."""
     # Bin means, not medians: a transit shorter than half a bin would vanish from a median.
-    return _group_means_in_noise(bin_index(time, float(time[0]), float(time[-1]) + 1e-9, n_bins), flux, n_bins)
+    idx = bin_index(time, float(time[0]), float(time[-1]) + 1e-9, n_bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(idx, flux, minlength=n_bins) / np.bincount(idx, minlength=n_bins)
+    return _in_noise(mean)
 
 
 # raw_flux_fold gives half its groups to the cadences within this many durations of the transit.
