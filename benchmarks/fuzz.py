@@ -1,12 +1,16 @@
-"""Fuzz the catalog and preprocessing stages with 1,000 mutated real inputs and print the tally.
+"""Fuzz the catalog and preprocessing stages with 1,000 mutated real inputs, and the views source's
+TFRecord reader with 1,000 mutated real view records, and print the tally.
 
 Each case mutates one real Kepler FITS file or one real DR24 row of a subject star from
 ../shared/data (truncation, bit flips, wrong dtypes and units, NaN/inf, empty and huge values,
 duplicated and unsafe ids, bad periods and durations) and runs it beside an untouched control star
-through the workflow's own catalog, lightcurves and preprocess calls (see tests/fuzzing.py for
-what each case checks). Exits 1 if any case crashed or lost a target.
+through the workflow's own catalog, lightcurves and preprocess calls. Each TFRecord case mutates a
+file of real DR24 view records (truncation, bit flips, a wrong CRC, a view of the wrong type or
+length, NaN, a label that maps to nothing, a missing star id, bytes that are no Example, a repeated
+record) and reads it with the views source's reader (see tests/fuzzing.py for what each case
+checks). Exits 1 if any case crashed or lost a target.
 
-    python benchmarks/fuzz.py [--cases 1000] [--first-seed 0]
+    python benchmarks/fuzz.py [--cases 1000] [--tfrecord-cases 1000] [--first-seed 0]
 """
 
 from __future__ import annotations
@@ -24,12 +28,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from conftest import SHARED_DATA  # noqa: E402
-from fuzzing import Fuzzer, tally  # noqa: E402
+from fuzzing import Fuzzer, TFRecordFuzzer, tally  # noqa: E402
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=1000)
+    ap.add_argument("--tfrecord-cases", type=int, default=1000)
     ap.add_argument("--first-seed", type=int, default=0)
     args = ap.parse_args()
     if not (SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv").exists():
@@ -40,6 +45,9 @@ def main() -> int:
         start = time.perf_counter()
         fuzzer = Fuzzer(SHARED_DATA, Path(tmp))
         outcomes = [fuzzer.case(s) for s in range(args.first_seed, args.first_seed + args.cases)]
+        if args.tfrecord_cases and (SHARED_DATA / "views" / "kepler_dr24_dartvetter").is_dir():
+            records = TFRecordFuzzer(SHARED_DATA, Path(tmp) / "tfrecord")
+            outcomes += [records.case(s) for s in range(args.first_seed, args.first_seed + args.tfrecord_cases)]
         seconds = time.perf_counter() - start
     pd.set_option("display.width", 200)
     print(tally(outcomes).to_string(index=False))

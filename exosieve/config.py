@@ -136,11 +136,17 @@ def _check_paths(cfg: dict) -> None:
     cat = cfg["catalog"]
     keys = {"catalog.path": cat.get("path") if cat["source"] in ("local", "views") else None,
             "catalog.lightcurve_dir": cat.get("lightcurve_dir") if cat["source"] == "local" else None,
-            "catalog.labels_path": cat.get("labels_path") if cat["source"] == "local" else None,
+            "catalog.labels_path": cat.get("labels_path") if cat["source"] in ("local", "views") else None,
             "catalog.stellar_path": cat.get("stellar_path") if cat["source"] == "local" else None,
             "catalog.targets": cat["targets"] if isinstance(cat.get("targets"), str) else None,
             "evaluation.test_path": cfg["evaluation"]["test_path"]}
     for key, value in keys.items():
+        if value and any(ch in str(value) for ch in "*?[") and key in ("catalog.path", "evaluation.test_path"):
+            import glob
+            if not glob.glob(str(Path(value).expanduser())):
+                raise ConfigError(f"{key}: the pattern {value} matches no file; fix it, relative to the folder "
+                                  "snakemake runs in")
+            continue
         if value and not Path(value).expanduser().exists():
             where = Path(value).expanduser()
             raise ConfigError(f"{key}: {value} does not exist (looked for {where.resolve()}); "
@@ -159,8 +165,9 @@ def _check_consistency(cfg: dict) -> None:
                               + " must be set (a TCE table and a folder of FITS light curves in "
                               "MAST's layout)")
     if cat["source"] == "views" and not cat.get("path"):
-        raise ConfigError("catalog.source is 'views', so catalog.path must name an NPZ or HDF5 file of "
-                          "precomputed views (see exosieve/catalog/views_dataset.py)")
+        raise ConfigError("catalog.source is 'views', so catalog.path must name precomputed views: TFRecord "
+                          "files (a file, a glob or a folder), or an NPZ or HDF5 file (see "
+                          "exosieve/catalog/views_dataset.py)")
     _check_paths(cfg)
     models = cfg["models"]
     if models["primary"] not in models["enabled"]:
@@ -171,7 +178,7 @@ def _check_consistency(cfg: dict) -> None:
     if need_flux_views and missing_views and cat["source"] != "views":
         raise ConfigError(f"models {sorted(need_flux_views)} need the views {sorted(missing_views)}: add "
                           "them to views.enabled or drop those models from models.enabled")
-    overlap = set(cat["labels"]["positive"]) & set(cat["labels"]["negative"])
+    overlap = {str(v) for v in cat["labels"]["positive"]} & {str(v) for v in cat["labels"]["negative"]}
     if overlap:
         raise ConfigError(f"catalog.labels: {sorted(overlap)} listed as both positive and negative")
 

@@ -203,10 +203,11 @@ class FoldModel:
     def raw_score(self, data: ShardData) -> np.ndarray:
         """The model's own scores in [0, 1], before calibration."""
         if self.kind == "trees":
+            from .models import tree_inputs
             cols = [data.scalar_names.index(n) for n in self.bundle["features"]]
             if not len(data):
                 return np.zeros(0)
-            return self.trees.predict_proba(data.scalars[:, cols])
+            return self.trees.predict_proba(tree_inputs(data.scalars[:, cols], data.views, self.arrays))
         views, scalars = model_inputs(data, self.arrays, self.scaler)
         return self._cnn_scores(views, scalars)
 
@@ -288,12 +289,11 @@ def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv, cfg: d
     return out
 
 
-def score_test_set(model_paths: list[str], test_path: str, labels: dict, out_csv, cfg: dict | None = None
-                   ) -> pd.DataFrame:
-    """Score an external views dataset with one model's fold ensemble; keeps its labels."""
+def score_test_set(model_paths: list[str], test_path: str, out_csv, cfg: dict) -> pd.DataFrame:
+    """Score an external views dataset (read as the run's catalog settings say) with one model's
+    fold ensemble; keeps its labels."""
     from .catalog.views_dataset import read_views_dataset
-    features = cfg["catalog"]["views_features"] if cfg is not None else ()
-    data = read_views_dataset(test_path, labels, features)
+    data = read_views_dataset(test_path, cfg["catalog"])
     out = ensemble_scores(load_fold_models(model_paths, cfg), data)
     out.insert(1, "label", data.meta["label"].to_numpy())
     out.insert(2, "disposition", data.meta["disposition"].to_numpy())

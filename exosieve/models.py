@@ -168,6 +168,13 @@ def build_trees(trees_cfg: dict, seed: int, imbalance: str = "class_weight"):
                                           random_state=seed)
 
 
+def tree_inputs(scalars: np.ndarray, views: dict[str, np.ndarray], arrays) -> np.ndarray:
+    """The trees' feature matrix: the flattened views named in ``arrays`` (in that order), then
+    the scalar features."""
+    flat = [np.asarray(views[n]).reshape(len(scalars), -1) for n in arrays]
+    return np.hstack([*flat, scalars]) if flat else scalars
+
+
 TREE_FIELDS = ("feature_idx", "num_threshold", "missing_go_to_left", "left", "right", "is_leaf", "value")
 
 

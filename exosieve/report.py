@@ -14,6 +14,7 @@ import pandas as pd
 
 from .evaluation import (classification_metrics, expected_calibration_error, pr_auc, reliability,
                          threshold_for_precision)
+from .catalog.views_dataset import REPEAT_STAGE
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
@@ -397,12 +398,20 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
                     f"top-ranked TCEs and of the worst misclassifications:</p><ul>{items}</ul>")
     n_failed = int((catalog.status == "failed").sum())
     n_files = int((failures.stage == "file").sum()) if len(failures) else 0
+    repeats = failures[failures.stage == REPEAT_STAGE] if len(failures) else failures
+    failures = failures[failures.stage != REPEAT_STAGE] if len(failures) else failures
     skipped = (f" {n_files} light-curve file(s) were skipped (unreadable, another star's, or no usable cadence); "
                "those stars' other files were used." if n_files else "")
     failure_section = ("<p>No TCE failed, no file was skipped.</p>" if not len(failures) else
                        f"<p>{n_failed} TCE(s) could not be scored.{skipped} Every one is listed with its reason in "
                        f'<a href="failures.csv">failures.csv</a>; the first few:</p>'
                        + _table_html(failures.head(10)))
+    if len(repeats):
+        mirrors = int(repeats.error.str.contains("mirror image").sum())
+        failure_section += (f"<p>{len(repeats)} record(s) of the views dataset repeat an earlier record of their star "
+                            f"({mirrors} as its mirror image, {len(repeats) - mirrors} exactly) and were dropped "
+                            "(catalog.drop_repeats): a copy in another fold than its original would inflate every "
+                            'metric. They are listed in <a href="failures.csv">failures.csv</a> (stage repeat).</p>')
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ExoSieve cross-validation report</title>
 <style>

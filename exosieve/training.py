@@ -22,7 +22,7 @@ import torch
 from .calibration import fit_platt
 from .evaluation import MODEL_FORMAT, FoldModel, evaluate_fold, model_settings, pr_auc, raw_scores
 from .folds import labels_and_folds, read_folds, validation_mask
-from .models import CNN_MODELS, BoostedTrees, build_trees, model_branches
+from .models import CNN_MODELS, BoostedTrees, build_trees, model_branches, tree_inputs
 from .shards import ShardSet, check_settings, failure_manifest, read_failure_manifests, view_shapes
 from .utils import atomic_output
 from .views import required_arrays
@@ -78,10 +78,27 @@ def feature_names(cfg: dict, available: list[str]) -> list[str]:
     return [n for n in cfg["features"] if n in available]
 
 
-def model_arrays(model: str, available: dict[str, tuple]) -> dict[str, tuple]:
+TREE_VIEWS = ("global", "local")
+
+
+def trees_read_views(cfg: dict, n_features: int) -> bool:
+    """Whether the trees learn from the flattened global and local views (models.trees.inputs):
+    asked for, or ``auto`` in a run without scalar features (a views dataset that names none)."""
+    inputs = cfg["models"]["trees"]["inputs"]
+    return inputs == "views" or (inputs == "auto" and n_features == 0)
+
+
+def model_arrays(model: str, available: dict[str, tuple], cfg: dict | None = None, n_features: int = 0
+                 ) -> dict[str, tuple]:
     """The view arrays (name -> per-TCE shape) that ``model`` reads."""
     if model not in CNN_MODELS:
-        return {}
+        if cfg is None or not trees_read_views(cfg, n_features):
+            return {}
+        missing = [a for a in TREE_VIEWS if a not in available]
+        if missing:
+            raise RuntimeError(f"trees learn from the views here (models.trees.inputs), but the shards hold no "
+                               f"{', '.join(missing)} view; name scalar features or set models.trees.inputs")
+        return {n: available[n] for n in TREE_VIEWS}
     missing = [a for a in required_arrays(model) if a not in available]
     if missing:
         raise RuntimeError(f"model {model} needs view array(s) {', '.join(missing)}, which the shards "
@@ -121,17 +138,19 @@ def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, ou
     _reset(out_dir)
     t = cfg["training"]
     torch.set_num_threads(t["threads"])
-    arrays = model_arrays(model, view_shapes(shard_paths[0]))
+    available = view_shapes(shard_paths[0])
+    with ShardSet(shard_paths, []) as index:
+        names = feature_names(cfg, index.scalar_names)
+    arrays = model_arrays(model, available, cfg, len(names))
     with ShardSet(shard_paths, list(arrays)) as shards:
         check_settings(shards.attrs, cfg, f"training {model} fold {fold}")
         folds = read_folds(folds_csv)
         labels, fold_of = labels_and_folds(shards.meta.tce_id, folds)
         train, val = fold_rows(shards, labels, fold_of, folds, fold, cfg, shard_paths)
         calibrated_on = "training" if val is train else "validation"
-        names = feature_names(cfg, shards.scalar_names)
         cols = [shards.scalar_names.index(n) for n in names]
         if model not in CNN_MODELS:
-            return _train_trees(shards.scalars, labels, train, val, cols, names, fold, cfg, out_dir, calibrated_on)
+            return _train_trees(shards, labels, train, val, cols, names, arrays, fold, cfg, out_dir, calibrated_on)
         from .cnn_training import train_cnn     # Lightning costs seconds to import: only CNN jobs pay
         bundle, info = train_cnn(model, shards, labels, train, val, arrays, names, cols, fold, cfg, out_dir,
                                  progress)
@@ -154,24 +173,30 @@ def _calibrate(raw_val: np.ndarray, y_val: np.ndarray, fitted_on: str, model: st
     return cal.to_dict()
 
 
-def _train_trees(scalars: np.ndarray, labels: np.ndarray, train: np.ndarray, val: np.ndarray, cols, names,
+def _train_trees(shards: ShardSet, labels: np.ndarray, train: np.ndarray, val: np.ndarray, cols, names, arrays,
                  fold, cfg, out_dir: Path, calibrated_on: str) -> dict:
-    """Gradient-boosted trees on the raw scalar features (trees need no scaling; NaN is native)."""
-    x_train, y_train = scalars[train][:, cols], labels[train]
+    """Gradient-boosted trees on the raw scalar features (trees need no scaling; NaN is native),
+    or on the flattened views beside them (models.trees.inputs)."""
+    scalars = shards.scalars
     # A feature with no value in training (no stellar table, no centroids) teaches trees nothing.
-    known = np.isfinite(x_train).any(axis=0)
+    known = np.isfinite(scalars[train][:, cols]).any(axis=0) if cols else np.zeros(0, bool)
     cols, names = [c for c, k in zip(cols, known) if k], [n for n, k in zip(names, known) if k]
+
+    def inputs(rows):
+        return tree_inputs(scalars[rows][:, cols], shards.views_of(rows, list(arrays)) if arrays else {}, arrays)
+
     clf = build_trees(cfg["models"]["trees"], cfg["training"]["seed"] + fold, cfg["training"]["imbalance"])
-    clf.fit(x_train[:, known], y_train)
-    raw_val = clf.predict_proba(scalars[val][:, cols])[:, 1]
+    clf.fit(inputs(train), labels[train])
+    raw_val = clf.predict_proba(inputs(val))[:, 1]
     val_score = pr_auc(labels[val], raw_val)
-    log.info("trees fold %d: %d train TCEs, %d features, validation PR-AUC %.3f", fold, train.size,
-             len(cols), val_score)
+    log.info("trees fold %d: %d train TCEs, %d features%s, validation PR-AUC %.3f", fold, train.size,
+             len(cols), f" beside the flattened {' and '.join(arrays)} views" if arrays else "", val_score)
     with atomic_output(out_dir / "metrics.csv", ".csv") as tmp:
         pd.DataFrame([{"epoch": clf.n_iter_ - 1, "val_pr_auc": val_score}]).to_csv(tmp, index=False)
     # The trees as arrays (models.BoostedTrees), never a pickled estimator.
     bundle = {"format": MODEL_FORMAT, "kind": "trees", "model": "trees",
-              "trees": BoostedTrees.from_estimator(clf).to_tensors(), "features": names, "arrays": {},
+              "trees": BoostedTrees.from_estimator(clf).to_tensors(), "features": names,
+              "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
               "fold": fold, "best_val_pr_auc": float(val_score), "imbalance": cfg["training"]["imbalance"],
               "calibration": _calibrate(raw_val, labels[val], calibrated_on, "trees", fold),
               "settings": model_settings(cfg)}

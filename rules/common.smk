@@ -14,6 +14,7 @@ sys.path.insert(0, _REPO)
 import exosieve
 from exosieve import cluster
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
+from exosieve.catalog.views_dataset import views_paths
 from exosieve.config import ConfigError, load as load_config, preprocessing_code_hash, preprocessing_hash, stable_hash
 from exosieve.shards import read_manifest_shards
 

@@ -6,7 +6,7 @@
 rule score_test_set:
     input:
         models=expand(f"{R}/models/{{{{model}}}}/fold_{{fold}}/model.pt", fold=FOLDS),
-        test=config["evaluation"]["test_path"] or [],
+        test=views_paths(config["evaluation"]["test_path"]) if config["evaluation"]["test_path"] else [],
     output:
         scores=f"{R}/test_set/{{model}}/scores.csv",
     wildcard_constraints:

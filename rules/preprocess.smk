@@ -37,7 +37,7 @@ else:
     rule import_views:
         input:
             targets=shard_targets,
-            views=config["catalog"]["path"],
+            views=list(SOURCE.raw_catalog_files().values()),
         output:
             shard=f"{R}/shards/{{shard}}.h5",
             failures=f"{R}/shards/{{shard}}.failures.csv",

@@ -19,6 +19,7 @@ tally. Stars use a few quarters each so that a case costs a fraction of a second
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -371,3 +372,167 @@ def tally(outcomes: list[Outcome]) -> pd.DataFrame:
                        for o in outcomes])
     return (df.groupby(["kind", "mutation", "result"]).ok.agg(cases="size", problems=lambda s: int((~s).sum()))
             .reset_index())
+
+
+# ---------------------------------------------------------------------------------------------
+# TFRecord views datasets: real DR24 records (DART-Vetter's, ../shared/data/views), one file mutated
+# per case, read through the views source's own reader.
+
+TFRECORD_LABELS = {"positive": [1], "negative": [0]}
+
+
+def _reframe(records: list[bytes]) -> bytes:
+    from exosieve.catalog.tfrecord import frame_record
+    return b"".join(frame_record(r) for r in records)
+
+
+def tfrecord_mutations():
+    """Each takes (list of serialized records, rng) and returns (file bytes, index of the record it
+    changed or None, what the reader must do: "error", "reject", "repeat" or "any")."""
+    from exosieve.catalog.tfrecord import encode_example, frame_record, parse_example
+
+    def pick(records, rng):
+        return int(rng.integers(0, len(records)))
+
+    def edited(records, rng, change):
+        i = pick(records, rng)
+        example = parse_example(records[i])
+        change(example, rng)
+        out = list(records)
+        out[i] = encode_example(example)
+        return _reframe(out), i
+
+    def truncate(records, rng):
+        raw = _reframe(records)
+        keep = int(rng.integers(1, len(raw)))
+        return raw[:keep], None, "any"     # a cut at a record boundary is a valid, shorter file
+
+    def bit_flips(records, rng):
+        raw = bytearray(_reframe(records))
+        for at in rng.integers(0, len(raw), int(rng.integers(1, 9))):
+            raw[at] ^= 1 << int(rng.integers(0, 8))
+        return bytes(raw), None, "error"
+
+    def wrong_crc(records, rng):
+        framed = [bytearray(frame_record(r)) for r in records]
+        i = pick(records, rng)
+        framed[i][-1 if rng.random() < 0.5 else 11] ^= 0xFF      # the data's CRC, or the length's
+        return b"".join(map(bytes, framed)), None, "error"
+
+    def view_as_integers(records, rng):
+        return (*edited(records, rng, lambda ex, r: ex.__setitem__("global_view", ex["global_view"].astype(np.int64))),
+                "reject")
+
+    def view_wrong_length(records, rng):
+        def change(ex, r):
+            name = "global_view" if r.random() < 0.5 else "local_view"
+            cut = int(r.integers(1, 30))
+            ex[name] = ex[name][:-cut] if r.random() < 0.5 else np.concatenate([ex[name], np.zeros(cut, np.float32)])
+        return (*edited(records, rng, change), "reject")
+
+    def view_not_finite(records, rng):
+        def change(ex, r):
+            ex["local_view"] = ex["local_view"].copy()
+            ex["local_view"][int(r.integers(0, 61))] = r.choice([np.nan, np.inf, -np.inf])
+        return (*edited(records, rng, change), "reject")
+
+    def label_unmapped(records, rng):
+        return (*edited(records, rng, lambda ex, r: ex.__setitem__("av_training_set", np.array([int(r.integers(2, 9))]))),
+                "reject")
+
+    def label_as_text(records, rng):
+        return (*edited(records, rng, lambda ex, r: ex.__setitem__("av_training_set", [b"PC?"])), "reject")
+
+    def missing_star_id(records, rng):
+        return (*edited(records, rng, lambda ex, r: ex.pop("tic")), "reject")
+
+    def not_an_example(records, rng):
+        out = list(records)
+        i = pick(records, rng)
+        out[i] = bytes(rng.integers(0, 256, int(rng.integers(1, 200)), dtype=np.uint8))
+        return _reframe(out), i, "any"     # random bytes may parse as an (empty) Example
+
+    def repeated_record(records, rng):
+        i = pick(records, rng)
+        return _reframe(list(records) + [records[i]]), len(records), "repeat"
+
+    return {f.__name__: f for f in (truncate, bit_flips, wrong_crc, view_as_integers, view_wrong_length,
+                                    view_not_finite, label_unmapped, label_as_text, missing_star_id,
+                                    not_an_example, repeated_record)}
+
+
+class TFRecordFuzzer:
+    """Mutates one file of real DR24 view records per case and reads it with the views source's
+    reader. A case passes when nothing crashes and either the reader refuses the file with an error
+    naming it and a byte offset (broken framing), or every record it does not reject is read exactly
+    as the clean file reads, and the mutated record is rejected (or dropped as a repeat) with a
+    reason naming its place."""
+
+    def __init__(self, shared_data: Path, workdir: Path, n_records: int = 60):
+        from exosieve.catalog.tfrecord import iter_records
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        source = Path(shared_data) / "views" / "kepler_dr24_dartvetter" / "train-0.tfrecord"
+        every = [bytes(data) for _, data in iter_records(source)]
+        # Planet candidates with their mirror images first in the file, then AFP/NTP records.
+        self.records = every[:n_records // 2] + every[720:720 + n_records // 2]
+        self.mutations = tfrecord_mutations()
+        self.clean = self._read(_reframe(self.records), "clean")
+
+    def _read(self, raw: bytes, name: str):
+        from exosieve.catalog.views_dataset import ViewsDataset
+        path = self.workdir / f"{name}.tfrecord"
+        path.write_bytes(raw)
+        cat = load({"catalog": {"source": "views", "path": str(path), "labels": TFRECORD_LABELS}})["catalog"]
+        try:
+            return ViewsDataset(path, cat)
+        finally:
+            path.unlink()
+
+    def case(self, seed: int) -> Outcome:
+        rng = np.random.default_rng(seed)
+        names = sorted(self.mutations)
+        mutation = names[int(rng.integers(0, len(names)))]
+        out = Outcome(seed, "train-0.tfrecord", "tfrecord", mutation)
+        raw, changed, expect = self.mutations[mutation](self.records, rng)
+        try:
+            dataset = self._read(raw, f"case{seed}")
+        except CatalogError as exc:
+            out.result = "refused"
+            if not re.search(rf"case{seed}\.tfrecord.*byte \d+", str(exc)) and expect in ("error", "any"):
+                out.problems.append(f"a refusal that does not name the file and byte offset: {exc}")
+            elif expect not in ("error", "any"):
+                out.problems.append(f"the whole file was refused for one bad record: {exc}")
+            return out
+        except Exception as exc:   # a crash: what the fuzzer is looking for
+            out.problems.append(f"crash: {type(exc).__name__}: {exc}")
+            return out
+        if expect == "error":
+            out.problems.append("a corrupt file was read without an error")
+        self._judge(out, dataset, changed, expect)
+        return out
+
+    def _judge(self, out: Outcome, dataset, changed: int | None, expect: str) -> None:
+        clean = self.clean.data
+        got = dataset.data
+        index = dict(zip(clean.meta.tce_id, range(len(clean))))
+        for i, tce in enumerate(got.meta.tce_id):
+            j = index.get(tce)
+            if j is None:
+                continue
+            same = all(np.array_equal(got.views[v][i], clean.views[v][j]) for v in clean.views)
+            if not same and changed is None:
+                out.problems.append(f"{tce} was read with other views than the clean file's")
+        rejected = dataset.rejected
+        if changed is not None and expect in ("reject", "repeat"):
+            stage = "catalog" if expect == "reject" else "repeat"
+            mine = rejected[rejected.stage == stage]
+            if mine.empty:
+                out.problems.append(f"the mutated record {changed} was not {'rejected' if stage == 'catalog' else 'dropped'}")
+            elif not mine.error.str.contains(r"record at case\d+\.tfrecord byte \d+", regex=True).all():
+                out.problems.append(f"a rejection does not name its place: {mine.error.iloc[0]}")
+            kept = len(got) + dataset.n_rejected + dataset.n_repeats
+            if kept != dataset.n_records:
+                out.problems.append(f"{dataset.n_records} records in, {kept} accounted for")
+        out.result = ("rejected" if dataset.n_rejected else "repeat dropped" if dataset.n_repeats > self.clean.n_repeats
+                      else "read")

@@ -8,7 +8,7 @@ def test_defaults_fill_every_section():
     assert cfg["catalog"]["source"] == "simulated"
     assert cfg["views"]["global_bins"] == 301 and cfg["views"]["local_bins"] == 31
     assert cfg["cv"]["folds"] == 5
-    assert cfg["catalog"]["labels"] == {"positive": ["PC"], "negative": ["AFP", "NTP"]}
+    assert cfg["catalog"]["labels"] == {"positive": ["PC"], "negative": ["AFP", "NTP"], "unlabelled": ["UNK"]}
 
 
 def test_repo_config_yaml_is_valid():

@@ -12,9 +12,16 @@ import yaml
 
 from conftest import REPO
 from exosieve.catalog.table import CatalogError
-from exosieve.catalog.views_dataset import read_views_dataset
+from exosieve.catalog.views_dataset import ViewsDataset, read_views_dataset
+from exosieve.config import load
 
 LABELS = {"positive": ["PC", "EB"], "negative": ["NTP"]}
+
+
+def catalog_cfg(path, features=(), **extra):
+    """The validated catalog section of a views-source config."""
+    return load({"catalog": {"source": "views", "path": str(path), "labels": LABELS,
+                             "views_features": list(features), **extra}})["catalog"]
 
 
 def make_views(n=240, seed=0, g=61, l=21):
@@ -37,7 +44,8 @@ def test_npz_and_hdf5_read_the_same(tmp_path):
     with h5py.File(tmp_path / "v.h5", "w") as h5:
         for k, v in arrays.items():
             h5[k] = v.astype("S") if v.dtype.kind == "U" else v
-    a, b = read_views_dataset(tmp_path / "v.npz", LABELS, ["snr"]), read_views_dataset(tmp_path / "v.h5", LABELS, ["snr"])
+    a = read_views_dataset(tmp_path / "v.npz", catalog_cfg(tmp_path / "v.npz", ["snr"]))
+    b = read_views_dataset(tmp_path / "v.h5", catalog_cfg(tmp_path / "v.h5", ["snr"]))
     assert list(a.views) == ["global", "local"] and a.scalar_names == ["snr"]
     np.testing.assert_array_equal(a.scalars[:, 0], arrays["snr"])
     pd.testing.assert_frame_equal(a.meta, b.meta)
@@ -49,18 +57,32 @@ def test_npz_and_hdf5_read_the_same(tmp_path):
 
 
 @pytest.mark.parametrize("change,message", [
-    (lambda a: a.pop("local_view"), "missing array.*local_view"),
+    (lambda a: a.pop("local_view"), "no local_view"),
     (lambda a: a.update(snr=a["snr"][:-1]), "snr"),
-    (lambda a: a["global_view"].__setitem__((0, 0), np.nan), "NaN"),
-    (lambda a: a["star_id"].__setitem__(0, "../etc"), "star id"),
 ])
 def test_bad_views_files_are_refused_by_name(tmp_path, change, message):
     arrays = make_views(20)
-    arrays["star_id"] = arrays["star_id"].astype("U10")
     change(arrays)
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(CatalogError, match=message):
-        read_views_dataset(tmp_path / "bad.npz", LABELS)
+        read_views_dataset(tmp_path / "bad.npz", catalog_cfg(tmp_path / "bad.npz"))
+
+
+def test_one_bad_row_is_rejected_with_its_reason_and_the_rest_go_on(tmp_path):
+    """A NaN view, an unsafe star id or a label that maps to nothing costs its own row only."""
+    arrays = make_views(20)
+    arrays["star_id"] = arrays["star_id"].astype("U10")
+    arrays["global_view"][0, 0] = np.nan
+    arrays["star_id"][2] = "../etc"
+    arrays["label"][4] = "EBX"
+    np.savez(tmp_path / "v.npz", **arrays)
+    dataset = ViewsDataset(tmp_path / "v.npz", catalog_cfg(tmp_path / "v.npz"))
+    rejected = dataset.rejected.set_index(dataset.rejected.error.str.extract(r"row (\d+)")[0].astype(int))
+    assert sorted(rejected.index) == [0, 2, 4]
+    assert "global_view holds NaN or infinite values" in rejected.error[0]
+    assert "not a valid identifier" in rejected.error[2]
+    assert "label 'EBX' (label) maps to none of catalog.labels" in rejected.error[4]
+    assert len(dataset.data) == 17 and (dataset.rejected.stage == "catalog").all()
 
 
 @pytest.mark.slow
@@ -96,8 +118,9 @@ def test_only_the_arrays_the_config_names_are_features(tmp_path):
     arrays["row"] = np.arange(40, dtype=np.int64)
     arrays["label_code"] = (arrays["label"] == "PC").astype(np.int8)   # the answer, as a number
     np.savez(tmp_path / "v.npz", **arrays)
-    assert read_views_dataset(tmp_path / "v.npz", LABELS).scalar_names == []
-    assert read_views_dataset(tmp_path / "v.npz", LABELS, ["snr"]).scalar_names == ["snr"]
-    with pytest.raises(CatalogError, match=r"names teff, which is not a numeric 1-D array of the file; "
-                                           r"the ones it has: label_code, row, snr"):
-        read_views_dataset(tmp_path / "v.npz", LABELS, ["teff"])
+    path = tmp_path / "v.npz"
+    assert read_views_dataset(path, catalog_cfg(path)).scalar_names == []
+    assert read_views_dataset(path, catalog_cfg(path, ["snr"])).scalar_names == ["snr"]
+    with pytest.raises(CatalogError, match=r"names teff, which is not a numeric single value per record "
+                                           r"in the dataset; the ones it has: label_code, row, snr"):
+        read_views_dataset(path, catalog_cfg(path, ["teff"]))

@@ -3,5 +3,5 @@ from exosieve.evaluation import score_test_set
 from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
-score_test_set(list(snakemake.input.models), snakemake.input.test, snakemake.config["catalog"]["labels"],
-               snakemake.output.scores, snakemake.config)
+score_test_set(list(snakemake.input.models), snakemake.config["evaluation"]["test_path"], snakemake.output.scores,
+               snakemake.config)

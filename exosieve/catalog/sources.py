@@ -129,40 +129,36 @@ def load_local_table(files: dict[str, Path], cat: dict) -> tuple[pd.DataFrame, p
 
 
 class ViewsSource:
-    """Precomputed views (NPZ or HDF5, see ``views_dataset``): no light curves, no preprocessing;
-    the file's rows go straight into shards, then the usual CV, models and report."""
+    """Precomputed views (TFRecord, NPZ or HDF5, see ``views_dataset``): no light curves, no
+    preprocessing; the dataset's records go straight into shards, then the usual CV, models and
+    report."""
 
     name = "views"
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
-        self.files = {"catalog": Path(cfg["catalog"]["path"])}
+        self.path = cfg["catalog"]["path"]
 
     def raw_catalog_files(self) -> dict[str, Path]:
-        return self.files
+        """Every file of the dataset (a glob or a folder names several), so that Snakemake tracks each."""
+        from .views_dataset import views_paths
+        paths = views_paths(self.path)
+        return {"catalog": paths[0]} if len(paths) == 1 else {f"views_{i:04d}": p for i, p in enumerate(paths)}
 
     def lightcurve_root(self) -> None:
         return None
 
     def write_raw_catalog(self) -> dict[str, Path]:
-        return self.files
+        return self.raw_catalog_files()
 
     def normalize(self, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         from .views_dataset import views_catalog
-        return views_catalog(files["catalog"], self.cfg["catalog"]["labels"])
+        return views_catalog(self.path, self.cfg["catalog"])
 
     def view_arrays(self) -> list[str]:
-        """Names of the view arrays in the file (``global_view`` -> ``global``), read cheaply."""
-        path = self.files["catalog"]
-        if path.suffix.lower() == ".npz":
-            import zipfile
-            with zipfile.ZipFile(path) as z:
-                keys = [n[:-4] for n in z.namelist()]
-        else:
-            import h5py
-            with h5py.File(path, "r") as h5:
-                keys = list(h5.keys())
-        return [k[: -len("_view")] for k in keys if k.endswith("_view")]
+        """Names of the view arrays in the dataset (``global_view`` -> ``global``), read cheaply."""
+        from .views_dataset import view_names
+        return view_names(self.path, self.cfg["catalog"])
 
     def obtain_lightcurves(self, star_ids, progress: bool = True):
         raise RuntimeError("the views source has no light curves: its shards come from the file")

@@ -46,7 +46,9 @@ def require_columns(df: pd.DataFrame, columns: list[str], where: str) -> None:
                            f"found {', '.join(map(str, df.columns))}")
 
 
-def map_labels(dispositions: pd.Series, positive: list[str], negative: list[str]) -> pd.Series:
+def map_labels(dispositions: pd.Series, positive: list, negative: list) -> pd.Series:
+    """1, 0 or -1 per disposition; labels given as integers (1, 0) match their text."""
+    positive, negative = [str(v) for v in positive], [str(v) for v in negative]
     disp = dispositions.fillna("").astype(str).str.strip()
     label = np.full(len(disp), -1, dtype=np.int8)
     label[disp.isin(positive).to_numpy()] = 1

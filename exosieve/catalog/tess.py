@@ -135,14 +135,27 @@ def one_per_signal(raw: pd.DataFrame, period_tol: float = 0.01) -> pd.DataFrame:
 def toi_dispositions(raw: pd.DataFrame, toi: pd.DataFrame, mapping: dict) -> pd.Series:
     """A disposition per SPOC TCE from its TOI (TIC id + ephemeris match) and ``mapping``
     (TFOPWG code -> disposition; ``no_toi`` for TCEs no TOI matches)."""
+    return signal_dispositions(_signals(raw), toi, mapping)
+
+
+def signal_dispositions(signals: pd.DataFrame, toi: pd.DataFrame, mapping: dict, harmonics=(1.0,),
+                        sole_toi: bool = False) -> pd.Series:
+    """A disposition per signal (``star`` = TIC id as a number, ``period``, ``epoch`` [BTJD],
+    ``duration`` [d]) from the TOI it matches (``match_ephemerides`` with ``harmonics``) and
+    ``mapping``. With ``sole_toi``, a signal that matches nothing on a star with exactly one TOI
+    takes that TOI: for a list of TOIs, whose periods TFOPWG may since have revised."""
     require_columns(toi, TOI_REQUIRED, "TOI table")
     objects = pd.DataFrame({"star": pd.to_numeric(toi["tid"], errors="coerce"), "period": toi["pl_orbper"],
                             "epoch": pd.to_numeric(toi["pl_tranmid"], errors="coerce") - BTJD_OFFSET},
                            index=toi.index)
-    match = match_ephemerides(_signals(raw), objects)
+    match = match_ephemerides(signals, objects, harmonics=harmonics)
+    if sole_toi:
+        counts = objects["star"].value_counts()
+        sole = objects[objects["star"].map(counts) == 1].reset_index().set_index("star")["index"]
+        match = match.where(match.notna(), signals["star"].map(sole).astype(object))
     found = match.dropna()
     codes = toi.loc[found.to_numpy(), "tfopwg_disp"].fillna("").astype(str).str.strip().str.upper()
-    out = pd.Series(mapping["no_toi"], index=raw.index, dtype=object, name="disposition")
+    out = pd.Series(mapping["no_toi"], index=signals.index, dtype=object, name="disposition")
     out[found.index] = codes.map(lambda c: mapping.get(c, mapping["no_toi"])).to_numpy()
     return out
 

@@ -1,0 +1,187 @@
+"""TFRecord views datasets: the record framing and Example decoding (no TensorFlow), the real DR24
+and TESS view sets in ../shared/data/views read as they are, and a fuzzer over real records."""
+
+from __future__ import annotations
+
+import logging
+import struct
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_DATA
+from exosieve.catalog.table import CatalogError
+from exosieve.catalog.tfrecord import (ExampleError, TFRecordError, encode_example, frame_record, iter_records,
+                                       masked_crc, parse_example, read_examples, write_tfrecord)
+from exosieve.catalog.views_dataset import ViewsDataset, views_paths
+from exosieve.config import load
+
+VIEWS = SHARED_DATA / "views"
+needs_views = pytest.mark.skipif(not (VIEWS / "kepler_dr24_dartvetter").is_dir(),
+                                 reason=f"real view datasets not found at {VIEWS} (set EXOSIEVE_SHARED_DATA)")
+INTEGER_LABELS = {"positive": [1], "negative": [0]}
+
+
+def catalog(path, **extra):
+    return load({"catalog": {"source": "views", "path": str(path), **extra}})["catalog"]
+
+
+def test_masked_crc_is_tensorflows():
+    # TensorFlow's record of an empty Example (b"") and crc32c's published check value.
+    import google_crc32c
+    assert google_crc32c.value(b"123456789") == 0xE3069283
+    assert frame_record(b"") == struct.pack("<Q", 0) + struct.pack("<I", masked_crc(struct.pack("<Q", 0))) + \
+        struct.pack("<I", masked_crc(b""))
+    assert masked_crc(b"") == 0xA282EAD8      # crc 0, rotated, plus TensorFlow's delta
+
+
+def test_examples_round_trip_every_feature_kind(tmp_path):
+    examples = [{"global_view": np.linspace(-1, 0, 201, dtype=np.float32), "kepid": [757450],
+                 "tce_plnt_num": [-3], "big": [2**62], "av_training_set": [b"PC"], "name": "Kepler-75 b"},
+                {"global_view": np.zeros(201, np.float32), "kepid": [1], "empty": np.zeros(0, np.float32)}]
+    write_tfrecord(tmp_path / "a.tfrecord", examples)
+    read = [ex for _, ex in read_examples(tmp_path / "a.tfrecord")]
+    np.testing.assert_array_equal(read[0]["global_view"], examples[0]["global_view"])
+    assert read[0]["global_view"].dtype == np.float32
+    assert read[0]["kepid"].tolist() == [757450] and read[0]["tce_plnt_num"].tolist() == [-3]
+    assert read[0]["big"].tolist() == [2**62]
+    assert read[0]["av_training_set"] == [b"PC"] and read[0]["name"] == [b"Kepler-75 b"]
+    assert read[1]["empty"].size == 0
+
+
+def test_broken_framing_is_an_error_naming_the_file_and_byte_offset(tmp_path):
+    raw = b"".join(frame_record(encode_example({"kepid": [i], "global_view": np.zeros(5, np.float32)}))
+                   for i in range(3))
+    second = len(raw) // 3
+    path = tmp_path / "cut.tfrecord"
+    path.write_bytes(raw[:-2])
+    with pytest.raises(TFRecordError, match=rf"cut\.tfrecord: record at byte {2 * second} is truncated"):
+        list(iter_records(path))
+    flipped = bytearray(raw)
+    flipped[second + 20] ^= 0x10
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(TFRecordError, match=rf"record at byte {second}: the data's CRC does not match"):
+        list(iter_records(path))
+    flipped = bytearray(raw)
+    flipped[second + 1] ^= 0x01
+    path.write_bytes(bytes(flipped))
+    with pytest.raises(TFRecordError, match=rf"record at byte {second}: the length's CRC does not match"):
+        list(iter_records(path))
+    # Nothing of a broken file is ever handed on: the records before the break are not either.
+    with pytest.raises(CatalogError, match=r"cut\.tfrecord: record at byte \d+.*corrupt"):
+        ViewsDataset(path, catalog(path, labels=INTEGER_LABELS))
+
+
+def test_a_record_that_is_no_example_is_an_example_error():
+    with pytest.raises(ExampleError):
+        parse_example(b"\x0a\xff\xff\xff\x0f")            # a field claiming 4 GB
+    with pytest.raises(ExampleError):
+        parse_example(b"\x0f")                             # wire type 7
+
+
+def test_bad_records_are_rejected_one_by_one_and_repeats_dropped(tmp_path):
+    rng = np.random.default_rng(0)
+    good = [{"kepid": [1000 + i], "av_training_set": [i % 2], "global_view": rng.normal(size=21).astype(np.float32),
+             "local_view": rng.normal(size=11).astype(np.float32)} for i in range(8)]
+    mirror = {**good[1], "global_view": good[1]["global_view"][::-1].copy(),
+              "local_view": good[1]["local_view"][::-1].copy()}
+    relabelled_copy = {**good[2], "av_training_set": [1]}        # same views, another label: no repeat
+    bad = [{**good[3], "global_view": good[3]["global_view"][:-1]},
+           {**good[4], "av_training_set": [7]},
+           {**good[5], "local_view": np.full(11, np.nan, np.float32)},
+           {**good[6], "global_view": np.arange(21)}]
+    path = tmp_path / "v.tfrecord"
+    write_tfrecord(path, [good[0], good[1], mirror, good[2], relabelled_copy, good[7], *bad, dict(good[0])])
+    dataset = ViewsDataset(path, catalog(path, labels=INTEGER_LABELS))
+    assert dataset.data.meta.tce_id.tolist() == ["1000_1", "1001_1", "1002_1", "1002_2", "1007_1"]
+    assert (dataset.n_records, dataset.n_repeats, dataset.n_mirrors, dataset.n_rejected) == (11, 2, 1, 4)
+    errors = dataset.rejected.set_index("stage").error
+    assert errors["repeat"].str.contains("repeats 1001_1 as its mirror image").sum() == 1
+    assert errors["repeat"].str.contains("repeats 1000_1 exactly").sum() == 1
+    reasons = " | ".join(errors["catalog"])
+    for reason in ("global_view has shape (20,), the dataset's is (21,)", "label '7' (av_training_set) maps to none",
+                   "local_view holds NaN", "global_view is integers of shape (21,), not floats"):
+        assert reason in reasons
+    assert all("record at v.tfrecord byte" in e for e in errors)
+
+
+def test_labels_that_map_to_nothing_say_how_to_map_them(tmp_path):
+    path = tmp_path / "v.tfrecord"
+    write_tfrecord(path, [{"kepid": [1], "av_training_set": [1], "global_view": np.zeros(5, np.float32),
+                           "local_view": np.zeros(3, np.float32)}])
+    with pytest.raises(CatalogError, match=r"none of its 1 records is usable.*e\.g\. \{positive: \[1\], negative: \[0\]\}"):
+        ViewsDataset(path, catalog(path))
+
+
+def test_folders_and_globs_name_every_tfrecord_file_in_natural_order(tmp_path):
+    for i in (10, 2, 1):
+        write_tfrecord(tmp_path / f"train-{i}", [{"kepid": [i], "av_training_set": [1],
+                                                   "global_view": np.full(5, -i, np.float32),
+                                                   "local_view": np.zeros(3, np.float32)}])
+    (tmp_path / "README.csv").write_text("kepid\n1\n")
+    assert [p.name for p in views_paths(tmp_path)] == ["train-1", "train-2", "train-10"]
+    assert [p.name for p in views_paths(tmp_path / "train-1*")] == ["train-1", "train-10"]
+    with pytest.raises(CatalogError, match="matches no file"):
+        views_paths(tmp_path / "test-*")
+
+
+@needs_views
+def test_the_real_dr24_views_read_as_they_are_with_every_mirror_dropped():
+    path = VIEWS / "kepler_dr24_dartvetter"
+    dataset = ViewsDataset(path, catalog(path, labels=INTEGER_LABELS))
+    # 19,336 records: 15,736 TCEs on 9,864 stars, and a mirror image of each of the 3,600 PCs.
+    assert (dataset.n_records, len(dataset.data), dataset.n_mirrors, dataset.n_rejected) == (19336, 15736, 3600, 0)
+    assert dataset.data.meta.star_id.nunique() == 9864
+    assert dataset.data.meta.label.value_counts().to_dict() == {0: 12136, 1: 3600}
+    assert dataset.data.views["global"].shape == (15736, 201) and dataset.data.views["local"].shape == (15736, 61)
+
+
+@needs_views
+def test_the_real_tess_views_take_labels_from_the_toi_table():
+    path = VIEWS / "tess_toi_hultstrand"
+    dataset = ViewsDataset(path, catalog(path, labels_path=str(SHARED_DATA / "catalogs" / "toi.csv"),
+                                         views_features=["SN"]))
+    meta = dataset.data.meta
+    assert dataset.n_records == 3012 and meta.star_id.nunique() == 1506 and dataset.n_repeats == 0
+    # Every TOI twice (its author's augmentation: two different views), labels from today's TOI table.
+    counts = meta.disposition.value_counts().to_dict()
+    assert counts["PC"] == 1074 and counts["AFP"] + counts["NTP"] == 790
+    assert counts.get("UNK", 0) <= 60                       # no TOI of that TIC matches at all
+    assert dataset.data.scalar_names == ["SN"] and np.isfinite(dataset.data.scalars).all()
+
+
+@needs_views
+def test_fuzzed_real_records_never_crash_and_every_bad_record_is_named(tmp_path):
+    import sys
+    from conftest import REPO
+    sys.path.insert(0, str(REPO / "tests"))
+    from fuzzing import TFRecordFuzzer, tally
+    logging.disable(logging.CRITICAL)
+    try:
+        fuzzer = TFRecordFuzzer(SHARED_DATA, tmp_path)
+        outcomes = [fuzzer.case(seed) for seed in range(300)]
+    finally:
+        logging.disable(logging.NOTSET)
+    problems = [f"seed {o.seed} {o.mutation}: {p}" for o in outcomes for p in o.problems]
+    assert not problems, "\n".join(problems[:20])
+    table = tally(outcomes)
+    assert set(table.mutation) == set(fuzzer.mutations)
+    assert {"refused", "rejected", "repeat dropped"} <= set(table.result)
+
+
+@needs_views
+def test_the_tfrecord_fuzzer_sees_a_record_read_wrongly(tmp_path, monkeypatch):
+    """The checks can fail: a reader that loses a record's bad value is reported."""
+    import sys
+    from conftest import REPO
+    sys.path.insert(0, str(REPO / "tests"))
+    from fuzzing import TFRecordFuzzer
+    import exosieve.catalog.views_dataset as vd
+    fuzzer = TFRecordFuzzer(SHARED_DATA, tmp_path)
+    monkeypatch.setattr(vd.ViewsDataset, "_views", staticmethod(
+        lambda records, keys, reject: {k: np.nan_to_num(np.array([np.resize(np.asarray(v, np.float32), 61 if k == "local" else 201)
+                                                                  for v in records.values[f]], np.float32))
+                                       for k, f in keys.items()}))
+    seed = next(s for s in range(200) if sorted(fuzzer.mutations)[int(np.random.default_rng(s).integers(0, 11))]
+                == "view_not_finite")
+    assert any("was not rejected" in p for p in fuzzer.case(seed).problems)
