@@ -104,7 +104,7 @@ def main() -> None:
     if not paths:
         raise SystemExit(f"no shards match {args.shards}: run the default workflow first (snakemake --cores 2)")
     cfg = load(args.config)
-    from exosieve.training import model_arrays
+    from exosieve.model_inputs import model_arrays
     from exosieve.shards import view_shapes
     data = read_shards(paths, list(model_arrays(args.model, view_shapes(paths[0]))))
     data.meta["label"] = labels_and_folds(data.meta.tce_id, read_folds(args.labels))[0]   # shards hold no labels

@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from exosieve.config import load  # noqa: E402
 from exosieve.shards import ShardData, provenance, shard_names, write_shard  # noqa: E402
-from exosieve.training import model_arrays  # noqa: E402
+from exosieve.model_inputs import model_arrays  # noqa: E402
 from exosieve.views import array_shape, shard_arrays  # noqa: E402
 
 CASES = {"default": {}, "2001/201": {"views": {"global_bins": 2001, "local_bins": 201}}}

@@ -31,7 +31,7 @@ from exosieve.folds import labels_and_folds, read_folds
 from exosieve.models import build_trees
 from exosieve.shards import ShardData, ShardSet, write_shard
 from exosieve.cnn_training import ViewDataset, VettingModule, choose_accelerator, make_trainer
-from exosieve.training import model_arrays
+from exosieve.model_inputs import model_arrays
 from exosieve.views import array_shape, shard_arrays
 
 

@@ -8,7 +8,3 @@ survey in the archives' own formats. The Snakemake workflow around it lives in `
 """
 
 __version__ = "0.2.0"
-# The model-file format (exosieve.evaluation): 2 = weights-only file, trees as arrays, calibration,
-# settings; 3 = raw_flux with one tower per channel. Here, light to import, because the
-# workflow's training settings include it (a new format retrains).
-MODEL_FORMAT = 3

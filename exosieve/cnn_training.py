@@ -31,11 +31,13 @@ class ViewDataset(Dataset):
     Scaled scalars and labels are always in memory (tens of bytes a TCE)."""
 
     def __init__(self, shards: ShardSet, rows: np.ndarray, arrays: list[str], scalars: np.ndarray,
-                 labels: np.ndarray, in_memory: bool):
+                 labels: np.ndarray, in_memory: bool, augment: dict | None = None, seed: int = 0):
         self.shards, self.rows, self.arrays = shards, np.asarray(rows), list(arrays)
         self.views = shards.views_of(self.rows, self.arrays) if in_memory else None
         self.scalars = torch.from_numpy(np.ascontiguousarray(scalars, np.float32))
         self.labels = torch.from_numpy(labels.astype(np.float32))
+        self.augment = augment if augment and (augment["mirror"] > 0 or augment["noise"] > 0) else None
+        self.rng = np.random.default_rng(seed)
 
     def __len__(self) -> int:
         return self.labels.shape[0]
@@ -44,8 +46,30 @@ class ViewDataset(Dataset):
         batch = np.asarray(batch)
         views = ({k: v[batch] for k, v in self.views.items()} if self.views is not None
                  else self.shards.views_of(self.rows[batch], self.arrays))
+        if self.augment is not None:
+            views = augmented(views, self.augment, self.rng)
         at = torch.from_numpy(batch)
         return {k: torch.from_numpy(v) for k, v in views.items()}, self.scalars[at], self.labels[at]
+
+
+def augmented(views: dict[str, np.ndarray], augment: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """A training batch as Astronet and DART-Vetter augment theirs: each TCE's views all reversed
+    in time with probability ``mirror`` (a transit looks the same backwards; a ramp or an
+    asymmetric eclipse does not tell planets apart), and Gaussian noise of ``noise`` times each
+    view's out-of-transit scatter (a robust standard deviation over its bins) added. Drawn from
+    ``rng``, so a seeded run augments the same way every time."""
+    n = len(next(iter(views.values())))
+    flip = rng.random(n) < augment["mirror"]
+    out = {}
+    for name, v in views.items():
+        v = np.array(v, np.float32, copy=True)
+        v[flip] = v[flip][..., ::-1]
+        if augment["noise"] > 0:
+            median = np.median(v, axis=-1, keepdims=True)
+            scatter = 1.4826 * np.median(np.abs(v - median), axis=-1, keepdims=True)
+            v += (augment["noise"] * scatter * rng.standard_normal(v.shape)).astype(np.float32)
+        out[name] = v
+    return out
 
 
 class VettingModule(L.LightningModule):
@@ -129,7 +153,8 @@ def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarra
     datasets, loaders = [], []
     for rows, is_train in ((train, True), (val, False)):
         data = ViewDataset(shards, rows, list(arrays), scaler.transform(shards.scalars[rows][:, cols]),
-                           labels[rows], in_memory)
+                           labels[rows], in_memory, augment=t["augment"] if is_train else None,
+                           seed=t["seed"] + fold)
         gen = torch.Generator().manual_seed(t["seed"] + fold)
         y = labels[rows]
         if not is_train:
@@ -158,7 +183,7 @@ def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarra
     trainer.fit(module, loaders[0], loaders[1])
     best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     # Occlusion replaces a branch's input with the training median of each of its arrays.
-    # Tensors and plain values only: the file loads weights-only (evaluation.load_model_file).
+    # Tensors and plain values only: the file loads weights-only (model_files.load_model_file).
     if datasets[0].views is not None:
         reference = datasets[0].views
     else:

@@ -104,6 +104,34 @@ def _alternative(schema: dict) -> str:
     return " ".join(["an", schema.get("type", "value"), *filter(None, bounds)])
 
 
+# Published architectures, by name (models.<cnn>.preset); keys the user gives beside the preset win.
+CNN_PRESETS = {
+    # Shallue & Vanderburg (2018), Astronet's local_global configuration (exoplanet-ml,
+    # astronet/astro_cnn_model/configurations.py): global tower 5 blocks of two convolutions
+    # (16..256 filters, kernel 5) with max pools of 5 (stride 2, valid), local tower 2 blocks (16, 32)
+    # with pools of 7, both flattened; 4 fully connected layers of 512 units, no dropout. It was trained
+    # with Adam at 1e-5 (batch 64), later 2e-4 (batch 256), views mirrored with probability 0.5.
+    "astronet": {"conv_blocks": 2, "filters": 16, "kernel_size": 5, "convs_per_block": 2, "pool_size": 5,
+                 "pool_stride": 2, "pool_padding": "valid", "batch_norm": False, "output": "flatten",
+                 "fc_units": [512, 512, 512, 512], "dropout": 0.0,
+                 "towers": {"global": {"conv_blocks": 5, "pool_size": 5}, "local": {"conv_blocks": 2, "pool_size": 7}}},
+}
+
+
+def _expand_presets(data: dict) -> dict:
+    """Each CNN's ``preset`` filled in under the keys given beside it."""
+    models = data.get("models")
+    if not isinstance(models, dict):
+        return data
+    for name, given in models.items():
+        if isinstance(given, dict) and given.get("preset") is not None:
+            preset = CNN_PRESETS.get(given["preset"])
+            if preset is None:
+                raise ConfigError(f"models.{name}.preset: {given['preset']!r} is none of {', '.join(CNN_PRESETS)}")
+            models[name] = {**copy.deepcopy(preset), **given}
+    return data
+
+
 def load(user: Mapping[str, Any] | str | Path | None = None) -> dict:
     """Validate a user configuration (a mapping or a YAML path) and fill in defaults.
 
@@ -120,7 +148,7 @@ def load(user: Mapping[str, Any] | str | Path | None = None) -> dict:
     else:
         data = copy.deepcopy(dict(user))
     sch = schema()
-    data = _fill_defaults(sch, _coerce(sch, data))
+    data = _fill_defaults(sch, _expand_presets(_coerce(sch, data)))
     validator = jsonschema.Draft202012Validator(sch)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:

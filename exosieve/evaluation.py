@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from . import MODEL_FORMAT
 from .calibration import PlattCalibration
 from .features import ScalarScaler
+from .model_files import ModelMismatchError, check_model_settings, load_model_file  # noqa: F401  (re-exported)
 from .shards import ShardData, ShardSet
 from .utils import atomic_output
 
@@ -96,39 +96,6 @@ def model_inputs(data: ShardData, arrays: list[str], scaler: ScalarScaler):
     return {v: np.asarray(data.views[v], np.float32) for v in arrays}, scaler.transform(raw)
 
 
-class ModelMismatchError(ValueError):
-    """A model file that cannot score under this configuration (other settings, folds or format)."""
-
-
-def load_model_file(path: str | Path) -> dict:
-    """A model file's contents, loaded weights-only: tensors and plain values, never arbitrary
-    objects, so opening a model.pt that someone shared cannot run code."""
-    import pickle
-
-    import torch
-    try:
-        bundle = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError, EOFError) as exc:
-        raise ModelMismatchError(
-            f"{path}: not a weights-only ExoSieve model file, refused without running it ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0][:200]}). Retrain it with this ExoSieve: snakemake --cores N --forcerun train"
-        ) from None
-    if not isinstance(bundle, dict) or bundle.get("format") != MODEL_FORMAT:
-        raise ModelMismatchError(f"{path}: model file format {bundle.get('format') if isinstance(bundle, dict) else '?'}, "
-                                 f"this ExoSieve reads {MODEL_FORMAT}; retrain: snakemake --cores N --forcerun train")
-    return bundle
-
-
-def model_settings(cfg: dict) -> dict:
-    """What a model file records about how its inputs were made and which run it belongs to."""
-    from . import __version__
-    from .config import preprocessing_hash, preprocessing_settings
-    from .shards import SCHEMA_VERSION
-    return {"preprocessing_hash": preprocessing_hash(cfg), "preprocessing": preprocessing_settings(cfg),
-            "schema_version": SCHEMA_VERSION, "code_version": __version__, "source": cfg["catalog"]["source"],
-            "folds": int(cfg["cv"]["folds"]), "cv_seed": int(cfg["cv"]["seed"])}
-
-
 class FoldModel:
     """One fold's trained model, CNN or trees, behind one interface: ``score`` (calibrated
     probability), ``raw_score`` and ``occlude``."""
@@ -154,21 +121,8 @@ class FoldModel:
             self.trees = BoostedTrees({k: v.numpy() for k, v in bundle["trees"].items()})
 
     def check(self, cfg: dict) -> None:
-        """Refuse to score under a configuration other than the one this model was trained in:
-        other preprocessing settings (its inputs would mean something else) or another CV run."""
-        from .config import preprocessing_mismatch
-        where = self.path or f"{self.name} fold {self.bundle.get('fold')}"
-        s = self.settings
-        problems = []
-        differs = preprocessing_mismatch(s["preprocessing_hash"], s["preprocessing"], cfg)
-        if differs:
-            problems.append(f"its inputs were preprocessed with other settings ({differs})")
-        if (s["folds"], s["cv_seed"]) != (cfg["cv"]["folds"], cfg["cv"]["seed"]):
-            problems.append(f"it belongs to a {s['folds']}-fold run with cv.seed {s['cv_seed']}, this configuration "
-                            f"has cv.folds {cfg['cv']['folds']} and cv.seed {cfg['cv']['seed']}")
-        if problems:
-            raise ModelMismatchError(f"{where}: {'; '.join(problems)}. Retrain under this configuration "
-                                     "(snakemake --cores N), or score with the configuration these models were trained with.")
+        """Refuse to score under a configuration other than the one this model was trained in."""
+        check_model_settings(self.settings, cfg, str(self.path or f"{self.name} fold {self.bundle.get('fold')}"))
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         if self.calibration is None:

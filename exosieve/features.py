@@ -134,25 +134,44 @@ def measure_features(time, phase, flux, d_east, d_north, duration, period, epoch
 # 0.3 d and 3 d for vetting purposes).
 LOG_FEATURES = {"period", "duration", "depth", "snr", "n_transits", "dens", "odd_even_sigma",
                 "secondary_depth", "secondary_snr", "centroid_offset", "centroid_sigma", "centroid_source_offset"}
+# Features ExoSieve measures or the archives' stellar tables give, whose scale is known.
+KNOWN_FEATURES = LOG_FEATURES | {"odd_even_diff", "secondary_phase", "transit_shape", "teff", "logg", "feh",
+                                 "radius", "mass"}
+# A feature of a views dataset (a name ExoSieve does not know: tce_period, SN, ...) is put on the log
+# scale when it is never negative and spans this much: its 99th percentile over its median.
+HEAVY_TAIL = 20.0
+
+
+def heavy_tailed(values: np.ndarray) -> bool:
+    v = values[np.isfinite(values)]
+    if v.size < 10 or v.min() < 0:
+        return False
+    q50, q99 = np.percentile(v, [50, 99])
+    return bool(q99 > HEAVY_TAIL * max(q50, 1e-12))
 
 
 class ScalarScaler:
     """Robust standardisation fitted on one fold's training TCEs only; missing values become the
-    training median (0 after scaling). Serialisable so it travels with the model."""
+    training median (0 after scaling); heavy-tailed features on a log scale (LOG_FEATURES, and a
+    views dataset's own features by their spread). Serialisable so it travels with the model."""
 
-    def __init__(self, names: list[str], center=None, scale=None):
+    def __init__(self, names: list[str], center=None, scale=None, log=None):
         self.names = list(names)
         self.center = np.zeros(len(names)) if center is None else np.asarray(center, float)
         self.scale = np.ones(len(names)) if scale is None else np.asarray(scale, float)
+        self.log = [n in LOG_FEATURES for n in self.names] if log is None else [bool(v) for v in log]
 
     def _transform_raw(self, x: np.ndarray) -> np.ndarray:
         x = np.array(x, dtype=float, copy=True)
-        for j, name in enumerate(self.names):
-            if name in LOG_FEATURES:
+        for j, on_log in enumerate(self.log):
+            if on_log:
                 x[:, j] = np.sign(x[:, j]) * np.log10(1.0 + np.abs(x[:, j]))
         return x
 
     def fit(self, x: np.ndarray) -> "ScalarScaler":
+        x = np.asarray(x, float)
+        self.log = [n in LOG_FEATURES or (n not in KNOWN_FEATURES and heavy_tailed(x[:, j]))
+                    for j, n in enumerate(self.names)]
         t = self._transform_raw(x)
         with np.errstate(all="ignore"):
             self.center = np.nan_to_num(np.nanmedian(t, axis=0), nan=0.0) if t.size else self.center
@@ -166,8 +185,8 @@ class ScalarScaler:
         return np.clip(np.nan_to_num(z, nan=0.0), -10, 10).astype(np.float32)
 
     def to_dict(self) -> dict:
-        return {"names": self.names, "center": self.center.tolist(), "scale": self.scale.tolist()}
+        return {"names": self.names, "center": self.center.tolist(), "scale": self.scale.tolist(), "log": self.log}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ScalarScaler":
-        return cls(d["names"], d["center"], d["scale"])
+        return cls(d["names"], d["center"], d["scale"], d.get("log"))

@@ -1,66 +1,17 @@
 """The vetting models: multi-branch 1D CNNs (ExoMiner, Astronet, a raw-flux CNN) in plain PyTorch,
-and gradient-boosted trees on the scalar features (scikit-learn).
-
-A CNN is a list of *branches*; each branch owns one or more *towers* (a stack of convolutions
-over one group of channels) and is the unit that explanations occlude. ExoMiner's odd/even
-branch runs odd and even views through one tower (shared weights) and passes on the absolute
-difference of their features, so only a difference between them can move the score. Kept free of
+and gradient-boosted trees on the scalar features or the flattened views (scikit-learn). Which
+arrays each model reads, and how its branches group them, is ``model_inputs``. Kept free of
 Lightning so that scoring needs only torch.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 
 import torch
 from torch import nn
 
-from .views import required_arrays, usable_models  # noqa: F401  (re-exported)
-
-CNN_MODELS = ("exominer", "astronet", "raw_flux")
-
-
-@dataclass(frozen=True)
-class Branch:
-    name: str
-    towers: tuple[tuple[str, ...], ...]  # each tower: the shard arrays stacked as its channels
-    paired: bool = False                 # two towers, shared weights, |difference| of features
-
-
-def model_branches(model: str, arrays: list[str]) -> list[Branch]:
-    """The branches of ``model`` given the view arrays the shards hold."""
-    have = set(arrays)
-
-    def tower(*names):
-        return tuple(n for n in names if n in have)
-
-    if model == "astronet":
-        return [Branch("global", (("global",),)), Branch("local", (("local",),))]
-    if model == "raw_flux":
-        # The star's light curve in time, and the same cadences in this TCE's phase order: one tower
-        # each, since their positions do not correspond (ROC-AUC 0.873 against 0.833 as two
-        # channels of one tower, better in each of the 5 folds of the default run).
-        return [Branch("raw_flux", (("raw_flux",), ("raw_flux_fold",)))]
-    if model != "exominer":
-        raise ValueError(f"{model} is not a CNN model")
-    branches = []
-    for flux in ("global", "local"):
-        if flux in have:
-            branches.append(Branch(flux, (tower(flux, f"{flux}_scatter"),)))
-    if {"odd_local", "even_local"} <= have:
-        branches.append(Branch("odd_even", (("odd_local",), ("even_local",)), paired=True))
-    if "secondary" in have:
-        branches.append(Branch("secondary", (("secondary",),)))
-    if {"centroid_global", "centroid_local"} & have:
-        branches.append(Branch("centroid", tuple((n,) for n in ("centroid_global", "centroid_local")
-                                                 if n in have)))
-    for name in ("double_period", "unfolded"):
-        if name in have:
-            branches.append(Branch(name, ((name,),)))
-    return branches
-
+from .model_inputs import CNN_MODELS, Branch, model_branches  # noqa: F401  (re-exported)
 
 class WindowMax(nn.Module):
     """Max over ``out_length`` windows spanning the input, the windows of ``nn.AdaptiveMaxPool1d``
@@ -79,26 +30,54 @@ class WindowMax(nn.Module):
                             for i in range(n)], dim=-1)
 
 
-class ConvTower(nn.Module):
-    """Blocks of two same-padded convolutions and a max pool, doubling filters each block, then
-    a max over fixed windows so any view length (31, 301, 2001 bins) gives the same feature size."""
+# What a tower is made of, each settable per model and per view (``models.<name>.towers``).
+TOWER_KEYS = ("conv_blocks", "filters", "kernel_size", "convs_per_block", "pool_size", "pool_stride",
+              "pool_padding", "batch_norm", "output", "out_length")
 
-    def __init__(self, channels: int, blocks: int, filters: int, kernel_size: int, out_length: int = 4):
+
+class ConvTower(nn.Module):
+    """Blocks of same-padded convolutions (``convs_per_block``, filters doubling each block) and a
+    max pool, then the tower's output: ``window``, a max over ``out_length`` fixed windows, so
+    that any view length (31, 301, 2001 bins) gives the same feature size; or ``flatten``, every
+    position kept, as Astronet's towers do. Blocks that would pool the view below one bin are left
+    out."""
+
+    def __init__(self, channels: int, length: int, conv_blocks: int = 2, filters: int = 16, kernel_size: int = 5,
+                 convs_per_block: int = 2, pool_size: int = 3, pool_stride: int = 2, pool_padding: str = "same",
+                 batch_norm: bool = False, output: str = "window", out_length: int = 4):
         super().__init__()
         layers: list[nn.Module] = []
-        c_in = channels
-        for b in range(blocks):
+        c_in, n = channels, length
+        pad = (pool_size - 1) // 2 if pool_padding == "same" else 0
+        for b in range(conv_blocks):
+            after = (n + 2 * pad - pool_size) // pool_stride + 1
+            if after < 1:
+                break
             c_out = filters * 2**b
-            layers += [nn.Conv1d(c_in, c_out, kernel_size, padding=kernel_size // 2), nn.ReLU(),
-                       nn.Conv1d(c_out, c_out, kernel_size, padding=kernel_size // 2), nn.ReLU(),
-                       nn.MaxPool1d(kernel_size=3, stride=2, padding=1)]
-            c_in = c_out
-        layers += [WindowMax(out_length), nn.Flatten()]
+            for _ in range(convs_per_block):
+                layers += [nn.Conv1d(c_in, c_out, kernel_size, padding=kernel_size // 2), nn.ReLU()]
+                c_in = c_out
+            if batch_norm:
+                layers.append(nn.BatchNorm1d(c_out))
+            layers.append(nn.MaxPool1d(kernel_size=pool_size, stride=pool_stride, padding=pad))
+            n = after
+        if output == "flatten":
+            layers.append(nn.Flatten())
+            self.out_features = c_in * n
+        else:
+            layers += [WindowMax(out_length), nn.Flatten()]
+            self.out_features = c_in * out_length
         self.net = nn.Sequential(*layers)
-        self.out_features = c_in * out_length
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+def tower_settings(model_cfg: dict, first_array: str) -> dict:
+    """A tower's settings: the model's, with those ``towers`` names for this view on top (a tower is
+    named by its first array: global, local, odd_local, centroid_global, raw_flux_fold, ...)."""
+    base = {k: model_cfg[k] for k in TOWER_KEYS if k in model_cfg}
+    return {**base, **((model_cfg.get("towers") or {}).get(first_array) or {})}
 
 
 def _stack(views: dict[str, torch.Tensor], names: tuple[str, ...]) -> torch.Tensor:
@@ -107,25 +86,27 @@ def _stack(views: dict[str, torch.Tensor], names: tuple[str, ...]) -> torch.Tens
 
 
 class MultiBranchCNN(nn.Module):
-    def __init__(self, branches: list[Branch], channels: dict[str, int], n_scalars: int,
-                 conv_blocks: int = 2, filters: int = 16, kernel_size: int = 5, scalar_units: int = 32,
-                 fc_units=(128, 64), dropout: float = 0.2):
+    def __init__(self, branches: list[Branch], shapes: dict[str, tuple[int, ...]], n_scalars: int,
+                 model_cfg: dict):
         super().__init__()
         self.branch_specs = list(branches)
         self.towers = nn.ModuleDict()
+        channels = {n: (shape[0] if len(shape) == 2 else 1) for n, shape in shapes.items()}
         width = 0
         for br in branches:
             towers = br.towers[:1] if br.paired else br.towers
             for i, names in enumerate(towers):
-                t = ConvTower(sum(channels[n] for n in names), conv_blocks, filters, kernel_size)
+                t = ConvTower(sum(channels[n] for n in names), shapes[names[0]][-1],
+                              **tower_settings(model_cfg, names[0]))
                 self.towers[f"{br.name}_{i}"] = t
                 width += t.out_features
+        scalar_units, dropout = model_cfg.get("scalar_units", 32), model_cfg["dropout"]
         self.scalar_branch = None
         if n_scalars:
             self.scalar_branch = nn.Sequential(nn.Linear(n_scalars, scalar_units), nn.ReLU())
             width += scalar_units
         head: list[nn.Module] = []
-        for units in fc_units:
+        for units in model_cfg["fc_units"]:
             head += [nn.Linear(width, units), nn.ReLU(), nn.Dropout(dropout)]
             width = units
         head.append(nn.Linear(width, 1))
@@ -149,12 +130,8 @@ class MultiBranchCNN(nn.Module):
 def build_cnn(model: str, arrays: dict[str, tuple[int, ...]], n_scalars: int, model_cfg: dict) -> MultiBranchCNN:
     """``arrays``: the per-TCE shape of every view array the shards hold."""
     branches = model_branches(model, list(arrays))
-    channels = {n: (shape[0] if len(shape) == 2 else 1) for n, shape in arrays.items()}
-    return MultiBranchCNN(branches, channels, n_scalars if model_cfg.get("scalars", False) else 0,
-                          conv_blocks=model_cfg["conv_blocks"], filters=model_cfg["filters"],
-                          kernel_size=model_cfg["kernel_size"],
-                          scalar_units=model_cfg.get("scalar_units", 32),
-                          fc_units=tuple(model_cfg["fc_units"]), dropout=model_cfg["dropout"])
+    return MultiBranchCNN(branches, {n: tuple(shape) for n, shape in arrays.items()},
+                          n_scalars if model_cfg.get("scalars", False) else 0, model_cfg)
 
 
 def build_trees(trees_cfg: dict, seed: int, imbalance: str = "class_weight"):

@@ -15,23 +15,10 @@ import pandas as pd
 from .evaluation import (classification_metrics, expected_calibration_error, pr_auc, reliability,
                          threshold_for_precision)
 from .catalog.views_dataset import REPEAT_STAGE
+from .plots import pyplot, save_figure
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
-
-
-def pyplot():
-    """matplotlib.pyplot on the file-only Agg backend (imported lazily: it is slow to import)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
-
-
-def save_figure(fig, path: Path, dpi: int = 110, tight: bool = True) -> None:
-    with atomic_output(path, ".png") as tmp:
-        fig.savefig(tmp, dpi=dpi, bbox_inches="tight" if tight else None, format="png")
-    pyplot().close(fig)
 
 
 def fold_metrics(oof: pd.DataFrame, threshold: float, precision_target: float) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .report import pyplot, save_figure
+from .plots import pyplot, save_figure
 from .shards import read_tces
 
 PANELS = [  # (array, title, scatter array drawn as a band around it)

@@ -20,12 +20,13 @@ import pandas as pd
 import torch
 
 from .calibration import fit_platt
-from .evaluation import MODEL_FORMAT, FoldModel, evaluate_fold, model_settings, pr_auc, raw_scores
+from .evaluation import FoldModel, evaluate_fold, pr_auc, raw_scores
+from .model_files import MODEL_FORMAT, model_settings, save_model_file
 from .folds import labels_and_folds, read_folds, validation_mask
-from .models import CNN_MODELS, BoostedTrees, build_trees, model_branches, tree_inputs
+from .model_inputs import CNN_MODELS, feature_names, model_arrays
+from .models import BoostedTrees, build_trees, tree_inputs
 from .shards import ShardSet, check_settings, failure_manifest, read_failure_manifests, view_shapes
 from .utils import atomic_output
-from .views import required_arrays
 
 log = logging.getLogger(__name__)
 
@@ -68,44 +69,6 @@ def fold_rows(shards: ShardSet, labels: np.ndarray, fold_of: np.ndarray, folds: 
                     "stopping watches the training TCEs instead", fold, pool.size)
         return pool, pool
     return pool[~val], pool[val]
-
-
-def feature_names(cfg: dict, available: list[str]) -> list[str]:
-    """Scalar features a model uses: the configured ones the shards hold (a ``views`` dataset
-    brings its own columns, all used)."""
-    if cfg["catalog"]["source"] == "views":
-        return list(available)
-    return [n for n in cfg["features"] if n in available]
-
-
-TREE_VIEWS = ("global", "local")
-
-
-def trees_read_views(cfg: dict, n_features: int) -> bool:
-    """Whether the trees learn from the flattened global and local views (models.trees.inputs):
-    asked for, or ``auto`` in a run without scalar features (a views dataset that names none)."""
-    inputs = cfg["models"]["trees"]["inputs"]
-    return inputs == "views" or (inputs == "auto" and n_features == 0)
-
-
-def model_arrays(model: str, available: dict[str, tuple], cfg: dict | None = None, n_features: int = 0
-                 ) -> dict[str, tuple]:
-    """The view arrays (name -> per-TCE shape) that ``model`` reads."""
-    if model not in CNN_MODELS:
-        if cfg is None or not trees_read_views(cfg, n_features):
-            return {}
-        missing = [a for a in TREE_VIEWS if a not in available]
-        if missing:
-            raise RuntimeError(f"trees learn from the views here (models.trees.inputs), but the shards hold no "
-                               f"{', '.join(missing)} view; name scalar features or set models.trees.inputs")
-        return {n: available[n] for n in TREE_VIEWS}
-    missing = [a for a in required_arrays(model) if a not in available]
-    if missing:
-        raise RuntimeError(f"model {model} needs view array(s) {', '.join(missing)}, which the shards "
-                           f"do not hold (they hold {', '.join(available) or 'none'}); enable them in "
-                           "views.enabled or drop the model from models.enabled")
-    used = {n for br in model_branches(model, list(available)) for tower in br.towers for n in tower}
-    return {n: shape for n, shape in available.items() if n in used}
 
 
 def _reset(out_dir: Path) -> None:
@@ -157,8 +120,7 @@ def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, ou
         bundle.update(format=MODEL_FORMAT, settings=model_settings(cfg))
         raw_val = raw_scores(FoldModel(bundle=bundle), shards, val)
     bundle["calibration"] = _calibrate(raw_val, labels[val], calibrated_on, model, fold)
-    with atomic_output(out_dir / "model.pt", ".pt") as tmp:
-        torch.save(bundle, tmp)
+    save_model_file(out_dir / "model.pt", bundle)
     return {"model": model, "fold": fold, **info, "calibration": bundle["calibration"]}
 
 
@@ -200,6 +162,5 @@ def _train_trees(shards: ShardSet, labels: np.ndarray, train: np.ndarray, val: n
               "fold": fold, "best_val_pr_auc": float(val_score), "imbalance": cfg["training"]["imbalance"],
               "calibration": _calibrate(raw_val, labels[val], calibrated_on, "trees", fold),
               "settings": model_settings(cfg)}
-    with atomic_output(out_dir / "model.pt", ".pt") as tmp:
-        torch.save(bundle, tmp)
+    save_model_file(out_dir / "model.pt", bundle)
     return {"model": "trees", "fold": fold, "best_val_pr_auc": val_score, "iterations": int(clf.n_iter_)}

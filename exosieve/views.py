@@ -67,18 +67,6 @@ def shard_arrays(cfg: dict) -> list[str]:
     return names
 
 
-def required_arrays(model: str) -> list[str]:
-    """View arrays a model cannot do without (``trees`` reads only scalar features)."""
-    return {"astronet": ["global", "local"], "exominer": ["global", "local"],
-            "raw_flux": ["raw_flux", "raw_flux_fold"]}.get(model, [])
-
-
-def usable_models(enabled: list[str], arrays: list[str]) -> tuple[list[str], list[str]]:
-    """(models whose input arrays exist, models skipped for lack of them)."""
-    ok = [m for m in enabled if set(required_arrays(m)) <= set(arrays)]
-    return ok, [m for m in enabled if m not in ok]
-
-
 def array_shape(name: str, vcfg: dict) -> tuple[int, ...]:
     if name == "unfolded":
         return (vcfg["unfolded_transits"], vcfg["local_bins"])

@@ -11,11 +11,11 @@ _REPO = os.path.abspath(os.path.join(workflow.basedir))
 os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO, os.environ.get("PYTHONPATH")) if p)
 sys.path.insert(0, _REPO)
 
-import exosieve
 from exosieve import cluster
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
 from exosieve.catalog.views_dataset import views_paths
 from exosieve.config import ConfigError, load as load_config, preprocessing_code_hash, preprocessing_hash, stable_hash
+from exosieve.model_files import MODEL_FORMAT
 from exosieve.shards import read_manifest_shards
 
 try:
@@ -36,7 +36,7 @@ PREPROCESS_SETTINGS = preprocessing_hash(config)
 PREPROCESS_CODE = preprocessing_code_hash()  # a code change rebuilds the shards too
 MODELS = config["models"]["enabled"]
 if config["catalog"]["source"] == "views":
-    from exosieve.views import usable_models  # here only: it imports scipy, a second per start
+    from exosieve.model_inputs import usable_models
 
     # A views file may lack what a model needs (raw_flux has no light curve to start from).
     MODELS, _skipped = usable_models(MODELS, SOURCE.view_arrays())
@@ -45,10 +45,10 @@ if config["catalog"]["source"] == "views":
     if config["models"]["primary"] not in MODELS:
         raise WorkflowError(f"models.primary {config['models']['primary']} cannot run on this views file")
 PRIMARY = config["models"]["primary"]
-# A new model-file format (exosieve.MODEL_FORMAT) retrains, rather than leaving model
+# A new model-file format (exosieve.model_files.MODEL_FORMAT) retrains, rather than leaving model
 # files that this ExoSieve refuses to load.
 TRAIN_SETTINGS = {
-    m: stable_hash({"model": config["models"][m], "model_format": exosieve.MODEL_FORMAT,
+    m: stable_hash({"model": config["models"][m], "model_format": MODEL_FORMAT,
                     **{k: config[k] for k in ("training", "views", "features", "cv")}})
     for m in MODELS
 }

@@ -5,7 +5,8 @@ import torch
 from exosieve.config import load
 from exosieve.evaluation import classification_metrics, recall_at_precision
 from exosieve.features import ScalarScaler
-from exosieve.models import build_cnn, model_branches
+from exosieve.model_inputs import model_branches
+from exosieve.models import build_cnn
 from exosieve.views import array_shape, shard_arrays
 
 DEFAULT = load({})

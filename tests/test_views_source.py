@@ -85,12 +85,34 @@ def test_one_bad_row_is_rejected_with_its_reason_and_the_rest_go_on(tmp_path):
     assert len(dataset.data) == 17 and (dataset.rejected.stage == "catalog").all()
 
 
+def write_tfrecord_views(path, arrays, mirror_planets=True, nan_rows=()):
+    """``arrays`` (make_views) as TFRecord records, as augmented datasets are published: each planet
+    followed by its mirror image (every view reversed); rows in ``nan_rows`` get a NaN."""
+    from exosieve.catalog.tfrecord import write_tfrecord
+    records = []
+    for i, label in enumerate(arrays["label"]):
+        record = {"kepid": [int(arrays["star_id"][i])], "av_training_set": [label.encode()],
+                  "global_view": arrays["global_view"][i].copy(), "local_view": arrays["local_view"][i].copy()}
+        if i in nan_rows:
+            record["local_view"][3] = np.nan
+        records.append(record)
+        if mirror_planets and label == "PC":
+            records.append({**record, "global_view": record["global_view"][::-1].copy(),
+                            "local_view": record["local_view"][::-1].copy()})
+    write_tfrecord(path, records)
+    return records
+
+
 @pytest.mark.slow
-def test_views_source_runs_cv_and_scores_the_external_test_set(tmp_path):
-    np.savez(tmp_path / "train.npz", **make_views(240, seed=1))
+def test_views_source_runs_cv_without_features_and_scores_the_external_test_set(tmp_path):
+    """A TFRecord dataset with mirror images baked in and one NaN record, the default model list and
+    no scalar features named: every model that can read views trains (the trees on the flattened
+    views), the mirrors are dropped and counted, the bad record is rejected, and an NPZ test set
+    is scored."""
+    train = make_views(240, seed=1)
+    records = write_tfrecord_views(tmp_path / "train.tfrecord", train, nan_rows=(5,))
     np.savez(tmp_path / "test.npz", **make_views(80, seed=2))
-    cfg = {"catalog": {"source": "views", "path": str(tmp_path / "train.npz"), "labels": LABELS,
-                       "views_features": ["snr"]},
+    cfg = {"catalog": {"source": "views", "path": str(tmp_path / "train.tfrecord"), "labels": LABELS},
            "evaluation": {"test_path": str(tmp_path / "test.npz")},
            "shards": 2, "cv": {"folds": 2}, "training": {"max_epochs": 6, "patience": 3},
            "report": {"sheets": 2}}
@@ -103,12 +125,19 @@ def test_views_source_runs_cv_and_scores_the_external_test_set(tmp_path):
     comparison = pd.read_csv(report / "model_comparison.csv")
     # raw_flux has no light curve to read in a views file: skipped, the others compared.
     assert comparison.model.tolist() == ["exominer", "astronet", "trees"]
+    assert "beside the flattened global and local views" in (tmp_path / "results" / "logs" / "train" / "trees" /
+                                                              "fold_0.log").read_text()
     test = pd.read_csv(report / "test_metrics.csv")
     assert test.model.tolist() == ["exominer", "astronet", "trees"]
     assert (test.pr_auc > 0.9).all(), test      # the dip is easy to see
     assert (test.n == (make_views(80, seed=2)["label"] != "UNK").sum()).all()
+    n_mirrors = int((train["label"] == "PC").sum())
+    rejected = pd.read_csv(tmp_path / "results" / "catalog" / "rejected.csv")
+    assert (rejected.stage == "repeat").sum() == n_mirrors and (rejected.stage == "catalog").sum() == 1
+    assert len(pd.read_csv(tmp_path / "results" / "catalog" / "tces.csv")) == len(records) - n_mirrors - 1
     html = (report / "index.html").read_text()
     assert "External test set" in html and 'src="test_pr_curves.png"' in html
+    assert f"{n_mirrors} record(s) of the views dataset repeat an earlier record" in html
     assert not (tmp_path / "results" / "lightcurves").exists()
 
 
