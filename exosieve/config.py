@@ -132,10 +132,12 @@ def _expand_presets(data: dict) -> dict:
     return data
 
 
-def load(user: Mapping[str, Any] | str | Path | None = None) -> dict:
+def load(user: Mapping[str, Any] | str | Path | None = None, check_paths: bool = True) -> dict:
     """Validate a user configuration (a mapping or a YAML path) and fill in defaults.
 
-    Raises ConfigError listing every problem, each with the dotted key it concerns.
+    Raises ConfigError listing every problem, each with the dotted key it concerns. With
+    ``check_paths`` false, the files and folders it names need not exist (a configuration checked
+    for another machine).
     """
     if user is None:
         data: dict = {}
@@ -155,7 +157,7 @@ def load(user: Mapping[str, Any] | str | Path | None = None) -> dict:
         lines = "\n  ".join(_describe(e) for e in errors)
         raise ConfigError(f"invalid ExoSieve configuration:\n  {lines}\n"
                           "See config.yaml and exosieve/config.schema.yaml for every key.")
-    _check_consistency(data)
+    _check_consistency(data, check_paths)
     return data
 
 
@@ -184,7 +186,7 @@ def _check_paths(cfg: dict) -> None:
                           "light curves in MAST's layout)")
 
 
-def _check_consistency(cfg: dict) -> None:
+def _check_consistency(cfg: dict, check_paths: bool = True) -> None:
     cat = cfg["catalog"]
     if cat["source"] == "local":
         missing = [k for k in ("path", "lightcurve_dir") if not cat.get(k)]
@@ -196,7 +198,8 @@ def _check_consistency(cfg: dict) -> None:
         raise ConfigError("catalog.source is 'views', so catalog.path must name precomputed views: TFRecord "
                           "files (a file, a glob or a folder), or an NPZ or HDF5 file (see "
                           "exosieve/catalog/views_dataset.py)")
-    _check_paths(cfg)
+    if check_paths:
+        _check_paths(cfg)
     models = cfg["models"]
     if models["primary"] not in models["enabled"]:
         raise ConfigError(f"models.primary is {models['primary']!r} but models.enabled is "
