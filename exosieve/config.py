@@ -118,8 +118,30 @@ CNN_PRESETS = {
 }
 
 
+# Published view geometries, by name (views.preset); keys the user gives beside the preset win.
+VIEW_PRESETS = {
+    # Shallue & Vanderburg (2018): global 2001 bins over the orbit, each P/2001 wide; local 201 bins
+    # of 0.16 durations over +-4 durations; each view median 0 and minimum -1.
+    "astronet": {"global_bins": 2001, "local_bins": 201, "local_durations": 4.0, "local_bin_width": 0.16,
+                 "global_bin_width": "spacing", "normalize": "min"},
+    # The DR24 views of DART-Vetter (stefanofisc/dartvetter, as in ../shared/data/views): global 201
+    # bins of P/201, local 61 bins of 0.16 durations over +-2.5 durations (measured from the records:
+    # the transit's width, and bins correlated with their neighbours only), median 0 and minimum -1,
+    # and cadences beyond 3 sigma clipped before folding (its lightkurve remove_outliers), which
+    # empties the bins of a deep transit: benchmarks/views_geometry.py.
+    "dartvetter_dr24": {"global_bins": 201, "local_bins": 61, "local_durations": 2.5, "local_bin_width": 0.16,
+                        "global_bin_width": "spacing", "normalize": "min", "outlier_sigma": 3.0},
+}
+
+
 def _expand_presets(data: dict) -> dict:
-    """Each CNN's ``preset`` filled in under the keys given beside it."""
+    """Each CNN's ``preset`` and the views' ``preset`` filled in under the keys given beside them."""
+    views = data.get("views")
+    if isinstance(views, dict) and views.get("preset") is not None:
+        preset = VIEW_PRESETS.get(views["preset"])
+        if preset is None:
+            raise ConfigError(f"views.preset: {views['preset']!r} is none of {', '.join(VIEW_PRESETS)}")
+        data["views"] = {**copy.deepcopy(preset), **views}
     models = data.get("models")
     if not isinstance(models, dict):
         return data

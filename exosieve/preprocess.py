@@ -50,7 +50,16 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
                               cfg["detrend"]["mask_durations"])
     measured = measure_features(time, phase, star.flux, star.d_east, star.d_north, duration, period, epoch,
                                 other_mask)
-    maker = ViewMaker(time, star.flux, star.d_east, star.d_north, period, epoch, duration, cfg["views"], phase)
+    keep = slice(None)
+    if cfg["views"].get("outlier_sigma"):
+        # As DART-Vetter's DR24 views were made (lightkurve's remove_outliers before folding): a
+        # transit deeper than the clip loses its in-transit cadences, and the bins left empty are
+        # interpolated. Off by default; the dartvetter_dr24 preset sets it, so that a model trained
+        # on those views sees ExoSieve's views of a deep transit as it saw theirs.
+        from astropy.stats import sigma_clip
+        keep = ~np.ma.getmaskarray(sigma_clip(star.flux, sigma=cfg["views"]["outlier_sigma"], maxiters=5))
+    maker = ViewMaker(time[keep], star.flux[keep], star.d_east[keep], star.d_north[keep], period, epoch, duration,
+                      cfg["views"], phase[keep])
     names = [n for n in shard_arrays(cfg) if not n.startswith("raw_flux")]
     views = maker.make(names, measured["secondary_phase"])
     if star.raw_flux is not None:

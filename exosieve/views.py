@@ -4,7 +4,9 @@ A view is a median-binned, phase-folded light curve. Flux views are normalised s
 out-of-transit level is 0 and the primary transit's depth, measured in the local view where the
 transit is resolved, is -1; every view shares that scale, so an odd transit half as deep as the
 even one reads -0.5, a secondary eclipse a third as deep reads -0.33, and no view stretches its
-own noise to -1 when the transit is lost in it.
+own noise to -1 when the transit is lost in it. ``views.normalize: min`` instead scales the global
+and local views each by its own median and minimum (median 0, minimum -1), as Astronet's and
+DART-Vetter's published views are, so that a model trained on those scores ExoSieve's views.
 
 Global bins are P/bins apart, but each takes the median of the cadences within at most one
 transit duration of its centre: a bin a day wide would bury a 0.4-day transit (fewer than half
@@ -252,9 +254,13 @@ class ViewMaker:
         return out
 
     def _global(self, _):
+        if self.c.get("normalize") == "min":
+            return normalize_view(self.global_raw, self.global_level)
         return (self.global_raw - self.global_level) / self.depth
 
     def _local(self, _):
+        if self.c.get("normalize") == "min":
+            return normalize_view(self.local_raw, float(np.median(self.local_raw)))
         return (self.local_raw - self.level) / self.depth
 
     def _global_scatter(self, _):
