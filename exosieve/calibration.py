@@ -8,10 +8,15 @@ Platt scaling of the logit:
 
     p = sigmoid(a * logit(raw) + b)
 
-fitted by maximum likelihood with Platt's smoothed targets, (N+ + 1) / (N+ + 2) for positives and
-1 / (N- + 2) for negatives, so that a validation split the model separates perfectly still gives
-finite parameters, on logits clipped to +-16 so that a few extreme ones cannot set the slope. Two parameters are well determined by a few dozen validation TCEs, where
-isotonic regression would need hundreds and would make ties of distinct TCEs.
+fitted by maximum likelihood on logits clipped to +-16 (so that a few extreme ones cannot set the
+slope), with a weak Gaussian prior centred on the identity (a = 1 +- 5, b = 0 +- 10) that keeps
+both parameters finite when the validation split is perfectly separated. Platt's own remedy for
+that, smoothed targets ((N+ + 1) / (N+ + 2) for positives), is not used: it caps every positive's
+target below 1 (0.966 with 27 validation planets), which flattens the slope and left the default
+run's probabilities around 0.5-0.9 too low (precision above 0.5 0.86 where 0.80 was promised;
+pooled ECE 0.034 for exominer against 0.016 without it). Two parameters are well determined by
+a few dozen validation TCEs, where isotonic regression would need hundreds and would make ties
+of distinct TCEs.
 """
 
 from __future__ import annotations
@@ -54,20 +59,27 @@ class PlattCalibration:
         return cls(float(d["a"]), float(d["b"]), str(d["fitted_on"]), int(d["n"]), int(d["n_positive"]))
 
 
+# The prior on (a, b): weak, centred on leaving the scores as they are.
+PRIOR_A, PRIOR_A_SD, PRIOR_B_SD = 1.0, 5.0, 10.0
+
+
 def fit_platt(raw_scores, labels, fitted_on: str = "validation") -> PlattCalibration:
-    """Platt scaling of ``raw_scores`` (in [0, 1]) to ``labels`` (0/1); deterministic."""
-    y = np.asarray(labels, int)
+    """Platt scaling of ``raw_scores`` (in [0, 1]) to ``labels`` (0/1), by maximum likelihood
+    under the weak prior above; deterministic."""
+    y = np.asarray(labels, float)
     x = np.clip(_logit(raw_scores), -FIT_CLIP, FIT_CLIP)
     n_pos, n_neg = int((y == 1).sum()), int((y == 0).sum())
     if n_pos == 0 or n_neg == 0:
         raise ValueError(f"calibration needs both classes; got {n_pos} positives and {n_neg} negatives")
-    target = np.where(y == 1, (n_pos + 1) / (n_pos + 2), 1 / (n_neg + 2))
 
     def nll(params):
         a, b = params
         z = a * x + b
-        residual = expit(z) - target
-        return float(np.sum(np.logaddexp(0, z) - target * z)), np.array([residual @ x, residual.sum()])
+        residual = expit(z) - y
+        value = np.sum(np.logaddexp(0, z) - y * z) + 0.5 * ((a - PRIOR_A) / PRIOR_A_SD) ** 2 \
+            + 0.5 * (b / PRIOR_B_SD) ** 2
+        grad = np.array([residual @ x + (a - PRIOR_A) / PRIOR_A_SD ** 2, residual.sum() + b / PRIOR_B_SD ** 2])
+        return float(value), grad
 
     result = minimize(nll, x0=np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
     a, b = (float(v) for v in result.x)
