@@ -244,7 +244,8 @@ def stable_hash(obj: Any, length: int = 12) -> str:
 
 def preprocessing_settings(cfg: Mapping[str, Any]) -> dict:
     """Every setting that changes what a shard holds: recorded in each shard and each model file."""
-    return {**{k: cfg[k] for k in ("lightcurves", "detrend", "views", "features")},
+    views = {k: v for k, v in cfg["views"].items() if k != "preset"}    # a preset is its settings, expanded
+    return {**{k: cfg[k] for k in ("lightcurves", "detrend", "features")}, "views": views,
             "raw_flux": "raw_flux" in cfg["models"]["enabled"],
             "views_features": cfg["catalog"].get("views_features", [])}
 
