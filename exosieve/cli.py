@@ -1,6 +1,7 @@
-"""The ``exosieve`` command: version, simulated surveys, shard inspection, config checks, archive
-checks (``check-archives``), what a rerun will redo (``plan``), and scoring named targets with a
-finished run (``predict``)."""
+"""The ``exosieve`` command: version, simulated surveys, shard and model inspection (``info``),
+config checks, archive checks (``check-archives``), what a rerun will redo (``plan``), scoring
+named targets with a finished run (``predict``), scoring one ephemeris of any star (``score``),
+and portable model bundles (``export-models``)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ def _simulate(args) -> int:
 def _info(args) -> int:
     import h5py
     from .shards import ShardError, read_shard
+    path = Path(args.shard)
+    if path.is_dir() or (path.is_file() and not h5py.is_hdf5(path) and path.suffix != ".h5"):
+        return _info_models(path)
     try:
         data = read_shard(args.shard)
     except ShardError as exc:
@@ -52,6 +56,115 @@ def _info(args) -> int:
     print(f"counts: {len(data)} TCEs on {data.meta.star_id.nunique()} stars "
           "(labels are the catalog's: results/catalog/tces.csv)")
     return 0
+
+
+def _info_models(path: Path) -> int:
+    from .model_files import ModelMismatchError, describe, load_models
+    try:
+        print(describe(load_models(path)))
+    except ModelMismatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _export_models(args) -> int:
+    from .model_files import ModelMismatchError, describe, export_bundle, load_models
+    cfg = _load_config(args.config)
+    if cfg is None:
+        return 2
+    try:
+        out = export_bundle(Path.cwd(), args.out, cfg, args.models)
+    except (ModelMismatchError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(describe(load_models(out)))
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _duration_days(text: str) -> float:
+    """'3.4h' or '0.14d' or '0.14' (days, as Astronet's predict.py takes it)."""
+    text = text.strip().lower()
+    if text.endswith("h"):
+        return float(text[:-1]) / 24.0
+    return float(text[:-1] if text.endswith("d") else text)
+
+
+def _score(args) -> int:
+    import pandas as pd
+    from .config import load
+    from .lightcurves.mast import find_kepler_lightcurves, find_tess_lightcurves
+    from .model_files import ModelMismatchError
+    from .score import ScoreError, score
+    from .utils import TargetError
+    star, mission = (args.kic, "kepler") if args.kic else (args.tic, "tess")
+    cfg = load(args.config) if args.config else load()
+    roots = [Path(args.lightcurves)] if args.lightcurves else []
+    if not args.lightcurves:
+        from .catalog.sources import cache_dir
+        roots.append(cache_dir(cfg))
+    find = find_kepler_lightcurves if mission == "kepler" else find_tess_lightcurves
+    try:
+        files = next((f for f in (find(r, star) for r in roots) if f), [])
+        if not files and not args.lightcurves:
+            files = _download(star, mission, cfg, args.sectors)
+        if not files:
+            where = args.lightcurves or f"the download cache {roots[-1]}"
+            raise ScoreError(f"no light curve of {'KIC' if mission == 'kepler' else 'TIC'} {star} in {where} (MAST's "
+                             "layout: Kepler NNNN/NNNNNNNNN/kplr*_llc.fits, TESS sNNNN/.../tess*-s_lc.fits); give "
+                             "--lightcurves DIR, or run without it online to download them")
+        out = score(files, {"period": args.period, "epoch": args.t0, "duration": _duration_days(args.duration),
+                            "star_id": str(int(star))}, args.models, time_system=args.time_system)
+    except (ScoreError, ModelMismatchError, TargetError) as exc:
+        print(f"exosieve score: {exc}", file=sys.stderr)
+        return 2
+    signal = out.iloc[0]
+    if signal.status != "scored":
+        print(f"exosieve score: {signal.error}", file=sys.stderr)
+        return 1
+    names = [c for c in out.columns if f"{c}_std" in out.columns]
+    table = pd.DataFrame([{"model": m, "probability": signal[m], "fold spread": signal[f"{m}_std"],
+                           "raw score": signal[f"{m}_raw"],
+                           "top branch": max(((c[len(m) + 6:], signal[c]) for c in out.columns
+                                              if c.startswith(f"{m}_attr_")), key=lambda kv: abs(kv[1]),
+                                             default=("-", 0))[0]} for m in names])
+    print(f"{'KIC' if mission == 'kepler' else 'TIC'} {star}: P = {args.period:g} d, epoch {signal.epoch:.5f} "
+          f"({'BKJD' if mission == 'kepler' else 'BTJD'}), duration {signal.duration * 24:.3g} h, {len(files)} file(s)")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.sheet:   # the model that reads the most (exominer when present) draws the sheet
+        primary = max(names, key=lambda m: sum(c.startswith(f"{m}_attr_") for c in out.columns))
+        _score_sheet(out, primary, args.sheet)
+        print(f"diagnostic sheet: {args.sheet}")
+    return 0
+
+
+def _download(star: str, mission: str, cfg: dict, sectors) -> list:
+    from .catalog.sources import cache_dir
+    from .http import RetryPolicy
+    from .lightcurves.download import download_kepler, download_tess
+    a = cfg["archive"]
+    if mission == "kepler":
+        index, _ = download_kepler([str(int(star))], cache_dir(cfg), a["mast_url"], RetryPolicy.from_config(a),
+                                   offline=cfg["offline"], workers=1, progress=False)
+    else:
+        if not sectors:
+            raise ValueError("a TESS star not in the cache needs --sectors (the sectors to download)")
+        index, _ = download_tess([str(int(star))], sectors, cache_dir(cfg), a["mast_url"], RetryPolicy.from_config(a),
+                                 offline=cfg["offline"], workers=1, progress=False)
+    return [Path(p) for p in index.path]
+
+
+def _score_sheet(out, model: str, path: str) -> None:
+    import pandas as pd
+    from .sheets import draw_sheet
+    signal = out.iloc[0]
+    depth = signal.depth if pd.notna(signal.depth) else signal.get("measured_depth", float("nan"))
+    row = pd.Series({"tce_id": signal.tce_id, "disposition": f"{model}", "score": signal[model], "rank": 1,
+                     "period": signal.period, "depth_ppm": depth,
+                     "duration_hours": signal.duration * 24,
+                     **{f"attr_{c[len(model) + 6:]}": signal[c] for c in out.columns if c.startswith(f"{model}_attr_")}})
+    draw_sheet(row, out.attrs["views"][signal.tce_id], Path(path), "scored")
 
 
 def _load_config(path: str) -> dict | None:
@@ -80,6 +193,8 @@ def _predict(args) -> int:
     cfg = _load_config(args.config)
     if cfg is None:
         return 2
+    if args.models:
+        cfg = {**cfg, "models": {**cfg["models"], "from": args.models}}
     out = predict_targets(cfg, args.targets, args.out)
     print(out.to_string(index=False))
     print(f"wrote {args.out}")
@@ -123,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--stars", type=int, default=200)
     sim.add_argument("--quarters", type=int, default=6, choices=range(1, 18), metavar="1..17")
     sim.add_argument("--seed", type=int, default=2024)
-    info = sub.add_parser("info", help="print a shard's schema, counts and provenance")
-    info.add_argument("shard")
+    info = sub.add_parser("info", help="print a shard's schema, counts and provenance, or what a model bundle or a "
+                          "run's models hold")
+    info.add_argument("shard", metavar="PATH", help="a shard (.h5), a bundle, or a finished run's folder")
     chk = sub.add_parser("check-config", help="validate a config file and print it with defaults filled in")
     chk.add_argument("config", nargs="?", default="config.yaml")
     arc = sub.add_parser("check-archives", help="one small request to each archive endpoint (TAP tables, MAST "
@@ -137,6 +253,29 @@ def main(argv: list[str] | None = None) -> int:
     pred.add_argument("targets", nargs="+", help="KIC or TIC ids, as the configured source names its stars (or one file with an id per line)")
     pred.add_argument("--config", default="config.yaml", help="the finished run's config (default config.yaml)")
     pred.add_argument("--out", default="predictions.csv")
+    pred.add_argument("--models", help="score with these models instead of the run's own: a bundle or another run's "
+                      "folder (its views geometry must be this config's)")
+    sc = sub.add_parser("score", help="score one ephemeris of a Kepler or TESS star with a run's models or a bundle",
+                        description="Score one signal (e.g. from your own BLS/TLS search, or a community TOI): "
+                        "its light curves come from --lightcurves DIR (MAST's layout) or the download cache "
+                        "(downloaded when missing, if online).")
+    who = sc.add_mutually_exclusive_group(required=True)
+    who.add_argument("--kic", help="Kepler star (KIC id)")
+    who.add_argument("--tic", help="TESS star (TIC id)")
+    sc.add_argument("--period", type=float, required=True, help="period [d]")
+    sc.add_argument("--t0", type=float, required=True, help="epoch of a transit (BKJD for Kepler, BTJD for TESS, "
+                    "unless --time-system says BJD)")
+    sc.add_argument("--duration", required=True, help="transit duration: days, or with a unit: 3.4h, 0.14d")
+    sc.add_argument("--time-system", choices=["BKJD", "BTJD", "BJD"], default=None)
+    sc.add_argument("--lightcurves", help="folder of light curves in MAST's layout (default: the download cache)")
+    sc.add_argument("--sectors", type=int, nargs="*", help="TESS: the sectors to download when not cached")
+    sc.add_argument("--models", required=True, help="a model bundle (exosieve export-models) or a finished run's folder")
+    sc.add_argument("--sheet", help="write the diagnostic sheet (views, score, attributions) to this PNG")
+    sc.add_argument("--config", default=None, help="config for the download cache and archive (default: built-in)")
+    exp = sub.add_parser("export-models", help="write a finished run's fold ensembles as one portable bundle")
+    exp.add_argument("--config", default="config.yaml", help="the finished run's config (default config.yaml)")
+    exp.add_argument("--out", default="models.exosieve", help="the bundle to write (default models.exosieve)")
+    exp.add_argument("--models", nargs="*", default=None, help="which models (default every enabled one)")
     args = parser.parse_args(argv)
     if args.command == "predict" and len(args.targets) == 1 and not args.targets[0].isdigit():
         args.targets = args.targets[0]  # a file of ids
@@ -152,6 +291,10 @@ def main(argv: list[str] | None = None) -> int:
         return _check_archives(args)
     if args.command == "plan":
         return _plan(args)
+    if args.command == "score":
+        return _score(args)
+    if args.command == "export-models":
+        return _export_models(args)
     parser.print_help()
     return 0
 

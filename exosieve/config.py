@@ -191,6 +191,7 @@ def _check_paths(cfg: dict) -> None:
             "catalog.labels_path": cat.get("labels_path") if cat["source"] in ("local", "views") else None,
             "catalog.stellar_path": cat.get("stellar_path") if cat["source"] == "local" else None,
             "catalog.targets": cat["targets"] if isinstance(cat.get("targets"), str) else None,
+            "catalog.exclude": cat["exclude"] if isinstance(cat.get("exclude"), str) else None,
             "evaluation.test_path": cfg["evaluation"]["test_path"]}
     for key, value in keys.items():
         if value and any(ch in str(value) for ch in "*?[") and key in ("catalog.path", "evaluation.test_path"):

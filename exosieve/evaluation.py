@@ -100,8 +100,9 @@ class FoldModel:
     """One fold's trained model, CNN or trees, behind one interface: ``score`` (calibrated
     probability), ``raw_score`` and ``occlude``."""
 
-    def __init__(self, path: str | Path | None = None, bundle: dict | None = None):
+    def __init__(self, path: str | Path | None = None, bundle: dict | None = None, where: str | None = None):
         self.path = Path(path) if path else None
+        self.where = where or (str(path) if path else None)
         bundle = load_model_file(path) if bundle is None else bundle
         self.bundle, self.kind, self.name = bundle, bundle["kind"], bundle["model"]
         self.arrays = list(bundle["arrays"])
@@ -120,9 +121,22 @@ class FoldModel:
             from .models import BoostedTrees
             self.trees = BoostedTrees({k: v.numpy() for k, v in bundle["trees"].items()})
 
-    def check(self, cfg: dict) -> None:
-        """Refuse to score under a configuration other than the one this model was trained in."""
-        check_model_settings(self.settings, cfg, str(self.path or f"{self.name} fold {self.bundle.get('fold')}"))
+    def check(self, cfg: dict, same_run: bool = True) -> None:
+        """Refuse to score under a configuration other than the one this model was trained in
+        (``same_run``: and to score for another CV run than its own)."""
+        check_model_settings(self.settings, cfg, self.where or f"{self.name} fold {self.bundle.get('fold')}", same_run)
+
+    def require_inputs(self, data: ShardData) -> None:
+        """Refuse, naming what is missing, data that lacks a view array or a scalar feature this
+        model reads (a model trained on a views dataset's own features, scored on light curves)."""
+        needs = self.bundle["features"] if self.kind == "trees" else self.scaler.names
+        missing_views = [a for a in self.arrays if a not in data.views]
+        missing = [n for n in needs if n not in data.scalar_names]
+        if missing_views or missing:
+            what = ", ".join([*(f"view {a}" for a in missing_views), *(f"feature {n}" for n in missing)])
+            raise ModelMismatchError(f"{self.where or self.name}: needs {what}, which these inputs lack (they hold "
+                                     f"views {', '.join(data.views) or 'none'} and features "
+                                     f"{', '.join(data.scalar_names) or 'none'})")
 
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         if self.calibration is None:
@@ -215,40 +229,66 @@ def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv, cfg: d
     attributions (columns ``attr_<branch>``) for the CNNs, reading ``chunk`` TCEs' views at a time.
     Labels and folds come from the folds table. With ``cfg``, the model and the shards must both
     match it."""
-    from .folds import labels_and_folds, read_folds
-    from .shards import check_settings
     model = FoldModel(model_path)
     if cfg is not None:
         model.check(cfg)
-    with ShardSet(shard_paths, model.arrays) as shards:
+    return _score_fold([model], shard_paths, folds_csv, fold, out_csv, cfg, chunk, unlabelled=True)
+
+
+def score_fold_with(models: list[FoldModel], shard_paths, folds_csv, fold: int, out_csv, cfg: dict,
+                    chunk: int = 4096) -> pd.DataFrame:
+    """Score the fold's test TCEs (and, in fold 0's job, the unlabelled ones) with models trained
+    elsewhere (``models.from``: a bundle or another run): the mean of their calibrated
+    probabilities and raw scores, and of their attributions. Each model is checked to read inputs
+    made as this configuration makes them."""
+    for model in models:
+        model.check(cfg, same_run=False)
+    return _score_fold(models, shard_paths, folds_csv, fold, out_csv, cfg, chunk, unlabelled=fold == 0)
+
+
+def _score_fold(models: list[FoldModel], shard_paths, folds_csv, fold: int, out_csv, cfg, chunk: int,
+                unlabelled: bool) -> pd.DataFrame:
+    from .folds import labels_and_folds, read_folds
+    from .shards import check_settings
+    first = models[0]
+    with ShardSet(shard_paths, first.arrays) as shards:
         if cfg is not None:
-            check_settings(shards.attrs, cfg, f"evaluating {model_path}")
+            check_settings(shards.attrs, cfg, f"scoring with {first.where or first.name}")
         labels, fold_of = labels_and_folds(shards.meta.tce_id, read_folds(folds_csv))
-        role = np.where(fold_of == fold, "test", np.where((labels < 0) & (fold_of == -1), "unlabelled", ""))
+        role = np.where(fold_of == fold, "test",
+                        np.where(unlabelled & (labels < 0) & (fold_of == -1), "unlabelled", ""))
         keep = np.flatnonzero(role != "")
         parts = []
         for rows, data in shards.chunks(keep, chunk):
-            raw = model.raw_score(data)
-            scores = model.calibrate(raw)
+            raws, scores, attrs = [], [], {}
+            for model in models:
+                model.require_inputs(data)
+                raw = model.raw_score(data)
+                score = model.calibrate(raw)
+                raws.append(raw)
+                scores.append(score)
+                for branch, delta in model.occlude(data, score).items():
+                    attrs.setdefault(branch, []).append(delta)
             out = pd.DataFrame({"tce_id": data.meta["tce_id"], "fold": fold, "role": role[rows],
-                                "label": labels[rows], "score": scores, "score_raw": raw})
-            for branch, delta in model.occlude(data, scores).items():
-                out[f"attr_{branch}"] = delta
+                                "label": labels[rows], "score": np.mean(scores, axis=0),
+                                "score_raw": np.mean(raws, axis=0)})
+            for branch, deltas in attrs.items():
+                out[f"attr_{branch}"] = np.mean(deltas, axis=0)
             parts.append(out)
     columns = ["tce_id", "fold", "role", "label", "score", "score_raw",
-               *(f"attr_{b}" for b in model.branches)]
+               *(f"attr_{b}" for b in first.branches)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     with atomic_output(out_csv, ".csv") as tmp:
         out.to_csv(tmp, index=False, float_format="%.6f")
     return out
 
 
-def score_test_set(model_paths: list[str], test_path: str, out_csv, cfg: dict) -> pd.DataFrame:
+def score_test_set(models: list[FoldModel], test_path: str, out_csv, cfg: dict) -> pd.DataFrame:
     """Score an external views dataset (read as the run's catalog settings say) with one model's
     fold ensemble; keeps its labels."""
     from .catalog.views_dataset import read_views_dataset
     data = read_views_dataset(test_path, cfg["catalog"])
-    out = ensemble_scores(load_fold_models(model_paths, cfg), data)
+    out = ensemble_scores(models, data)
     out.insert(1, "label", data.meta["label"].to_numpy())
     out.insert(2, "disposition", data.meta["disposition"].to_numpy())
     with atomic_output(out_csv, ".csv") as tmp:

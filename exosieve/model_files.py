@@ -68,17 +68,209 @@ def model_settings(cfg: dict) -> dict:
             "folds": int(cfg["cv"]["folds"]), "cv_seed": int(cfg["cv"]["seed"])}
 
 
-def check_model_settings(settings: dict, cfg: dict, where: str) -> None:
+# What a views dataset's geometry is declared by (views.preset or these keys): all that a model
+# trained on precomputed views knows of how its inputs were made.
+GEOMETRY_KEYS = ("global_bins", "local_bins", "local_durations", "local_bin_width", "global_bin_width",
+                 "normalize", "outlier_sigma")
+
+
+def geometry(views: dict) -> dict:
+    """The view geometry of a views section (defaults for keys an older file lacks)."""
+    defaults = {"local_bin_width": None, "global_bin_width": "transit", "normalize": "depth", "outlier_sigma": None}
+    return {k: views.get(k, defaults.get(k)) for k in GEOMETRY_KEYS}
+
+
+def check_model_settings(settings: dict, cfg: dict, where: str, same_run: bool = True) -> None:
     """Refuse a model recorded with ``settings`` under ``cfg`` when its inputs were made with other
-    preprocessing settings (they would mean something else) or it belongs to another CV run."""
-    from .config import preprocessing_mismatch
+    preprocessing settings (they would mean something else) or, for a run's own models
+    (``same_run``), when it belongs to another CV run. A model trained on a views dataset knows
+    only its views' geometry: a light-curve catalog preprocessed at that geometry may use it."""
+    from .config import describe_differences, preprocessing_mismatch
     problems = []
-    differs = preprocessing_mismatch(settings["preprocessing_hash"], settings["preprocessing"], cfg)
-    if differs:
-        problems.append(f"its inputs were preprocessed with other settings ({differs})")
-    if (settings["folds"], settings["cv_seed"]) != (cfg["cv"]["folds"], cfg["cv"]["seed"]):
+    if settings.get("source") == "views" and cfg["catalog"]["source"] != "views":
+        recorded = geometry(settings["preprocessing"]["views"])
+        differs = describe_differences(recorded, geometry(cfg["views"])) if recorded != geometry(cfg["views"]) else None
+        if differs:
+            problems.append(f"it was trained on views of another geometry than this configuration makes ({differs}); "
+                            "set views (or views.preset) to the geometry it was trained on")
+    else:
+        differs = preprocessing_mismatch(settings["preprocessing_hash"], settings["preprocessing"], cfg)
+        if differs:
+            problems.append(f"its inputs were preprocessed with other settings ({differs})")
+    if same_run and (settings["folds"], settings["cv_seed"]) != (cfg["cv"]["folds"], cfg["cv"]["seed"]):
         problems.append(f"it belongs to a {settings['folds']}-fold run with cv.seed {settings['cv_seed']}, this "
                         f"configuration has cv.folds {cfg['cv']['folds']} and cv.seed {cfg['cv']['seed']}")
     if problems:
         raise ModelMismatchError(f"{where}: {'; '.join(problems)}. Retrain under this configuration "
                                  "(snakemake --cores N), or score with the configuration these models were trained with.")
+
+
+# --- several models' fold ensembles: a finished run's, or a portable bundle ----------------------
+
+BUNDLE_KIND = "exosieve-bundle"
+BUNDLE_VERSION = 1
+BUNDLE_SUFFIX = ".exosieve"
+
+
+class ModelSet:
+    """Fold ensembles by model name (each fold a model file's contents), with ``about``: what a
+    bundle records of its training (code version, preprocessing settings, label mapping, training
+    data, cross-validated metrics); for a run's folder, what its files say."""
+
+    def __init__(self, models: dict[str, list[dict]], about: dict, where: str):
+        if not models:
+            raise ModelMismatchError(f"{where}: no trained model in it")
+        self.models, self.about, self.where = models, about, where
+
+    @property
+    def settings(self) -> dict:
+        """The recorded settings of the first fold model (every fold of a run shares them)."""
+        return next(iter(self.models.values()))[0]["settings"]
+
+    def fold_models(self, name: str):
+        from .evaluation import FoldModel
+        return [FoldModel(bundle=c, where=f"{self.where}: {name} fold {c.get('fold')}") for c in self.models[name]]
+
+
+def run_model_paths(models_dir: str | Path, folds: int | None = None, names=None) -> dict[str, list[Path]]:
+    """Each model's fold files under ``models_dir`` (``<model>/fold_K/model.pt``): exactly folds
+    0..folds-1 when ``folds`` is given (never leftovers of a run with more folds), else 0, 1, ...
+    as far as they go."""
+    root = Path(models_dir)
+    out = {}
+    for model_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
+        if names is not None and model_dir.name not in names:
+            continue
+        paths = []
+        for k in range(folds if folds is not None else 10_000):
+            path = model_dir / f"fold_{k}" / "model.pt"
+            if not path.exists():
+                if folds is not None:
+                    raise FileNotFoundError(f"{model_dir.name}: fold {k} of {folds} is missing ({path}); finish "
+                                            "the run first (snakemake --cores N)")
+                break
+            paths.append(path)
+        if paths:
+            out[model_dir.name] = paths
+    return out
+
+
+def _models_dir(path: Path) -> Path:
+    for candidate in (path / "results" / "models", path / "models", path):
+        if candidate.is_dir() and any((d / "fold_0" / "model.pt").exists() for d in candidate.iterdir() if d.is_dir()):
+            return candidate
+    raise ModelMismatchError(f"{path}: no trained models there (looked for models/<model>/fold_0/model.pt "
+                             "under it, its results/ and itself); give a finished run's folder or a bundle")
+
+
+def load_models(path: str | Path, names=None) -> ModelSet:
+    """A bundle file, or a finished run's folder (the run folder, its results folder, or its
+    models folder); every file loaded weights-only."""
+    path = Path(path).expanduser()
+    if path.is_file():
+        return load_bundle(path, names)
+    if not path.exists():
+        raise ModelMismatchError(f"{path} does not exist: give a bundle (exosieve export-models) or a finished run's folder")
+    paths = run_model_paths(_models_dir(path), names=names)
+    models = {name: [load_model_file(p) for p in files] for name, files in paths.items()}
+    return ModelSet(models, {"from": str(path)}, str(path))
+
+
+def models_from(path: str | Path, cfg: dict, names) -> dict[str, list[Path]]:
+    """For ``models.from``: the files behind each usable model of ``names`` in a bundle or a run's
+    folder (what Snakemake tracks), after checking that every fold model reads inputs made as
+    ``cfg`` makes them; raises ModelMismatchError naming the differences."""
+    model_set = load_models(path, names)
+    for name in model_set.models:
+        for fm in model_set.fold_models(name):
+            fm.check(cfg, same_run=False)
+    path = Path(path).expanduser()
+    if path.is_file():
+        return {name: [path] for name in model_set.models}
+    return run_model_paths(_models_dir(path), names=list(model_set.models))
+
+
+def load_bundle(path: str | Path, names=None) -> ModelSet:
+    contents = load_weights_only(path, "ExoSieve model bundle")
+    if not isinstance(contents, dict) or contents.get("kind") != BUNDLE_KIND:
+        raise ModelMismatchError(f"{path}: not an ExoSieve model bundle (write one with exosieve export-models)")
+    if contents.get("bundle_version") != BUNDLE_VERSION:
+        raise ModelMismatchError(f"{path}: bundle version {contents.get('bundle_version')}, this ExoSieve reads "
+                                 f"{BUNDLE_VERSION}; export it again with this ExoSieve")
+    for name, folds in contents["models"].items():
+        for fold in folds:
+            if fold.get("format") != MODEL_FORMAT:
+                raise ModelMismatchError(f"{path}: {name} holds model files of format {fold.get('format')}, this "
+                                         f"ExoSieve reads {MODEL_FORMAT}")
+    models = {n: f for n, f in contents["models"].items() if names is None or n in names}
+    return ModelSet(models, contents["about"], str(path))
+
+
+def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None) -> Path:
+    """Every fold model of a finished run (``cfg``'s results) as one bundle: weights-only tensors,
+    calibration, scaler, the preprocessing settings (views geometry, features) they need, the label
+    mapping, code version, a description of the training data and the cross-validated metrics."""
+    import hashlib
+
+    import pandas as pd
+
+    from . import __version__
+    results = Path(run_dir) / cfg["results"] if not Path(cfg["results"]).is_absolute() else Path(cfg["results"])
+    paths = run_model_paths(results / "models", cfg["cv"]["folds"], names or cfg["models"]["enabled"])
+    if not paths:
+        raise ModelMismatchError(f"{results / 'models'}: no trained models; run the workflow first (snakemake --cores N)")
+    models = {name: [load_model_file(p) for p in files] for name, files in paths.items()}
+    for name, folds in models.items():
+        for p, contents in zip(paths[name], folds):
+            check_model_settings(contents["settings"], cfg, str(p))
+    about = {"code_version": __version__, "model_format": MODEL_FORMAT, "source": cfg["catalog"]["source"],
+             "catalog_path": str(cfg["catalog"].get("path") or ""), "labels": {
+                 "positive": [str(v) for v in cfg["catalog"]["labels"]["positive"]],
+                 "negative": [str(v) for v in cfg["catalog"]["labels"]["negative"]]},
+             "folds": int(cfg["cv"]["folds"]), "cv_seed": int(cfg["cv"]["seed"])}
+    folds_csv = results / "folds" / "folds.csv"
+    if folds_csv.exists():
+        table = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
+        about["training_data"] = {
+            "tces": int(len(table)), "stars": int(table.star_id.nunique()),
+            "positive": int((table.label == 1).sum()), "negative": int((table.label == 0).sum()),
+            "unlabelled": int((table.label < 0).sum()),
+            "digest": hashlib.sha256(folds_csv.read_bytes()).hexdigest()[:16]}
+    comparison = results / "report" / "model_comparison.csv"
+    if comparison.exists():
+        about["metrics"] = {row["model"]: {k: str(v) for k, v in row.items() if k != "model"}
+                            for row in pd.read_csv(comparison).to_dict("records") if row["model"] in models}
+    bundle = {"kind": BUNDLE_KIND, "bundle_version": BUNDLE_VERSION, "models": models, "about": about}
+    import torch
+    with atomic_output(out, ".tmp") as tmp:
+        torch.save(bundle, tmp)
+    return Path(out)
+
+
+def describe(models: ModelSet) -> str:
+    """What a model set holds, for ``exosieve info``."""
+    s = models.settings
+    views = s["preprocessing"]["views"]
+    lines = [f"{models.where}", f"models: " + ", ".join(f"{n} ({len(f)} folds)" for n, f in models.models.items())]
+    about = models.about
+    if "code_version" in about:
+        lines.append(f"exported by ExoSieve {about['code_version']} (model format {about['model_format']}) from a "
+                     f"{about['folds']}-fold run on the {about['source']} source {about.get('catalog_path') or ''}".rstrip())
+    if "labels" in about:
+        lines.append(f"labels: positive {about['labels']['positive']}, negative {about['labels']['negative']}")
+    if "training_data" in about:
+        t = about["training_data"]
+        lines.append(f"training data: {t['tces']} TCEs on {t['stars']} stars: {t['positive']} positive, "
+                     f"{t['negative']} negative, {t['unlabelled']} unlabelled (folds table digest {t['digest']})")
+    lines.append(f"views: global {views['global_bins']} / local {views['local_bins']} bins, local +-"
+                 f"{views['local_durations']:g} durations, normalize {views.get('normalize', 'depth')}, enabled "
+                 f"{', '.join(views['enabled'])}")
+    for name, folds in models.models.items():
+        first = folds[0]
+        needs = ", ".join(f"{a} {tuple(shape)}" for a, shape in first["arrays"].items()) or "no views"
+        features = first.get("features") or (first.get("scaler") or {}).get("names") or []
+        lines.append(f"  {name}: arrays {needs}; scalar features {', '.join(features) or 'none'}")
+    for name, metrics in about.get("metrics", {}).items():
+        lines.append(f"  {name} cross-validated: ROC-AUC {metrics.get('roc_auc')}, PR-AUC {metrics.get('pr_auc')}, "
+                     f"ECE {metrics.get('ece')}")
+    return "\n".join(lines)

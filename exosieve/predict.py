@@ -21,9 +21,17 @@ log = logging.getLogger(__name__)
 
 
 def run_models(cfg: dict) -> dict[str, list[FoldModel]]:
-    """Every enabled model's fold models of the configured run, loaded: exactly folds
-    0..cv.folds-1 (never leftovers of an earlier run with more folds), each checked to belong to
-    this configuration."""
+    """Every enabled model's fold models: those of ``models.from`` (a bundle or another run), else
+    the configured run's, exactly folds 0..cv.folds-1 (never leftovers of an earlier run with more
+    folds); each checked to read inputs made as this configuration makes them."""
+    from .model_files import load_models
+    if cfg["models"].get("from"):
+        model_set = load_models(cfg["models"]["from"], cfg["models"]["enabled"])
+        out = {name: model_set.fold_models(name) for name in model_set.models}
+        for models in out.values():
+            for m in models:
+                m.check(cfg, same_run=False)
+        return out
     models_dir = Path(cfg["results"]) / "models"
     out = {}
     for model in cfg["models"]["enabled"]:
@@ -37,7 +45,7 @@ def run_models(cfg: dict) -> dict[str, list[FoldModel]]:
         out[model] = load_fold_models(paths, cfg)
     if not out:
         raise FileNotFoundError(f"no trained models under {models_dir}; run the workflow first "
-                                "(snakemake --cores N) with this configuration")
+                                "(snakemake --cores N) with this configuration, or name models with models.from")
     return out
 
 

@@ -322,7 +322,9 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
             table.to_csv(tmp, index=False, float_format="%.6g" if name == "vetted_catalog.csv" else "%.4f")
 
     histories = {int(Path(p).parent.name.split("_")[-1]): pd.read_csv(p) for p in history_csvs.get(primary, [])}
-    plots = _curves(oof[primary], out) + [_histogram(catalog, out), _training_curves(histories, out)]
+    plots = _curves(oof[primary], out) + [_histogram(catalog, out)]
+    if histories:      # none when the models were trained elsewhere (models.from)
+        plots.append(_training_curves(histories, out))
     cm_png, cm = _confusion(oof[primary], thresholds[primary], out)
     plots += [cm_png, _model_curves(oof, out, "model_pr_curves.png", "Precision-recall by model (out of fold)"),
               _reliability_diagram(oof, calibration, primary, out)]
@@ -334,7 +336,7 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
         from .sheets import write_sheets
         sheets = write_sheets(catalog, list(shard_paths), out / "sheets", rep["sheets"], cfg)
     _write_html(out, cfg, metrics[metrics.model == primary], comparison, catalog, failures, cm, by_label,
-                by_class, test_metrics, sheets, len(tces), calibration, thresholds)
+                by_class, test_metrics, sheets, len(tces), calibration, thresholds, plots)
     return comparison
 
 
@@ -346,7 +348,7 @@ def _threshold_rule(rep: dict) -> str:
 
 
 def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_label, by_class,
-                test_metrics, sheets, n_catalog, calibration, thresholds) -> None:
+                test_metrics, sheets, n_catalog, calibration, thresholds, plots) -> None:
     rep = cfg["report"]
     primary = cfg["models"]["primary"]
     mean = metrics[metrics.fold == "mean"].iloc[0]
@@ -356,6 +358,15 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
                             *(["top_branch"] if "top_branch" in catalog else [])]]
     n_scored = int((catalog.status == "scored").sum())
     source = cfg["catalog"]["source"]
+    if cfg["models"].get("from"):
+        how_scored = (f"Every TCE is scored by the fold ensemble of models trained elsewhere, <b>"
+                      f"{html.escape(str(cfg['models']['from']))}</b> (models.from), none of them on this catalog; "
+                      f"the metrics are given per fold of a {cfg['cv']['folds']}-fold split grouped by star, for "
+                      "their spread.")
+    else:
+        how_scored = (f"Each labelled TCE is scored by the one model that never saw its star ({cfg['cv']['folds']}-fold "
+                      "cross-validation, grouped by star, stratified by label); unlabelled TCEs get the mean of all "
+                      "fold models.")
     fig = lambda name, caption: (f'<figure><img src="{name}" alt="{html.escape(caption)}">'
                                  f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     called = (f"Each cell is the fraction of the group's TCEs that the model calls a planet ({_threshold_rule(rep)}): "
@@ -409,8 +420,7 @@ figcaption {{ font-size: 0.85em; color: #555; }} .big {{ font-size: 1.3em; }}
 </style></head><body>
 <h1>ExoSieve cross-validation report</h1>
 <p>Source: <b>{html.escape(source)}</b>. {n_catalog} TCEs in the catalog, {n_scored} scored.
-Each labelled TCE is scored by the one model that never saw its star ({cfg['cv']['folds']}-fold
-cross-validation, grouped by star, stratified by label); unlabelled TCEs get the mean of all fold models.
+{how_scored}
 A score is a calibrated probability that the TCE is a planet candidate (see below). The vetted
 catalog and explanations come from <b>{html.escape(primary)}</b>.</p>
 <p class="big">{html.escape(primary)}, mean over folds: PR-AUC <b>{mean.pr_auc:.3f}</b>, ROC-AUC
@@ -443,7 +453,8 @@ it. Download: <a href="calibration.csv">calibration.csv</a>.</p>
 {fig("roc_curve.png", "ROC curve of each fold and of all out-of-fold scores")}
 {fig("score_histogram.png", "Score distribution by catalog label (log scale)")}
 {fig("confusion_matrix.png", "Confusion matrix of out-of-fold predictions")}
-{fig("training_curves.png", "Per-fold validation PR-AUC (early stopping) and losses by epoch")}
+{fig("training_curves.png", "Per-fold validation PR-AUC (early stopping) and losses by epoch")
+ if "training_curves.png" in plots else ""}
 {test_section}
 {explain}
 <h2>Vetted catalog</h2>

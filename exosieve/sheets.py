@@ -68,11 +68,14 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
         ax.tick_params(labelsize=7)
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
-    label = {"top": "top-ranked", "false_positive": "worst false positive",
-             "missed_planet": "worst missed planet"}[kind]
-    fig.suptitle(f"{row.tce_id} ({label}): {row.disposition or 'unlabelled'}, score {row.score:.3f}, "
-                 f"rank {row['rank']}; P = {row.period:.4g} d, depth {row.depth_ppm:.0f} ppm, "
-                 f"{row.duration_hours:.3g} h", fontsize=10)
+    ephemeris = f"P = {row.period:.4g} d, depth {row.depth_ppm:.0f} ppm, {row.duration_hours:.3g} h"
+    if kind == "scored":      # one signal scored by `exosieve score`: ``disposition`` names the model
+        title = f"{row.tce_id}: {row.disposition} probability {row.score:.3f}; {ephemeris}"
+    else:
+        label = {"top": "top-ranked", "false_positive": "worst false positive", "missed_planet": "worst missed planet"}[kind]
+        title = (f"{row.tce_id} ({label}): {row.disposition or 'unlabelled'}, score {row.score:.3f}, "
+                 f"rank {row['rank']}; {ephemeris}")
+    fig.suptitle(title, fontsize=10)
     # Fixed margins, not tight_layout(): every sheet has the same grid, and measuring it drew each
     # sheet twice (40% of the report's time).
     fig.subplots_adjust(left=0.04, right=0.99, bottom=0.05, top=1 - 0.6 / fig.get_figheight(),

@@ -55,6 +55,7 @@ rule catalog:
         **{k: str(v) for k, v in SOURCE.raw_catalog_files().items() if k not in ("truth", "stars")},
         # A catalog.targets file is an input: editing it reruns the catalog (and what changed after).
         **({"targets": config["catalog"]["targets"]} if isinstance(config["catalog"]["targets"], str) else {}),
+        **({"exclude": config["catalog"]["exclude"]} if isinstance(config["catalog"]["exclude"], str) else {}),
     output:
         tces=f"{R}/catalog/tces.csv",
         rejected=f"{R}/catalog/rejected.csv",

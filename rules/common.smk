@@ -44,6 +44,21 @@ if config["catalog"]["source"] == "views":
         logger.warning(f"models {_skipped} skipped: {config['catalog']['path']} lacks their input views")
     if config["models"]["primary"] not in MODELS:
         raise WorkflowError(f"models.primary {config['models']['primary']} cannot run on this views file")
+# Models trained elsewhere (models.from: a bundle or a run's folder) score this catalog instead of
+# training here: those it holds, each checked now to read inputs made as this configuration makes them.
+FROM = config["models"]["from"]
+FROM_FILES = {}
+if FROM:
+    from exosieve.model_files import ModelMismatchError, models_from
+
+    try:
+        FROM_FILES = {str(k): [str(p) for p in v] for k, v in models_from(FROM, config, MODELS).items()}
+    except (ModelMismatchError, FileNotFoundError) as exc:
+        raise WorkflowError(f"models.from: {exc}")
+    MODELS = [m for m in MODELS if m in FROM_FILES]
+    if config["models"]["primary"] not in MODELS:
+        raise WorkflowError(f"models.from {FROM} holds no {config['models']['primary']} model (models.primary); "
+                            f"it holds {', '.join(FROM_FILES) or 'none of models.enabled'}")
 PRIMARY = config["models"]["primary"]
 # A new model-file format (exosieve.model_files.MODEL_FORMAT) retrains, rather than leaving model
 # files that this ExoSieve refuses to load.

@@ -5,7 +5,7 @@
 # An external test set (evaluation.test_path): each model's fold ensemble scores it.
 rule score_test_set:
     input:
-        models=expand(f"{R}/models/{{{{model}}}}/fold_{{fold}}/model.pt", fold=FOLDS),
+        models=(lambda wc: FROM_FILES[wc.model]) if FROM else expand(f"{R}/models/{{{{model}}}}/fold_{{fold}}/model.pt", fold=FOLDS),
         test=views_paths(config["evaluation"]["test_path"]) if config["evaluation"]["test_path"] else [],
     output:
         scores=f"{R}/test_set/{{model}}/scores.csv",

@@ -3,7 +3,7 @@
 
 rule predict:
     input:
-        models=expand(f"{R}/models/{{model}}/fold_{{fold}}/model.pt", model=MODELS, fold=FOLDS),
+        models=[f for m in MODELS for f in FROM_FILES[m]] if FROM else expand(f"{R}/models/{{model}}/fold_{{fold}}/model.pt", model=MODELS, fold=FOLDS),
     output:
         scores=f"{R}/predictions/predictions.csv",
     params:

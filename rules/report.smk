@@ -17,7 +17,8 @@ rule report:
         rejected=f"{R}/catalog/rejected.csv",
         folds=f"{R}/folds/folds.csv",
         scores=expand(f"{R}/scores/{{model}}/fold_{{fold}}.csv", model=MODELS, fold=FOLDS),
-        histories=expand(f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv", model=MODELS, fold=FOLDS),
+        # Trained here: each fold's per-epoch history (none with models.from).
+        histories=[] if FROM else expand(f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv", model=MODELS, fold=FOLDS),
         shard_list=f"{R}/shards/shard_list.csv",
     output:
         REPORT_FILES,

@@ -4,38 +4,73 @@
 # the CNNs): a job of its own spent 5 of its 6 seconds starting Python and importing torch.
 
 
-rule train:
-    input:
-        shard_list=f"{R}/shards/shard_list.csv",
-        folds=f"{R}/folds/folds.csv",
-    output:
-        model=f"{R}/models/{{model}}/fold_{{fold}}/model.pt",
-        history=f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv",
-        scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
-    params:
-        settings=lambda wc: TRAIN_SETTINGS[wc.model],
-        out_dir=f"{R}/models/{{model}}/fold_{{fold}}",
-    wildcard_constraints:
-        model="|".join(MODELS),
-    log:
-        f"{R}/logs/train/{{model}}/fold_{{fold}}.log",
-    benchmark:
-        f"{R}/benchmarks/train/{{model}}/fold_{{fold}}.tsv"
-    threads: config["training"]["threads"]
-    resources:
-        # Scaled with the shards and the catalog (exosieve/cluster.py); the config's are floors.
-        mem_mb=lambda wc, input: cluster.train_mem_mb(
-            cluster.shards_mb(input.shard_list),
-            cluster.count_rows(input.folds),
-            config["resources"]["train_mem_mb"],
-            config["resources"]["views_in_memory_mb"],
-        ),
-        runtime=lambda wc, input: cluster.train_runtime(
-            cluster.count_rows(input.folds), config["training"]["max_epochs"], RUNTIME
-        ),
-        # Trees train on CPU; only the CNNs ask a cluster for a GPU.
-        gpu=lambda wc: 0 if wc.model == "trees" else config["resources"]["train_gpus"],
-    conda:
-        ENV
-    script:
-        "../workflow_scripts/train.py"
+if not FROM:
+
+    rule train:
+        input:
+            shard_list=f"{R}/shards/shard_list.csv",
+            folds=f"{R}/folds/folds.csv",
+        output:
+            model=f"{R}/models/{{model}}/fold_{{fold}}/model.pt",
+            history=f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv",
+            scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
+        params:
+            settings=lambda wc: TRAIN_SETTINGS[wc.model],
+            out_dir=f"{R}/models/{{model}}/fold_{{fold}}",
+        wildcard_constraints:
+            model="|".join(MODELS),
+        log:
+            f"{R}/logs/train/{{model}}/fold_{{fold}}.log",
+        benchmark:
+            f"{R}/benchmarks/train/{{model}}/fold_{{fold}}.tsv"
+        threads: config["training"]["threads"]
+        resources:
+            # Scaled with the shards and the catalog (exosieve/cluster.py); the config's are floors.
+            mem_mb=lambda wc, input: cluster.train_mem_mb(
+                cluster.shards_mb(input.shard_list),
+                cluster.count_rows(input.folds),
+                config["resources"]["train_mem_mb"],
+                config["resources"]["views_in_memory_mb"],
+            ),
+            runtime=lambda wc, input: cluster.train_runtime(
+                cluster.count_rows(input.folds), config["training"]["max_epochs"], RUNTIME
+            ),
+            # Trees train on CPU; only the CNNs ask a cluster for a GPU.
+            gpu=lambda wc: 0 if wc.model == "trees" else config["resources"]["train_gpus"],
+        conda:
+            ENV
+        script:
+            "../workflow_scripts/train.py"
+
+else:
+
+    # models.from: the fold ensemble of models trained elsewhere scores each fold's TCEs (fold 0's
+    # job the unlabelled ones too); nothing trains here.
+    rule score_with_models:
+        input:
+            shard_list=f"{R}/shards/shard_list.csv",
+            folds=f"{R}/folds/folds.csv",
+            models=lambda wc: FROM_FILES[wc.model],
+        output:
+            scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
+        params:
+            source=FROM,
+        wildcard_constraints:
+            model="|".join(MODELS),
+        log:
+            f"{R}/logs/score_with_models/{{model}}/fold_{{fold}}.log",
+        benchmark:
+            f"{R}/benchmarks/score_with_models/{{model}}/fold_{{fold}}.tsv"
+        threads: 1
+        resources:
+            mem_mb=lambda wc, input: cluster.train_mem_mb(
+                cluster.shards_mb(input.shard_list),
+                cluster.count_rows(input.folds),
+                config["resources"]["train_mem_mb"],
+                0,
+            ),
+            runtime=RUNTIME,
+        conda:
+            ENV
+        script:
+            "../workflow_scripts/score_with_models.py"

@@ -7,7 +7,7 @@ from exosieve.catalog.sources import build_catalog
 from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
-files = {k: Path(v) for k, v in snakemake.input.items() if k != "targets"}  # targets: tracked, read via config
+files = {k: Path(v) for k, v in snakemake.input.items() if k not in ("targets", "exclude")}  # tracked, read via config
 tces, rejected = build_catalog(snakemake.config, files)
 write_normalized(tces, snakemake.output.tces)
 write_normalized(rejected, snakemake.output.rejected)

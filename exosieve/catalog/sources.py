@@ -282,8 +282,16 @@ def target_ids(targets) -> set[str] | None:
 
 
 def build_catalog(cfg: dict, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The source's normalized TCE table, restricted to catalog.targets when given."""
+    """The source's normalized TCE table, restricted to catalog.targets when given, without the
+    stars catalog.exclude names."""
     tces, rejected = get_source(cfg).normalize(files)
+    unwanted = target_ids(cfg["catalog"]["exclude"])
+    if unwanted:
+        dropped = tces.star_id.isin(unwanted)
+        logging.getLogger(__name__).info("catalog.exclude: %d TCEs on %d stars left out", int(dropped.sum()),
+                                         tces.star_id[dropped].nunique())
+        tces = tces[~dropped].reset_index(drop=True)
+        rejected = rejected[~rejected.star_id.isin(unwanted)].reset_index(drop=True)
     wanted = target_ids(cfg["catalog"]["targets"])
     if wanted is not None:
         missing = sorted(wanted - set(tces.star_id))

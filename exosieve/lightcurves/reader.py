@@ -38,6 +38,7 @@ class LightCurve:
     # Per file (indexed by ``segment``): the 2x2 matrix taking a centroid shift in that file's
     # pixels (column, row) to an offset on the sky (east, north) in arcsec, from its own WCS.
     pixel_to_sky: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 2)))
+    mission: str = "kepler"   # whose time system ``time`` is on: kepler (BKJD) or tess (BTJD)
 
     def centroid_on_sky(self, dcol: np.ndarray, drow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(east, north) [arcsec] of per-cadence centroid shifts given in each file's pixels."""
@@ -190,10 +191,49 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
     time, flux, err, ccol, crow, seg = (c[order] for c in cols)
     return LightCurve(star_id=str(star_id), time=time, flux=flux, flux_err=err, centroid_col=ccol,
                       centroid_row=crow, segment=seg, n_files=len(paths), skipped=skipped,
-                      pixel_to_sky=pixel_to_sky)
+                      pixel_to_sky=pixel_to_sky, mission=mission)
 
 
 def validate_lightcurve_file(path: str | Path, star_id: str, mission: str = "kepler") -> None:
     """Raise LightCurveError unless ``path`` opens as a light-curve FITS file of ``star_id`` with
     the columns the reader needs: what a download must pass before it is accepted."""
     _read_one(Path(path), star_id, "PDCSAP_FLUX", 0, MISSION_BJD_REFERENCE[mission], MISSION_PIXEL_SCALE[mission])
+
+
+def lightcurve_from_arrays(star_id: str, time, flux, flux_err=None, quality=None, centroid_col=None,
+                           centroid_row=None, segment=None, mission: str = "kepler", time_offset: float = 0.0,
+                           quality_mask: str = "default") -> LightCurve:
+    """A light curve from arrays, made as the FITS reader makes one: ``time + time_offset`` on the
+    mission's system (BKJD/BTJD), cadences flagged by ``quality`` (lightkurve's named bitmask) or
+    with NaN time or flux dropped, and each ``segment`` (quarter, sector; one if not given)
+    normalised by its median. Centroids are in pixels, turned to the sky at the mission's pixel
+    scale (arrays carry no WCS)."""
+    n = np.asarray(time).size
+    def column(values, fill=np.nan):
+        return np.full(n, fill, float) if values is None else np.asarray(values, float).reshape(-1)
+    t, f = column(time) + time_offset, column(flux)
+    err = column(flux_err)
+    ccol, crow = column(centroid_col), column(centroid_row)
+    seg = np.zeros(n, np.int64) if segment is None else np.asarray(segment).reshape(-1)
+    if any(a.size != n for a in (f, err, ccol, crow, seg)):
+        raise LightCurveError(f"star {star_id}: time, flux and the other columns differ in length")
+    keep = np.isfinite(t) & np.isfinite(f)
+    if quality is not None:
+        keep &= (np.asarray(quality).astype(np.int64) & quality_bitmask(quality_mask, mission)) == 0
+    segments, seg = np.unique(seg[keep], return_inverse=True)
+    t, f, err, ccol, crow = t[keep], f[keep], err[keep], ccol[keep], crow[keep]
+    for k in range(segments.size):
+        part = seg == k
+        median = np.median(f[part])
+        if not np.isfinite(median) or median <= 0:
+            raise LightCurveError(f"star {star_id}: segment {segments[k]} has no positive median flux")
+        f[part] /= median
+        err[part] /= median
+    if not t.size:
+        raise LightCurveError(f"star {star_id}: no usable cadence (every one NaN or flagged)")
+    order = np.argsort(t, kind="stable")
+    scale = MISSION_PIXEL_SCALE[mission]
+    return LightCurve(star_id=str(star_id), time=t[order], flux=f[order], flux_err=err[order],
+                      centroid_col=ccol[order], centroid_row=crow[order], segment=seg[order].astype(np.int16),
+                      n_files=int(segments.size), pixel_to_sky=np.tile(np.diag([scale, scale]), (max(segments.size, 1), 1, 1)),
+                      mission=mission)

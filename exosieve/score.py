@@ -1,0 +1,253 @@
+"""Scoring any signal with trained models: ``exosieve.score`` for lightkurve users, and the
+``exosieve score`` command for one ephemeris.
+
+Light curves may be a lightkurve ``LightCurve`` or ``LightCurveCollection``, light-curve FITS
+paths (Kepler or TESS SPOC, as MAST serves them), or plain arrays (a dict with ``time``, ``flux``
+and optionally ``flux_err``, ``quality``, ``centroid_col``, ``centroid_row``, ``segment``), or a
+dict of those by star id. Each signal is an ephemeris: ``period`` [d], ``epoch``, ``duration``
+[d] (or ``duration_hours``), optionally ``depth`` [ppm], ``star_id`` and ``tce_id``. Times are
+the mission's (BKJD for Kepler, BTJD for TESS) unless ``time_system`` says BJD (or BKJD/BTJD).
+
+Models are a finished run's folder or a bundle (``exosieve export-models``). Scoring uses the
+preprocessing settings the models record (the views geometry, detrending, features), through the
+workflow's own reader, detrending, views and features: nothing is implemented twice. The result
+is one row per signal: per model the calibrated probability (mean over folds), its spread, the raw
+score, and per-branch attributions by occlusion; ``status`` and ``error`` say what went wrong for
+a signal that could not be scored, and what to change.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .catalog.table import STELLAR_COLUMNS
+from .lightcurves.reader import MISSION_BJD_REFERENCE, LightCurve, LightCurveError, lightcurve_from_arrays
+from .model_files import ModelSet, load_models
+from .utils import TargetError
+
+log = logging.getLogger(__name__)
+
+TIME_SYSTEMS = {"BKJD": ("kepler", MISSION_BJD_REFERENCE["kepler"]), "BTJD": ("tess", MISSION_BJD_REFERENCE["tess"]),
+                "BJD": (None, 0.0)}
+
+
+class ScoreError(ValueError):
+    """Input that cannot be scored at all (no models, no signal, unknown time system)."""
+
+
+def _mission_of_lightkurve(lc) -> str:
+    mission = str(lc.meta.get("MISSION") or lc.meta.get("TELESCOP") or "").lower()
+    return "tess" if "tess" in mission else "kepler"
+
+
+def _from_lightkurve(obj, star_id, quality_mask: str) -> LightCurve:
+    """A lightkurve LightCurve or LightCurveCollection, each light curve one segment; its times
+    are the mission's (lightkurve keeps them as BKJD or BTJD)."""
+    parts = list(obj) if hasattr(obj, "stitch") else [obj]
+    mission = _mission_of_lightkurve(parts[0])
+    star = star_id or parts[0].meta.get("KEPLERID") or parts[0].meta.get("TICID") or parts[0].meta.get("OBJECT")
+    columns = {k: [] for k in ("time", "flux", "flux_err", "quality", "centroid_col", "centroid_row", "segment")}
+    for i, lc in enumerate(parts):
+        n = len(lc)
+        columns["time"].append(np.asarray(lc.time.value, float))
+        columns["flux"].append(np.asarray(getattr(lc.flux, "value", lc.flux), float))
+        err = getattr(lc, "flux_err", None)
+        columns["flux_err"].append(np.asarray(getattr(err, "value", err), float) if err is not None else np.full(n, np.nan))
+        quality = lc["quality"] if "quality" in lc.colnames else np.zeros(n)
+        columns["quality"].append(np.asarray(getattr(quality, "value", quality)).astype(np.int64))
+        for name in ("centroid_col", "centroid_row"):
+            col = lc[name] if name in lc.colnames else np.full(n, np.nan)
+            columns[name].append(np.asarray(getattr(col, "value", col), float))
+        columns["segment"].append(np.full(n, i))
+    arrays = {k: np.concatenate(v) for k, v in columns.items()}
+    return lightcurve_from_arrays(str(star).replace("KIC", "").replace("TIC", "").strip(), mission=mission,
+                                  quality_mask=quality_mask, **arrays)
+
+
+def _is_lightkurve(obj) -> bool:
+    return hasattr(obj, "time") and hasattr(obj, "flux") and hasattr(obj, "meta") or hasattr(obj, "stitch")
+
+
+def to_lightcurve(obj, star_id=None, time_system: str | None = None, cfg: dict | None = None) -> LightCurve:
+    """Any supported light-curve input as the reader's LightCurve."""
+    from .lightcurves.reader import header_target, read_kepler_lightcurve
+    lc_cfg = (cfg or {}).get("lightcurves", {"flux_column": "PDCSAP_FLUX", "quality_bitmask": "default"})
+    if isinstance(obj, LightCurve):
+        return obj
+    if _is_lightkurve(obj):
+        return _from_lightkurve(obj, star_id, lc_cfg["quality_bitmask"])
+    if isinstance(obj, dict):
+        if "time" not in obj or "flux" not in obj:
+            raise ScoreError("light curve arrays need at least 'time' and 'flux'")
+        system = (time_system or obj.get("time_system") or "").upper()
+        if system not in TIME_SYSTEMS:
+            raise ScoreError(f"name the arrays' time system: time_system='BKJD', 'BTJD' or 'BJD' (got {system or 'none'})")
+        mission = obj.get("mission") or TIME_SYSTEMS[system][0] or "kepler"
+        offset = -MISSION_BJD_REFERENCE[mission] if system == "BJD" else 0.0
+        arrays = {k: obj.get(k) for k in ("flux_err", "quality", "centroid_col", "centroid_row", "segment")}
+        return lightcurve_from_arrays(str(star_id or obj.get("star_id") or "0"), obj["time"], obj["flux"],
+                                      mission=mission, time_offset=offset, quality_mask=lc_cfg["quality_bitmask"],
+                                      **arrays)
+    paths = [Path(obj)] if isinstance(obj, (str, Path)) else [Path(p) for p in obj]
+    if not paths:
+        raise ScoreError("no light-curve file given")
+    from astropy.io import fits
+    with fits.open(paths[0], memmap=False) as hdul:
+        header = hdul[0].header
+        star = str(star_id or header_target(header) or "")
+        mission = "tess" if "TESS" in str(header.get("TELESCOP", "")).upper() or header.get("TICID") else "kepler"
+    return read_kepler_lightcurve(paths, star, lc_cfg["flux_column"], lc_cfg["quality_bitmask"], mission)
+
+
+def _signals(ephemerides, star_ids: list[str], time_system: str | None, mission: str) -> pd.DataFrame:
+    table = pd.DataFrame([ephemerides] if isinstance(ephemerides, dict) else ephemerides)
+    if table.empty:
+        raise ScoreError("no ephemeris given: pass period, epoch and duration (one dict, a list, or a DataFrame)")
+    if "duration_hours" in table:
+        hours = pd.to_numeric(table["duration_hours"], errors="coerce") / 24.0
+        table["duration"] = table["duration"].fillna(hours) if "duration" in table else hours
+    missing = [c for c in ("period", "epoch", "duration") if c not in table]
+    if missing:
+        raise ScoreError(f"each ephemeris needs period [d], epoch and duration [d] (or duration_hours); missing "
+                         f"{', '.join(missing)}")
+    if "star_id" not in table:
+        if len(star_ids) != 1:
+            raise ScoreError("several stars' light curves: give each ephemeris its star_id")
+        table["star_id"] = star_ids[0]
+    table["star_id"] = table["star_id"].astype(str)
+    system = (time_system or "").upper() or {"kepler": "BKJD", "tess": "BTJD"}[mission]
+    if system not in TIME_SYSTEMS:
+        raise ScoreError(f"time_system must be BKJD, BTJD or BJD, not {time_system!r}")
+    # On BJD, then on the light curves' own system.
+    table["epoch"] = pd.to_numeric(table["epoch"], errors="coerce") + TIME_SYSTEMS[system][1] \
+        - MISSION_BJD_REFERENCE[mission]
+    auto = table["star_id"] + "_" + (table.groupby("star_id").cumcount() + 1).astype(str)
+    table["tce_id"] = table["tce_id"].where(table["tce_id"].notna(), auto).astype(str) if "tce_id" in table else auto
+    if table["tce_id"].duplicated().any():
+        raise ScoreError(f"signal ids repeat ({', '.join(table.tce_id[table.tce_id.duplicated()].head(3))}); give each "
+                         "ephemeris its own tce_id")
+    for col in ("depth", *STELLAR_COLUMNS):
+        if col not in table:
+            table[col] = np.nan
+    table["mission"] = mission
+    table["system"] = system
+    return table
+
+
+def _check_signal(sig, lc: LightCurve) -> None:
+    """Mistakes a user makes with an ephemeris, each named with what to change."""
+    start, end = float(lc.time.min()), float(lc.time.max())
+    system = {"kepler": "BKJD (BJD - 2454833)", "tess": "BTJD (BJD - 2457000)"}["tess" if sig.mission == "tess" else "kepler"]
+    if not (np.isfinite(sig.period) and sig.period > 0 and np.isfinite(sig.duration) and sig.duration > 0):
+        raise TargetError(f"{sig.tce_id}: period {sig.period} d and duration {sig.duration} d must be positive numbers")
+    if sig.duration >= sig.period:
+        raise TargetError(f"{sig.tce_id}: the duration ({sig.duration * 24:.3g} h) is not shorter than the period "
+                          f"({sig.period:.4g} d); durations are in days (or give duration_hours)")
+    if abs(sig.epoch - 0.5 * (start + end)) > 1e5:
+        raise TargetError(f"{sig.tce_id}: epoch {sig.epoch:.6g} is {abs(sig.epoch - start):.3g} days from the light "
+                          f"curve ({start:.1f}-{end:.1f} {system}): it looks like another time system; give it in "
+                          f"{system.split()[0]}, or say it is BJD (time_system='BJD'; exosieve score --time-system BJD)")
+    if sig.period > end - start:
+        raise TargetError(f"{sig.tce_id}: period {sig.period:.4g} d is longer than the {end - start:.4g} d the light "
+                          "curve spans, so no two transits fold together; add quarters or sectors")
+
+
+def _preprocess(lc: LightCurve, signals: pd.DataFrame, cfg: dict):
+    """(results, errors by tce_id) for one star's signals, through the workflow's own calls."""
+    from .preprocess import detrend_star, tce_views_and_features
+    errors, ok = {}, []
+    for sig in signals.itertuples(index=False):
+        try:
+            _check_signal(sig, lc)
+            ok.append(sig.tce_id)
+        except TargetError as exc:
+            errors[sig.tce_id] = str(exc)
+    star_tces = signals[signals.tce_id.isin(ok)]
+    results = []
+    if star_tces.empty:
+        return results, errors
+    star = detrend_star(lc, star_tces, cfg)
+    for tce in star_tces.itertuples(index=False):
+        try:
+            results.append((tce, *tce_views_and_features(star, tce, star_tces, cfg)))
+        except TargetError as exc:
+            message = str(exc)
+            if "no cadence falls inside any transit" in message:
+                message += ("; check the epoch's time system (BKJD for Kepler, BTJD for TESS) and that the "
+                            "ephemeris is of this star")
+            errors[tce.tce_id] = message
+    return results, errors
+
+
+def config_for(models: ModelSet) -> dict:
+    """The preprocessing configuration the models were trained under (views geometry, detrending,
+    features), to make the same inputs from light curves."""
+    from .config import load
+    pre = models.settings["preprocessing"]
+    enabled = [m for m in models.models]
+    views = {k: v for k, v in pre["views"].items()}
+    return load({"lightcurves": pre["lightcurves"], "detrend": pre["detrend"], "views": views,
+                 "features": pre["features"], "models": {"enabled": enabled, "primary": enabled[0]}},
+                check_paths=False)
+
+
+def score(lightcurves, ephemerides, models, *, star_id=None, time_system: str | None = None,
+          attributions: bool = True) -> pd.DataFrame:
+    """Score one or many signals with every model of ``models`` (a run's folder, a bundle, or a
+    loaded ModelSet). See the module's docstring for the inputs; returns one row per signal."""
+    from .preprocess import _assemble
+    model_set = models if isinstance(models, ModelSet) else load_models(models)
+    cfg = config_for(model_set)
+    by_star = lightcurves if isinstance(lightcurves, dict) and "time" not in lightcurves else {star_id: lightcurves}
+    curves = {}
+    for sid, obj in by_star.items():
+        lc = to_lightcurve(obj, sid, time_system, cfg)
+        curves[str(sid if sid is not None else lc.star_id)] = lc
+    missions = {lc.mission for lc in curves.values()}
+    if len(missions) > 1:
+        raise ScoreError("Kepler and TESS light curves in one call: score each mission's separately")
+    signals = _signals(ephemerides, list(curves), time_system, missions.pop())
+    results, errors = [], {}
+    for sid, group in signals.groupby("star_id", sort=False):
+        if sid not in curves:
+            errors.update({t: f"{t}: no light curve was given for star {sid}" for t in group.tce_id})
+            continue
+        r, e = _preprocess(curves[sid], group, cfg)
+        results += r
+        errors.update(e)
+    out = signals[["tce_id", "star_id", "period", "epoch", "duration", "depth"]].copy()
+    out["status"] = np.where(out.tce_id.isin(errors), "failed", "scored")
+    out["error"] = out.tce_id.map(errors)
+    if not results:
+        return out
+    data = _assemble(results, cfg)
+    row = {t: i for i, t in enumerate(data.meta.tce_id)}
+    at = out.tce_id.map(row)
+    measured = pd.DataFrame(data.scalars, columns=data.scalar_names)
+    for name in ("depth", "snr", "n_transits"):      # what the light curve says, beside the catalog's
+        if name in measured:
+            out[f"measured_{name}"] = np.where(at.notna(), measured[name].to_numpy()[at.fillna(0).astype(int)], np.nan)
+    for name in model_set.models:
+        probs, raws, attrs = [], [], {}
+        for fm in model_set.fold_models(name):
+            fm.require_inputs(data)
+            raw = fm.raw_score(data)
+            prob = fm.calibrate(raw)
+            probs.append(prob)
+            raws.append(raw)
+            if attributions:
+                for branch, delta in fm.occlude(data, prob).items():
+                    attrs.setdefault(branch, []).append(delta)
+        pick = lambda v: np.where(at.notna(), np.asarray(v)[at.fillna(0).astype(int)], np.nan)  # noqa: E731
+        probs = np.array(probs)
+        out[name] = pick(probs.mean(axis=0))
+        out[f"{name}_std"] = pick(probs.std(axis=0, ddof=1) if len(probs) > 1 else np.zeros(probs.shape[1]))
+        out[f"{name}_raw"] = pick(np.mean(raws, axis=0))
+        for branch, deltas in attrs.items():
+            out[f"{name}_attr_{branch}"] = pick(np.mean(deltas, axis=0))
+    out.attrs["views"] = {t: {k: v[i] for k, v in data.views.items()} for t, i in row.items()}
+    return out

@@ -1,0 +1,157 @@
+"""Scoring anything: the Python API (lightkurve objects, FITS paths, arrays; one or many
+ephemerides), `exosieve score` for one ephemeris, and portable model bundles (export, info,
+refusals). Models are a small trees run on synthetic shards whose features ExoSieve measures from
+any light curve; the real files are those of ../shared/data."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from conftest import KEPLER_LC, needs_shared_data
+from exosieve.cli import main
+from exosieve.config import load
+from exosieve.model_files import ModelMismatchError, export_bundle, load_models, models_from
+from exosieve.score import ScoreError, score
+from exosieve.training import train_fold
+from test_calibration import _imbalanced_shards
+
+# Kepler-75 b (KIC 757450): DR24 TCE 1, P = 8.884923 d, epoch 134.452 BKJD, 2.078 h.
+KEPLER75 = {"period": 8.884923, "epoch": 134.452, "duration": 2.078 / 24}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A finished 3-fold trees run on features measured from any light curve."""
+    tmp = tmp_path_factory.mktemp("run")
+    cfg = load({"results": str(tmp / "results"), "features": ["snr", "depth", "period"], "cv": {"folds": 3},
+                "models": {"enabled": ["trees"], "primary": "trees"}})
+    shards, folds_csv = _imbalanced_shards(tmp, cfg, n=900, planet_fraction=0.3)
+    for fold in range(3):
+        train_fold(shards, folds_csv, fold, cfg, tmp / "results" / "models" / "trees" / f"fold_{fold}",
+                   model="trees", progress=False)
+    os.makedirs(tmp / "results" / "folds")
+    pd.read_csv(folds_csv).to_csv(tmp / "results" / "folds" / "folds.csv", index=False)
+    return tmp, cfg
+
+
+def kepler75_files():
+    from exosieve.lightcurves.mast import find_kepler_lightcurves
+    return find_kepler_lightcurves(KEPLER_LC, 757450)[:5]
+
+
+def test_a_bundle_holds_the_run_and_scores_as_the_run_does(run, tmp_path, capsys):
+    folder, cfg = run
+    bundle = export_bundle(folder, tmp_path / "models.exosieve", cfg)
+    model_set = load_models(bundle)
+    assert list(model_set.models) == ["trees"] and len(model_set.models["trees"]) == 3
+    about = model_set.about
+    assert about["training_data"]["tces"] == 900 and about["labels"]["positive"] == ["PC"]
+    assert about["folds"] == 3 and len(about["training_data"]["digest"]) == 16
+    assert main(["info", str(bundle)]) == 0
+    out = capsys.readouterr().out
+    assert "trees (3 folds)" in out and "training data: 900 TCEs" in out and "scalar features snr, depth, period" in out
+    # The bundle and the run's folder are the same models: the same scores.
+    from exosieve.shards import read_shards
+    data = read_shards([str(folder / "000.h5")], [])
+    from_folder = np.mean([m.score(data) for m in load_models(folder).fold_models("trees")], axis=0)
+    from_bundle = np.mean([m.score(data) for m in model_set.fold_models("trees")], axis=0)
+    np.testing.assert_array_equal(from_folder, from_bundle)
+
+
+def test_a_crafted_pickle_in_a_bundle_is_refused_unopened(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class RunsCode:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    torch.save({"kind": "exosieve-bundle", "bundle_version": 1, "models": {"trees": [RunsCode()]}, "about": {}},
+               tmp_path / "evil.exosieve")
+    with open(tmp_path / "plain.exosieve", "wb") as fh:
+        pickle.dump(RunsCode(), fh)
+    for path in ("evil.exosieve", "plain.exosieve"):
+        with pytest.raises(ModelMismatchError, match="not a weights-only ExoSieve model bundle, refused without running"):
+            load_models(tmp_path / path)
+    assert not marker.exists()
+
+
+def test_a_bundle_of_other_preprocessing_is_refused_naming_the_differences(run, tmp_path):
+    folder, cfg = run
+    bundle = export_bundle(folder, tmp_path / "models.exosieve", cfg)
+    models_from(bundle, cfg, ["trees"])                              # the run's own settings: fine
+    other = load({**cfg, "detrend": {**cfg["detrend"], "knot_spacing": 0.5}, "cv": {"folds": 5}})
+    with pytest.raises(ModelMismatchError, match=r"detrend.knot_spacing: 1.0 there, 0.5 here"):
+        models_from(bundle, other, ["trees"])
+    # another run's models need not share its folds: only the inputs must mean the same
+    models_from(bundle, load({**cfg, "cv": {"folds": 5}}), ["trees"])
+
+
+@needs_shared_data
+def test_score_takes_fits_paths_lightkurve_objects_and_arrays_alike(run):
+    folder, _ = run
+    files = kepler75_files()
+    by_path = score(files, KEPLER75, folder)
+    assert by_path.status.tolist() == ["scored"] and 0 <= by_path.trees.iloc[0] <= 1
+    assert by_path.measured_depth.iloc[0] > 10000                     # a 1.6% transit, measured
+
+    import lightkurve as lk
+    collection = lk.LightCurveCollection([lk.read(str(f)) for f in files])
+    by_lightkurve = score(collection, KEPLER75, folder)
+    assert by_lightkurve.trees.iloc[0] == pytest.approx(by_path.trees.iloc[0], abs=0.02)
+
+    arrays = {"time": [], "flux": [], "flux_err": [], "quality": [], "segment": []}
+    for i, lc in enumerate(collection):
+        arrays["time"].append(lc.time.value + 2454833.0)               # on BJD
+        arrays["flux"].append(lc.flux.value)
+        arrays["flux_err"].append(lc.flux_err.value)
+        arrays["quality"].append(np.asarray(lc.quality))
+        arrays["segment"].append(np.full(len(lc), i))
+    arrays = {k: np.concatenate(v) for k, v in arrays.items()}
+    by_arrays = score({**arrays, "time_system": "BJD"}, {**KEPLER75, "epoch": 134.452 + 2454833.0}, folder,
+                      star_id="757450", time_system="BJD")
+    assert by_arrays.epoch.iloc[0] == pytest.approx(134.452)
+    assert by_arrays.trees.iloc[0] == pytest.approx(by_path.trees.iloc[0], abs=0.02)
+
+
+@needs_shared_data
+def test_bad_ephemerides_are_named_with_what_to_change_and_the_rest_are_scored(run):
+    folder, _ = run
+    signals = [KEPLER75,
+               {**KEPLER75, "tce_id": "bjd", "epoch": 134.452 + 2454833.0},
+               {**KEPLER75, "tce_id": "long", "period": 900.0},
+               {**KEPLER75, "tce_id": "days", "duration": 24.0},      # hours given as days
+               {"period": 8.884923, "epoch": 134.452, "duration_hours": 2.078, "tce_id": "hours"}]
+    out = score(kepler75_files(), signals, folder).set_index("tce_id")
+    assert out.status.to_dict() == {"757450_1": "scored", "bjd": "failed", "long": "failed", "days": "failed",
+                                    "hours": "scored"}
+    assert "looks like another time system; give it in BKJD" in out.error["bjd"]
+    assert "longer than the" in out.error["long"] and "add quarters or sectors" in out.error["long"]
+    assert "durations are in days (or give duration_hours)" in out.error["days"]
+    assert out.trees["hours"] == pytest.approx(out.trees["757450_1"])
+    with pytest.raises(ScoreError, match="name the arrays' time system"):
+        score({"time": [1.0, 2.0], "flux": [1.0, 1.0]}, KEPLER75, folder)
+    with pytest.raises(ScoreError, match="needs period"):
+        score(kepler75_files(), {"period": 3.0}, folder)
+
+
+@needs_shared_data
+def test_exosieve_score_prints_the_scores_and_writes_the_sheet(run, tmp_path, capsys):
+    folder, _ = run
+    args = ["score", "--kic", "757450", "--period", "8.884923", "--t0", "134.452", "--duration", "2.078h",
+            "--lightcurves", str(KEPLER_LC), "--models", str(folder)]
+    assert main([*args, "--sheet", str(tmp_path / "sheet.png")]) == 0
+    out = capsys.readouterr().out
+    assert "KIC 757450: P = 8.88492 d" in out and "trees" in out and (tmp_path / "sheet.png").stat().st_size > 10000
+    assert main([*args[:-4], "--lightcurves", str(tmp_path), "--models", str(folder)]) == 2
+    assert "no light curve of KIC 757450" in capsys.readouterr().err
+    assert main(["score", "--kic", "757450", "--period", "8.884923", "--t0", "2454967.452", "--duration", "0.0866",
+                 "--lightcurves", str(KEPLER_LC), "--models", str(folder)]) == 1
+    assert "--time-system BJD" in capsys.readouterr().err
+    assert main([*args[:-2], "--models", str(tmp_path / "none")]) == 2
+    assert "does not exist" in capsys.readouterr().err
