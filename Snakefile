@@ -8,6 +8,10 @@ min_version("9.0")
 configfile: "config.yaml"
 
 
+# `snakemake --report report.html`: this description, then the results registered with report().
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/catalog.smk"
 include: "rules/shards.smk"

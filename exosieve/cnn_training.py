@@ -52,6 +52,51 @@ class ViewDataset(Dataset):
         return {k: torch.from_numpy(v) for k, v in views.items()}, self.scalars[at], self.labels[at]
 
 
+class ArrayViews(Dataset):
+    """Training TCEs held as arrays (an extra source's), indexed by a batch of positions as
+    ViewDataset is."""
+
+    def __init__(self, views: dict[str, np.ndarray], scalars: np.ndarray, labels: np.ndarray,
+                 augment: dict | None = None, seed: int = 0):
+        self.views = views
+        self.scalars = torch.from_numpy(np.ascontiguousarray(scalars, np.float32))
+        self.labels = torch.from_numpy(np.asarray(labels, np.float32))
+        self.augment = augment if augment and (augment["mirror"] > 0 or augment["noise"] > 0) else None
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return self.labels.shape[0]
+
+    def __getitem__(self, batch):
+        batch = np.asarray(batch)
+        views = {k: v[batch] for k, v in self.views.items()}
+        if self.augment is not None:
+            views = augmented(views, self.augment, self.rng)
+        at = torch.from_numpy(batch)
+        return {k: torch.from_numpy(v) for k, v in views.items()}, self.scalars[at], self.labels[at]
+
+
+class JoinedViews(Dataset):
+    """Two datasets as one: positions below len(first) index the first, the rest the second."""
+
+    def __init__(self, first: Dataset, second: Dataset):
+        self.first, self.second = first, second
+        self.views = None
+
+    def __len__(self) -> int:
+        return len(self.first) + len(self.second)
+
+    def __getitem__(self, batch):
+        batch = np.asarray(batch)
+        n = len(self.first)
+        a, b = batch[batch < n], batch[batch >= n] - n
+        parts = [d[idx] for d, idx in ((self.first, a), (self.second, b)) if idx.size]
+        if len(parts) == 1:
+            return parts[0]
+        views = {k: torch.cat([parts[0][0][k], parts[1][0][k]]) for k in parts[0][0]}
+        return views, torch.cat([parts[0][1], parts[1][1]]), torch.cat([parts[0][2], parts[1][2]])
+
+
 def augmented(views: dict[str, np.ndarray], augment: dict, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """A training batch as Astronet and DART-Vetter augment theirs: each TCE's views all reversed
     in time with probability ``mirror`` (a transit looks the same backwards; a ramp or an
@@ -82,8 +127,17 @@ class VettingModule(L.LightningModule):
         self._val_scores: list[torch.Tensor] = []
         self._val_labels: list[torch.Tensor] = []
 
+    frozen: list[str] = []     # parameters taken from training.init_from, frozen for the first epochs
+
     def forward(self, views, scalars):
         return self.net(views, scalars)
+
+    def on_train_epoch_start(self):
+        if self.frozen:
+            freeze = self.current_epoch < self.hparams.train_cfg["freeze_epochs"]
+            for name, parameter in self.net.named_parameters():
+                if name in self.frozen:
+                    parameter.requires_grad_(not freeze)
 
     def training_step(self, batch, _):
         views, scalars, y = batch
@@ -142,18 +196,43 @@ def make_trainer(t: dict, accelerator: str, precision: str, callbacks: list, log
 
 
 
+def start_from(net, source: str, model: str, fold: int) -> list[str]:
+    """Copy into ``net`` every parameter of ``source``'s ``model`` (fold ``fold``, else its fold
+    0) whose name and shape match: towers are named by branch (global_0, local_0, ...), so a
+    branch the source lacks, or one of another shape, starts fresh. Returns the names of the tower
+    parameters copied (those training.freeze_epochs freezes)."""
+    from .model_files import load_models
+    model_set = load_models(source, [model])
+    if model not in model_set.models:
+        raise ValueError(f"training.init_from {source} holds no {model} model (it holds "
+                         f"{', '.join(load_models(source).models)}); name one with training.init_model")
+    folds = model_set.models[model]
+    contents = next((c for c in folds if c.get("fold") == fold), folds[0])
+    if contents["kind"] != "cnn":
+        raise ValueError(f"training.init_from: {model} of {source} is no CNN")
+    own = net.state_dict()
+    taken = {k: v for k, v in contents["state_dict"].items() if k in own and own[k].shape == v.shape}
+    net.load_state_dict(taken, strict=False)
+    log.info("started from %s (%s fold %s): %d of %d tensors taken (%s)", source, model, contents.get("fold"),
+             len(taken), len(own), ", ".join(sorted({k.split(".")[1] for k in taken if k.startswith("towers.")})))
+    # What training.freeze_epochs holds still: the towers taken (the features learned elsewhere);
+    # the head and the scalar branch learn this source's decision from the start.
+    return sorted(k for k in taken if k.startswith("towers."))
+
+
 # Occlusion's reference input is the median of at most this many training TCEs' views.
 MEDIAN_SAMPLE = 10_000
 
 
 def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarray, val: np.ndarray, arrays: dict,
-              names: list[str], cols: list[int], fold: int, cfg: dict, out_dir: Path, progress: bool
-              ) -> tuple[dict, dict]:
-    """Train one CNN on a fold's training rows of ``shards``, early-stopped on the validation rows'
+              names: list[str], cols: list[int], fold: int, cfg: dict, out_dir: Path, progress: bool,
+              extra=None) -> tuple[dict, dict]:
+    """Train one CNN on a fold's training rows of ``shards`` (and ``extra``, training rows of
+    other sources: ShardData with ``meta.label``), early-stopped on the validation rows'
     PR-AUC; returns (model-file contents without calibration, summary)."""
     t = cfg["training"]
     L.seed_everything(t["seed"] + fold, workers=True, verbose=False)
-    y_train = labels[train]
+    y_train = labels[train] if extra is None else np.concatenate([labels[train], extra.meta["label"].to_numpy()])
     n_pos, n_neg = int(y_train.sum()), int((y_train == 0).sum())
     scaler = ScalarScaler(names).fit(shards.scalars[train][:, cols])
     n_rows = train.size + (0 if val is train else val.size)
@@ -174,15 +253,24 @@ def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarra
                                           generator=gen)
         else:
             order = RandomSampler(data, generator=gen)
+        if is_train and extra is not None and len(extra):
+            data = JoinedViews(data, ArrayViews(extra.views, scaler.transform(extra.scalars),
+                                                extra.meta["label"].to_numpy(), t["augment"], t["seed"] + fold + 1))
+            y = y_train
+            order = (WeightedRandomSampler(torch.from_numpy(np.where(y == 1, 0.5 / n_pos, 0.5 / n_neg)), len(y),
+                                           replacement=True, generator=gen)
+                     if t["imbalance"] == "balanced_batches" else RandomSampler(data, generator=gen))
         datasets.append(data)
         loaders.append(DataLoader(data, sampler=BatchSampler(order, t["batch_size"], drop_last=False),
                                   batch_size=None, num_workers=0))
     accelerator, precision = choose_accelerator(t["accelerator"])
     log.info("%s fold %d: %d train (%d PC), %d validation TCEs; arrays %s; views %s; %s, precision %s", model,
-             fold, train.size, n_pos, val.size, ", ".join(arrays),
+             fold, y_train.size, n_pos, val.size, ", ".join(arrays),
              "in memory" if in_memory else "streamed from the shards", accelerator, precision)
     pos_weight = n_neg / n_pos if t["imbalance"] == "class_weight" else 1.0
     module = VettingModule(model, arrays, len(names), cfg["models"][model], t, pos_weight=pos_weight)
+    if t["init_from"]:
+        module.frozen = start_from(module.net, t["init_from"], t["init_model"] or model, fold)
     checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val_selection",
                                  mode="max")
     trainer = make_trainer(t, accelerator, precision,
@@ -192,7 +280,7 @@ def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarra
     best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")
     # Occlusion replaces a branch's input with the training median of each of its arrays.
     # Tensors and plain values only: the file loads weights-only (model_files.load_model_file).
-    if datasets[0].views is not None:
+    if getattr(datasets[0], "views", None) is not None:
         reference = datasets[0].views
     else:
         rng = np.random.default_rng(t["seed"] + fold)
@@ -204,5 +292,6 @@ def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarra
               "scaler": scaler.to_dict(), "model_cfg": cfg["models"][model], "medians": medians,
               "fold": fold, "best_val_pr_auc": float(checkpoint.best_model_score),
               "epochs": int(trainer.current_epoch), "accelerator": accelerator, "precision": precision,
-              "imbalance": t["imbalance"]}
+              "imbalance": t["imbalance"], "extra_training_rows": 0 if extra is None else len(extra),
+              "started_from": str(t["init_from"] or "")}
     return bundle, {"best_val_pr_auc": bundle["best_val_pr_auc"], "epochs": trainer.current_epoch}

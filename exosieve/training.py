@@ -71,6 +71,54 @@ def fold_rows(shards: ShardSet, labels: np.ndarray, fold_of: np.ndarray, folds: 
     return pool[~val], pool[val]
 
 
+def extra_training_data(cfg: dict, arrays: dict[str, tuple], names: list[str], held_out_stars: set[str]):
+    """The labelled rows of ``training.extra_sources`` (views datasets, or other runs' folders) that
+    may join this fold's training: none of a star in ``held_out_stars`` (this fold's test and
+    validation stars). Returns ShardData with ``meta.label``, views ``arrays`` and scalars in
+    ``names``' order (NaN where a source lacks one), or None without extra sources."""
+    from .shards import ShardData
+    parts = []
+    for extra in cfg["training"]["extra_sources"]:
+        data = _read_extra_source(extra, cfg, arrays)
+        wrong = [f"{a} {tuple(data.views[a].shape[1:])} (the run's {tuple(shape)})" for a, shape in arrays.items()
+                 if a not in data.views or tuple(data.views[a].shape[1:]) != tuple(shape)]
+        if wrong:
+            raise TrainingDataError(f"training.extra_sources {extra['path']}: its views do not match the run's: "
+                                    f"{', '.join(wrong)}; give a source of the same views geometry")
+        keep = np.flatnonzero((data.meta["label"].to_numpy() >= 0) & ~data.meta["star_id"].isin(held_out_stars).to_numpy())
+        data = data.subset(keep)
+        cols = [data.scalar_names.index(n) if n in data.scalar_names else -1 for n in names]
+        scalars = np.column_stack([data.scalars[:, c] if c >= 0 else np.full(len(data), np.nan, np.float32)
+                                   for c in cols]) if names else np.zeros((len(data), 0), np.float32)
+        parts.append(ShardData(meta=data.meta[["tce_id", "star_id", "label"]], scalars=scalars.astype(np.float32),
+                               views={a: np.asarray(data.views[a], np.float32) for a in arrays}, scalar_names=names))
+        log.info("extra source %s: %d labelled TCEs (%d positive) join the training rows", extra["path"], len(data),
+                 int((data.meta.label == 1).sum()))
+    return ShardData.concat(parts) if parts else None
+
+
+def _read_extra_source(extra: dict, cfg: dict, arrays: dict):
+    """An extra source's rows with labels: a views dataset read with its own keys and labels, or
+    another run's shards labelled by its folds table."""
+    from .folds import labels_and_folds, read_folds
+    from .shards import read_shard_list, read_shards
+    path = Path(extra["path"]).expanduser()
+    for results in (path / "results", path):          # a run's folder, or its results folder
+        shard_list = results / "shards" / "shard_list.csv"
+        if shard_list.exists():                        # its entries are relative to the run's folder
+            paths = [p if Path(p).is_absolute() else str(results.parent / p) for p in read_shard_list(shard_list)]
+            data = read_shards(paths, list(arrays))
+            data.meta["label"], _ = labels_and_folds(data.meta.tce_id, read_folds(results / "folds" / "folds.csv"))
+            return data
+    from .catalog.views_dataset import read_views_dataset
+    from .config import load
+    base = load({"catalog": {"source": "views", "path": str(path)}}, check_paths=False)["catalog"]
+    cat = {**base, **{k: v for k, v in extra.items() if k != "path"}, "path": str(path),
+           "labels": {**base["labels"], **extra.get("labels", {})},
+           "views_keys": {**base["views_keys"], **extra.get("views_keys", {})}}
+    return read_views_dataset(path, cat)
+
+
 def _reset(out_dir: Path) -> None:
     """A rerun starts clean instead of mixing with an interrupted run's files."""
     if (out_dir / "checkpoints").exists():
@@ -115,8 +163,13 @@ def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, ou
         if model not in CNN_MODELS:
             return _train_trees(shards, labels, train, val, cols, names, arrays, fold, cfg, out_dir, calibrated_on)
         from .cnn_training import train_cnn     # Lightning costs seconds to import: only CNN jobs pay
+        extra = None
+        if cfg["training"]["extra_sources"]:
+            stars = shards.meta["star_id"].to_numpy()
+            held_out = set(stars[fold_of == fold]) | set(stars[val])
+            extra = extra_training_data(cfg, arrays, names, held_out)
         bundle, info = train_cnn(model, shards, labels, train, val, arrays, names, cols, fold, cfg, out_dir,
-                                 progress)
+                                 progress, extra=extra)
         bundle.update(format=MODEL_FORMAT, settings=model_settings(cfg))
         raw_val = raw_scores(FoldModel(bundle=bundle), shards, val)
     bundle["calibration"] = _calibrate(raw_val, labels[val], calibrated_on, model, fold)

@@ -108,3 +108,11 @@ def setup_logging(log_file: str | os.PathLike | None = None, level: int = loggin
         def log_uncaught(kind, exc, tb):
             logging.getLogger("exosieve").critical("%s: %s", kind.__name__, exc, exc_info=(kind, exc, tb))
         sys.excepthook = log_uncaught
+
+
+def export_to_jobs(package_root: str) -> None:
+    """Put ``package_root`` on the PYTHONPATH that the workflow's jobs inherit (scripts,
+    --use-conda environments, cluster jobs), so that they import this checkout's package even where
+    it is not pip-installed."""
+    current = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, current) if p)

@@ -1,4 +1,5 @@
 # Shared settings and helpers: validated config, paths, and the shard/fold lists.
+import glob
 import os
 import sys
 import time
@@ -8,8 +9,10 @@ RUN_STARTED = time.time()  # the closing summary speaks only of a report this ru
 # Jobs (scripts, --use-conda environments, cluster jobs) import the package from this checkout
 # even when it is not pip-installed there.
 _REPO = os.path.abspath(os.path.join(workflow.basedir))
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_REPO, os.environ.get("PYTHONPATH")) if p)
 sys.path.insert(0, _REPO)
+from exosieve.utils import export_to_jobs
+
+export_to_jobs(_REPO)
 
 from exosieve import cluster
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
@@ -90,3 +93,58 @@ def shard_targets(wildcards):
     """The shard's target list, written by the assign_shards checkpoint only when it changed."""
     checkpoints.assign_shards.get()
     return f"{R}/shards/targets/{wildcards.shard}.csv"
+
+
+# Input and parameter functions of the light-curve and report rules.
+
+
+def lightcurve_inputs(wildcards):
+    inputs = {"targets": shard_targets(wildcards)}
+    if config["catalog"]["source"] == "simulated":
+        files = SOURCE.raw_catalog_files()
+        inputs.update(stars=str(files["stars"]), truth=str(files["truth"]))
+    return inputs
+
+
+def lightcurve_files_digest(wildcards):
+    # A local folder's files are no rule's output: a digest of the shard's stars' files (names,
+    # sizes, times) reruns the shard when one of them is added, removed or replaced.
+    if config["catalog"]["source"] != "local":
+        return None
+    return SOURCE.lightcurve_listing_digest(shard_targets(wildcards))
+
+
+def lightcurve_sectors(wildcards):
+    # The sectors the catalog's runs cover (tess_spoc), not the whole TCE table as an input:
+    # a catalog update reruns only the shards whose stars changed. The raw table exists once
+    # the shards are assigned.
+    if config["catalog"]["source"] != "tess_spoc":
+        return None
+    checkpoints.assign_shards.get()
+    return SOURCE.sectors()
+
+
+def training_inputs(wildcards):
+    """What training reads beyond the run's own shards: training.init_from's models and the files
+    of training.extra_sources, so that a change to either retrains."""
+    t = config["training"]
+    files = []
+    if t["init_from"]:
+        path = os.path.expanduser(t["init_from"])
+        files += glob.glob(os.path.join(path, "**", "fold_*", "model.pt"), recursive=True) if os.path.isdir(path) \
+            else [path]
+    for extra in t["extra_sources"]:
+        path = os.path.expanduser(extra["path"])
+        runs = [r for r in (os.path.join(path, "results"), path) if os.path.exists(os.path.join(r, "shards", "shard_list.csv"))]
+        files += ([os.path.join(runs[0], "shards", "shard_list.csv"), os.path.join(runs[0], "folds", "folds.csv")]
+                  if runs else [str(p) for p in views_paths(path)])
+    return files
+
+
+def report_extras(wildcards):
+    extras = {}
+    if config["catalog"]["source"] == "simulated":
+        extras["truth"] = str(SOURCE.raw_catalog_files()["truth"])
+    if config["evaluation"]["test_path"]:
+        extras["test_scores"] = expand(f"{R}/test_set/{{model}}/scores.csv", model=MODELS)
+    return extras

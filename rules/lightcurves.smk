@@ -5,32 +5,6 @@
 # The views source has no light curves.
 if config["catalog"]["source"] != "views":
 
-    def lightcurve_inputs(wildcards):
-        inputs = {"targets": shard_targets(wildcards)}
-        if config["catalog"]["source"] == "simulated":
-            files = SOURCE.raw_catalog_files()
-            inputs.update(stars=str(files["stars"]), truth=str(files["truth"]))
-        return inputs
-
-
-    def lightcurve_files_digest(wildcards):
-        # A local folder's files are no rule's output: a digest of the shard's stars' files (names,
-        # sizes, times) reruns the shard when one of them is added, removed or replaced.
-        if config["catalog"]["source"] != "local":
-            return None
-        return SOURCE.lightcurve_listing_digest(shard_targets(wildcards))
-
-
-    def lightcurve_sectors(wildcards):
-        # The sectors the catalog's runs cover (tess_spoc), not the whole TCE table as an input:
-        # a catalog update reruns only the shards whose stars changed. The raw table exists once
-        # the shards are assigned.
-        if config["catalog"]["source"] != "tess_spoc":
-            return None
-        checkpoints.assign_shards.get()
-        return SOURCE.sectors()
-
-
     rule lightcurves:
         input:
             unpack(lightcurve_inputs),

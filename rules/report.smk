@@ -1,15 +1,6 @@
 # Report stage: metrics, curves, vetted catalog and index.html in results/report/.
 
 
-def report_extras(wildcards):
-    extras = {}
-    if config["catalog"]["source"] == "simulated":
-        extras["truth"] = str(SOURCE.raw_catalog_files()["truth"])
-    if config["evaluation"]["test_path"]:
-        extras["test_scores"] = expand(f"{R}/test_set/{{model}}/scores.csv", model=MODELS)
-    return extras
-
-
 rule report:
     input:
         unpack(report_extras),
@@ -20,13 +11,30 @@ rule report:
         # Trained here: each fold's per-epoch history (none with models.from).
         histories=[] if FROM else expand(f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv", model=MODELS, fold=FOLDS),
         shard_list=f"{R}/shards/shard_list.csv",
+    # The report's main tables and figures are also registered for `snakemake --report`, each with
+    # its caption (report/*.rst); everything else is linked from index.html.
     output:
-        REPORT_FILES,
+        index=REPORT_FILES[0],
+        metrics=report(REPORT_FILES[1], caption="../report/metrics.rst", category="Models"),
+        vetted=report(REPORT_FILES[2], caption="../report/vetted_catalog.rst", category="Vetted catalog"),
+        comparison=report(f"{R}/report/model_comparison.csv", caption="../report/model_comparison.rst", category="Models"),
+        calibration=report(f"{R}/report/calibration.csv", caption="../report/calibration.rst", category="Calibration"),
+        reliability=report(f"{R}/report/reliability_diagram.png", caption="../report/reliability_diagram.rst",
+                           category="Calibration"),
+        model_pr=report(f"{R}/report/model_pr_curves.png", caption="../report/model_pr_curves.rst", category="Models"),
+        pr=report(f"{R}/report/pr_curve.png", caption="../report/pr_curve.rst", category="Primary model"),
+        roc=report(f"{R}/report/roc_curve.png", caption="../report/roc_curve.rst", category="Primary model"),
+        histogram=report(f"{R}/report/score_histogram.png", caption="../report/score_histogram.rst",
+                         category="Primary model"),
+        confusion=report(f"{R}/report/confusion_matrix.png", caption="../report/confusion_matrix.rst",
+                         category="Primary model"),
+        **({} if FROM else {"training": report(f"{R}/report/training_curves.png",
+                                               caption="../report/training_curves.rst", category="Primary model")}),
     params:
         report=config["report"],
         # The primary model is behind the vetted catalog, the explanations and the sheets.
         primary=PRIMARY,
-        out_dir=f"{R}/report",
+        out_dir=lambda wildcards, output: os.path.dirname(output.index),
     # A few plots from small tables: run on the submitting host.
     localrule: True
     log:

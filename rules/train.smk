@@ -8,6 +8,7 @@ if not FROM:
 
     rule train:
         input:
+            training_inputs,
             shard_list=f"{R}/shards/shard_list.csv",
             folds=f"{R}/folds/folds.csv",
         output:

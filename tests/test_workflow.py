@@ -103,6 +103,12 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     assert (tmp_path / "results" / "benchmarks" / "preprocess").is_dir()
     # A second run has nothing to do.
     assert "Nothing to be done" in snakemake(tmp_path, "-n")
+    # `snakemake --report`: the registered tables and figures, each with its caption.
+    snakemake(tmp_path, "--report", str(tmp_path / "snakemake_report.html"))
+    page = (tmp_path / "snakemake_report.html").read_text()
+    for text in ("The models side by side on the same folds", "model_comparison.csv", "reliability_diagram.png",
+                 "Observed planet fraction against predicted probability"):
+        assert text in page, text
     # Named stars, scored by every fold model of every model of the finished run.
     stars = sorted(tces[tces.label < 0].star_id.astype(str).unique())[:2]  # stars with unlabelled TCEs
     out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", *stars, "--config",
@@ -131,6 +137,20 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
         pred = pd.read_csv(tmp_path / "tess.csv", dtype={"tce_id": str, "star_id": str})
         assert list(pred.tce_id) == ["25155310_1"] and pred.error.isna().all(), out.stderr
         assert pred.score_exominer.between(0, 1).all() and (pred.n_models_exominer == 3).all()
+    # The run's models as one bundle, scoring a catalog in another results folder (models.from):
+    # nothing trains there, and each unlabelled TCE gets the run's own fold-ensemble score.
+    out = subprocess.run([sys.executable, "-m", "exosieve.cli", "export-models", "--config",
+                          str(tmp_path / "config.yaml"), "--out", str(tmp_path / "run.exosieve")],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0 and "exominer (3 folds)" in out.stdout, out.stderr
+    (tmp_path / "from.yaml").write_text(yaml.safe_dump({**cfg, "results": "results_from",
+                                                        "models": {"from": str(tmp_path / "run.exosieve")}}))
+    log = snakemake(tmp_path, "--configfile", str(tmp_path / "from.yaml"))
+    assert "rule train:" not in log and "score_with_models" in log
+    again = pd.read_csv(tmp_path / "results_from" / "report" / "vetted_catalog.csv", dtype={"tce_id": str})
+    assert "trained elsewhere" in (tmp_path / "results_from" / "report" / "index.html").read_text()
+    mine = again.set_index("tce_id").score.reindex(unl.index)
+    assert np.allclose(mine, unl, atol=1e-4)
 
 
 @pytest.fixture(scope="module")
