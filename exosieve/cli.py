@@ -1,7 +1,7 @@
 """The ``exosieve`` command: version, simulated surveys, shard and model inspection (``info``),
 config checks, archive checks (``check-archives``), what a rerun will redo (``plan``), scoring
 named targets with a finished run (``predict``), scoring one ephemeris of any star (``score``),
-and portable model bundles (``export-models``)."""
+portable model bundles (``export-models``) and hyperparameter studies (``tune``)."""
 
 from __future__ import annotations
 
@@ -167,6 +167,30 @@ def _score_sheet(out, model: str, path: str) -> None:
     draw_sheet(row, out.attrs["views"][signal.tce_id], Path(path), "scored")
 
 
+def _tune(args) -> int:
+    from .shards import read_shard_list
+    from .tuning import tune_fold
+    from .utils import setup_logging
+    setup_logging()
+    cfg = _load_config(args.config)
+    if cfg is None:
+        return 2
+    results = Path(cfg["results"])
+    shard_list, folds_csv = results / "shards" / "shard_list.csv", results / "folds" / "folds.csv"
+    if not shard_list.exists() or not folds_csv.exists():
+        print(f"exosieve tune: {shard_list} or {folds_csv} is missing; build them first: "
+              "snakemake --cores N shard_list folds", file=sys.stderr)
+        return 2
+    folds = args.folds if args.folds is not None else range(cfg["cv"]["folds"])
+    for model in args.models or cfg["tune"]["models"]:
+        for fold in folds:
+            summary = tune_fold(read_shard_list(shard_list), str(folds_csv), fold, cfg, model,
+                                results / "tune" / model / f"fold_{fold}")
+            print(f"{model} fold {fold}: {summary['trials']} trials ({summary['pruned']} pruned, {summary['failed']} "
+                  f"failed), best inner PR-AUC {summary['best_value']:.4f}: {summary['best']}")
+    return 0
+
+
 def _load_config(path: str) -> dict | None:
     """The validated config, or None after printing why it is not valid."""
     from .config import ConfigError, load
@@ -276,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--config", default="config.yaml", help="the finished run's config (default config.yaml)")
     exp.add_argument("--out", default="models.exosieve", help="the bundle to write (default models.exosieve)")
     exp.add_argument("--models", nargs="*", default=None, help="which models (default every enabled one)")
+    tun = sub.add_parser("tune", help="run (or resume) the hyperparameter studies of a run's CNNs, fold by fold, as "
+                         "`snakemake tune` does; several at once share a study")
+    tun.add_argument("--config", default="config.yaml")
+    tun.add_argument("--models", nargs="*", default=None, help="which CNNs (default tune.models)")
+    tun.add_argument("--folds", type=int, nargs="*", default=None, help="which outer folds (default all)")
     args = parser.parse_args(argv)
     if args.command == "predict" and len(args.targets) == 1 and not args.targets[0].isdigit():
         args.targets = args.targets[0]  # a file of ids
@@ -295,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         return _score(args)
     if args.command == "export-models":
         return _export_models(args)
+    if args.command == "tune":
+        return _tune(args)
     parser.print_help()
     return 0
 

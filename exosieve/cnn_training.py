@@ -226,7 +226,7 @@ MEDIAN_SAMPLE = 10_000
 
 def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarray, val: np.ndarray, arrays: dict,
               names: list[str], cols: list[int], fold: int, cfg: dict, out_dir: Path, progress: bool,
-              extra=None) -> tuple[dict, dict]:
+              extra=None, callbacks=()) -> tuple[dict, dict]:
     """Train one CNN on a fold's training rows of ``shards`` (and ``extra``, training rows of
     other sources: ShardData with ``meta.label``), early-stopped on the validation rows'
     PR-AUC; returns (model-file contents without calibration, summary)."""
@@ -274,7 +274,8 @@ def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarra
     checkpoint = ModelCheckpoint(dirpath=out_dir / "checkpoints", filename="best", monitor="val_selection",
                                  mode="max")
     trainer = make_trainer(t, accelerator, precision,
-                           [EarlyStopping(monitor="val_selection", mode="max", patience=t["patience"]), checkpoint],
+                           [EarlyStopping(monitor="val_selection", mode="max", patience=t["patience"]), checkpoint,
+                            *callbacks],
                            CSVLogger(out_dir, name="", version=""), progress, out_dir)
     trainer.fit(module, loaders[0], loaders[1])
     best = VettingModule.load_from_checkpoint(checkpoint.best_model_path, map_location="cpu")

@@ -232,6 +232,10 @@ def _check_consistency(cfg: dict, check_paths: bool = True) -> None:
     if need_flux_views and missing_views and cat["source"] != "views":
         raise ConfigError(f"models {sorted(need_flux_views)} need the views {sorted(missing_views)}: add "
                           "them to views.enabled or drop those models from models.enabled")
+    for key in ("conv_blocks", "filters", "dropout", "learning_rate", "weight_decay", "mirror", "noise"):
+        bounds = cfg["tune"]["space"][key]
+        if len(bounds) == 1 or (len(bounds) == 2 and bounds[0] > bounds[1]):
+            raise ConfigError(f"tune.space.{key}: {bounds} is no range; give [low, high], or [] not to search it")
     overlap = {str(v) for v in cat["labels"]["positive"]} & {str(v) for v in cat["labels"]["negative"]}
     if overlap:
         raise ConfigError(f"catalog.labels: {sorted(overlap)} listed as both positive and negative")

@@ -20,13 +20,14 @@ from .utils import atomic_output
 log = logging.getLogger(__name__)
 
 
-def run_models(cfg: dict) -> dict[str, list[FoldModel]]:
+def run_models(cfg: dict, names=None) -> dict[str, list[FoldModel]]:
     """Every enabled model's fold models: those of ``models.from`` (a bundle or another run), else
     the configured run's, exactly folds 0..cv.folds-1 (never leftovers of an earlier run with more
     folds); each checked to read inputs made as this configuration makes them."""
     from .model_files import load_models
+    names = [m for m in cfg["models"]["enabled"] if names is None or m in names]
     if cfg["models"].get("from"):
-        model_set = load_models(cfg["models"]["from"], cfg["models"]["enabled"])
+        model_set = load_models(cfg["models"]["from"], names)
         out = {name: model_set.fold_models(name) for name in model_set.models}
         for models in out.values():
             for m in models:
@@ -34,7 +35,7 @@ def run_models(cfg: dict) -> dict[str, list[FoldModel]]:
         return out
     models_dir = Path(cfg["results"]) / "models"
     out = {}
-    for model in cfg["models"]["enabled"]:
+    for model in names:
         paths = [models_dir / model / f"fold_{k}" / "model.pt" for k in range(cfg["cv"]["folds"])]
         missing = [p for p in paths if not p.exists()]
         if len(missing) == len(paths):

@@ -279,7 +279,8 @@ def _read_scores(paths: list[str]) -> pd.DataFrame:
 
 
 def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_csvs: dict[str, list[str]],
-                 failure_csvs, out_dir, cfg, truth_csv=None, shard_paths=(), test_csvs=None) -> pd.DataFrame:
+                 failure_csvs, out_dir, cfg, truth_csv=None, shard_paths=(), test_csvs=None,
+                 tuning_csvs=()) -> pd.DataFrame:
     """Write the whole report into ``out_dir``; returns the model comparison table."""
     from .catalog.table import read_normalized
     out = Path(out_dir)
@@ -335,9 +336,57 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
     if rep["sheets"] and shard_paths:
         from .sheets import write_sheets
         sheets = write_sheets(catalog, list(shard_paths), out / "sheets", rep["sheets"], cfg)
+    tuning = tuning_section(list(tuning_csvs), out) if tuning_csvs else ""
     _write_html(out, cfg, metrics[metrics.model == primary], comparison, catalog, failures, cm, by_label,
-                by_class, test_metrics, sheets, len(tces), calibration, thresholds, plots)
+                by_class, test_metrics, sheets, len(tces), calibration, thresholds, plots, tuning)
     return comparison
+
+
+def tuning_section(trials_csvs: list[str], out: Path) -> str:
+    """The tuning studies behind models trained with their best settings: per model, each fold's
+    best inner-fold PR-AUC by trial (a figure), trials run, pruned and failed, the chosen settings
+    and the parameters' importances."""
+    import yaml
+    by_model: dict[str, list[Path]] = {}
+    for path in map(Path, trials_csvs):
+        by_model.setdefault(path.parents[1].name, []).append(path)
+    parts = []
+    for model, paths in by_model.items():
+        plt = pyplot()
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        rows, importances = [], []
+        for path in sorted(paths):
+            fold = path.parent.name.split("_")[-1]
+            trials = pd.read_csv(path)
+            done = trials[trials.state == "COMPLETE"].sort_values("number")
+            if len(done):
+                ax.plot(done.number, done.value.cummax(), drawstyle="steps-post", label=f"fold {fold}")
+            best = yaml.safe_load((path.parent / "best.yaml").read_text())
+            settings = {**best["models"][model], **{k: v for k, v in best.get("training", {}).items()}}
+            rows.append({"fold": fold, "trials": len(trials), "pruned": int((trials.state == "PRUNED").sum()),
+                         "failed": int((trials.state == "FAIL").sum()),
+                         "best inner PR-AUC": done.value.max() if len(done) else np.nan,
+                         "chosen settings": ", ".join(f"{k}={v}" for k, v in sorted(settings.items()))})
+            imp = path.parent / "importances.csv"
+            if imp.exists() and imp.stat().st_size > 30:
+                importances.append(pd.read_csv(imp).set_index("parameter")["importance"])
+        ax.set(xlabel="trial", ylabel="best inner-fold PR-AUC so far", title=f"{model}: tuning studies")
+        ax.legend(fontsize=7)
+        name = f"tuning_{model}.png"
+        save_figure(fig, out / name)
+        table = pd.DataFrame(rows)
+        mean_imp = (pd.concat(importances, axis=1).mean(axis=1).sort_values(ascending=False).rename("importance")
+                    .rename_axis("parameter").reset_index()) if importances else None
+        parts.append(f"<h3>{html.escape(model)}</h3>" + _table_html(table)
+                     + (f"<p>Parameter importances (fANOVA, mean over folds):</p>{_table_html(mean_imp)}"
+                        if mean_imp is not None else "")
+                     + f'<figure><img src="{name}" alt="tuning"><figcaption>Best inner-fold validation PR-AUC by '
+                       "trial, per outer fold</figcaption></figure>")
+    if not parts:
+        return ""
+    return ("<h2>Hyperparameter tuning</h2><p>Each outer fold's model trained with the best settings of a study "
+            "that saw only that fold's training TCEs (cross-validation inside them, grouped by star), so the "
+            "metrics above stay out of fold.</p>" + "".join(parts))
 
 
 def _threshold_rule(rep: dict) -> str:
@@ -348,7 +397,7 @@ def _threshold_rule(rep: dict) -> str:
 
 
 def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_label, by_class,
-                test_metrics, sheets, n_catalog, calibration, thresholds, plots) -> None:
+                test_metrics, sheets, n_catalog, calibration, thresholds, plots, tuning="") -> None:
     rep = cfg["report"]
     primary = cfg["models"]["primary"]
     mean = metrics[metrics.fold == "mean"].iloc[0]
@@ -456,6 +505,7 @@ it. Download: <a href="calibration.csv">calibration.csv</a>.</p>
 {fig("training_curves.png", "Per-fold validation PR-AUC (early stopping) and losses by epoch")
  if "training_curves.png" in plots else ""}
 {test_section}
+{tuning}
 {explain}
 <h2>Vetted catalog</h2>
 <p>Every TCE with its score, rank, attributions and the other models' scores:

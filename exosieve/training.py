@@ -137,6 +137,9 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
     With ``scores_csv``, the saved model file then scores the fold's test TCEs and the unlabelled
     ones into it (evaluation.evaluate_fold), in the same job: a job of its own would spend more
     on starting Python and importing torch than on scoring."""
+    if model in CNN_MODELS and cfg["models"][model].get("from_tuning"):
+        from .tuning import tuned_config      # only when tuned: the rest never loads it
+        cfg = tuned_config(cfg, model, fold)
     info = _train_fold(shard_paths, folds_csv, fold, cfg, Path(out_dir), model, progress)
     if scores_csv is not None:
         evaluate_fold(Path(out_dir) / "model.pt", shard_paths, folds_csv, fold, scores_csv, cfg)

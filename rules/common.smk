@@ -63,6 +63,9 @@ if FROM:
         raise WorkflowError(f"models.from {FROM} holds no {config['models']['primary']} model (models.primary); "
                             f"it holds {', '.join(FROM_FILES) or 'none of models.enabled'}")
 PRIMARY = config["models"]["primary"]
+# CNNs whose folds have a tuning study: those tune.models names (snakemake tune), and those that
+# train with its best settings (models.<name>.from_tuning).
+TUNED = [m for m in MODELS if m != "trees" and (m in config["tune"]["models"] or config["models"][m]["from_tuning"])]
 # A new model-file format (exosieve.model_files.MODEL_FORMAT) retrains, rather than leaving model
 # files that this ExoSieve refuses to load.
 TRAIN_SETTINGS = {
@@ -141,10 +144,20 @@ def training_inputs(wildcards):
     return files
 
 
+def tuned_settings(wildcards):
+    """A fold's best tuned settings, when its model trains with them (models.<name>.from_tuning)."""
+    if config["models"][wildcards.model].get("from_tuning"):
+        return [f"{R}/tune/{wildcards.model}/fold_{wildcards.fold}/best.yaml"]
+    return []
+
+
 def report_extras(wildcards):
     extras = {}
     if config["catalog"]["source"] == "simulated":
         extras["truth"] = str(SOURCE.raw_catalog_files()["truth"])
     if config["evaluation"]["test_path"]:
         extras["test_scores"] = expand(f"{R}/test_set/{{model}}/scores.csv", model=MODELS)
+    from_tuning = [m for m in TUNED if config["models"][m]["from_tuning"]]
+    if from_tuning and not FROM:
+        extras["tuning"] = expand(f"{R}/tune/{{model}}/fold_{{fold}}/trials.csv", model=from_tuning, fold=FOLDS)
     return extras

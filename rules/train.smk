@@ -9,6 +9,7 @@ if not FROM:
     rule train:
         input:
             training_inputs,
+            tuned_settings,
             shard_list=f"{R}/shards/shard_list.csv",
             folds=f"{R}/folds/folds.csv",
         output:

@@ -12,5 +12,6 @@ comparison = build_report(
     inp.tces, inp.folds, group_by_model(inp.scores), group_by_model(inp.histories, levels_up=2),
     [inp.rejected, *map(failure_manifest, shards)], snakemake.params.out_dir, snakemake.config,
     truth_csv=inp.get("truth"), shard_paths=shards,
-    test_csvs={m: paths[0] for m, paths in group_by_model(inp.get("test_scores", [])).items()} or None)
+    test_csvs={m: paths[0] for m, paths in group_by_model(inp.get("test_scores", [])).items()} or None,
+    tuning_csvs=list(inp.get("tuning", [])))
 logging.getLogger("exosieve").info("models compared:\n%s", comparison.to_string(index=False))

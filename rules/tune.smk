@@ -1,0 +1,43 @@
+# Tune stage (`snakemake --cores N tune`): an Optuna study per (CNN, outer fold) on that fold's
+# training TCEs only (exosieve/tuning.py). A model with models.<name>.from_tuning trains each fold
+# with its own study's best settings, so a normal run then runs the studies first.
+
+
+rule tune_fold:
+    input:
+        shard_list=f"{R}/shards/shard_list.csv",
+        folds=f"{R}/folds/folds.csv",
+    output:
+        best=f"{R}/tune/{{model}}/fold_{{fold}}/best.yaml",
+        trials=f"{R}/tune/{{model}}/fold_{{fold}}/trials.csv",
+        importances=f"{R}/tune/{{model}}/fold_{{fold}}/importances.csv",
+    params:
+        # A new search space or budget reruns the study (a fresh one in the same journal file).
+        tune=config["tune"],
+        model=lambda wc: config["models"][wc.model],
+        out_dir=lambda wildcards, output: os.path.dirname(output.best),
+    wildcard_constraints:
+        model="exominer|astronet|raw_flux",
+    log:
+        f"{R}/logs/tune/{{model}}/fold_{{fold}}.log",
+    benchmark:
+        f"{R}/benchmarks/tune/{{model}}/fold_{{fold}}.tsv"
+    threads: config["training"]["threads"]
+    resources:
+        mem_mb=lambda wc, input: cluster.train_mem_mb(
+            cluster.shards_mb(input.shard_list),
+            cluster.count_rows(input.folds),
+            config["resources"]["train_mem_mb"],
+            config["resources"]["views_in_memory_mb"],
+        ),
+        runtime=int(config["tune"]["timeout_min"] or RUNTIME) + 30,
+        gpu=config["resources"]["train_gpus"],
+    conda:
+        ENV
+    script:
+        "../workflow_scripts/tune.py"
+
+
+rule tune:
+    input:
+        expand(f"{R}/tune/{{model}}/fold_{{fold}}/best.yaml", model=TUNED, fold=FOLDS),
