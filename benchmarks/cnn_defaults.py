@@ -71,8 +71,11 @@ def workspace(work: Path, folds: int, seed: int) -> tuple[Path, Path, dict]:
             "cv": {"folds": folds, "seed": seed}, "results": str(work / "results"),
             "models": {"enabled": ["astronet"], "primary": "astronet"}}
     cfg = load(base)
-    shard, folds_csv = work / "shard.h5", work / "folds.csv"
+    from exosieve.config import preprocessing_hash
+    data = work / f"data-{preprocessing_hash(cfg)}"        # rebuilt when the shard's settings change
+    shard, folds_csv = data / "shard.h5", data / "folds.csv"
     if not shard.exists():
+        work = data
         work.mkdir(parents=True, exist_ok=True)
         tces, _ = build_catalog(cfg, get_source(cfg).raw_catalog_files())
         write_normalized(tces, work / "tces.csv")

@@ -8,3 +8,12 @@ survey in the archives' own formats. The Snakemake workflow around it lives in `
 """
 
 __version__ = "0.2.0"
+
+
+def __getattr__(name: str):
+    """``exosieve.score``, imported on first use: the workflow imports this package in every job,
+    and scoring brings astropy, torch and the readers with it."""
+    if name == "score":
+        from .scoring import score
+        return score
+    raise AttributeError(f"module 'exosieve' has no attribute {name!r}")

@@ -96,7 +96,7 @@ def _score(args) -> int:
     from .config import load
     from .lightcurves.mast import find_kepler_lightcurves, find_tess_lightcurves
     from .model_files import ModelMismatchError
-    from .score import ScoreError, score
+    from .scoring import ScoreError, score
     from .utils import TargetError
     star, mission = (args.kic, "kepler") if args.kic else (args.tic, "tess")
     cfg = load(args.config) if args.config else load()

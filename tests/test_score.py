@@ -17,7 +17,7 @@ from conftest import KEPLER_LC, needs_shared_data
 from exosieve.cli import main
 from exosieve.config import load
 from exosieve.model_files import ModelMismatchError, export_bundle, load_models, models_from
-from exosieve.score import ScoreError, score
+from exosieve.scoring import ScoreError, score
 from exosieve.training import train_fold
 from test_calibration import _imbalanced_shards
 
@@ -155,3 +155,12 @@ def test_exosieve_score_prints_the_scores_and_writes_the_sheet(run, tmp_path, ca
     assert "--time-system BJD" in capsys.readouterr().err
     assert main([*args[:-2], "--models", str(tmp_path / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_exosieve_score_is_the_api_and_importing_the_package_stays_light():
+    import subprocess
+    import sys
+    code = ("import sys, exosieve; light = 'torch' not in sys.modules and 'astropy' not in sys.modules; "
+            "from exosieve.scoring import score; print(light, exosieve.score is score)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.split() == ["True", "True"], out.stderr

@@ -112,7 +112,7 @@ def test_from_tuning_trains_each_fold_with_its_study_s_best_settings(views, tmp_
 
 def test_jobs_that_do_not_tune_never_import_optuna():
     code = ("import sys, exosieve.training, exosieve.cnn_training, exosieve.evaluation, exosieve.report, "
-            "exosieve.predict, exosieve.score; print('optuna' in sys.modules)")
+            "exosieve.predict, exosieve.scoring; print('optuna' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert out.stdout.strip() == "False", out.stderr
 
