@@ -30,14 +30,21 @@ class ViewDataset(Dataset):
     else read from the shards batch by batch, so that memory does not grow with the catalog.
     Scaled scalars and labels are always in memory (tens of bytes a TCE)."""
 
-    def __init__(self, shards: ShardSet, rows: np.ndarray, arrays: list[str], scalars: np.ndarray,
-                 labels: np.ndarray, in_memory: bool, augment: dict | None = None, seed: int = 0):
+    def __init__(self, shards: ShardSet | None, rows: np.ndarray, arrays: list[str], scalars: np.ndarray,
+                 labels: np.ndarray, in_memory: bool, augment: dict | None = None, seed: int = 0,
+                 views: dict[str, np.ndarray] | None = None):
         self.shards, self.rows, self.arrays = shards, np.asarray(rows), list(arrays)
-        self.views = shards.views_of(self.rows, self.arrays) if in_memory else None
+        self.views = views if views is not None else (shards.views_of(self.rows, self.arrays) if in_memory else None)
         self.scalars = torch.from_numpy(np.ascontiguousarray(scalars, np.float32))
-        self.labels = torch.from_numpy(labels.astype(np.float32))
+        self.labels = torch.from_numpy(np.asarray(labels, np.float32))
         self.augment = augment if augment and (augment["mirror"] > 0 or augment["noise"] > 0) else None
         self.rng = np.random.default_rng(seed)
+
+    @classmethod
+    def of_arrays(cls, views: dict[str, np.ndarray], scalars: np.ndarray, labels: np.ndarray,
+                  augment: dict | None = None, seed: int = 0) -> "ViewDataset":
+        """TCEs held as arrays (an extra source's training rows), not read from shards."""
+        return cls(None, np.arange(len(labels)), list(views), scalars, labels, True, augment, seed, views=views)
 
     def __len__(self) -> int:
         return self.labels.shape[0]
@@ -46,30 +53,6 @@ class ViewDataset(Dataset):
         batch = np.asarray(batch)
         views = ({k: v[batch] for k, v in self.views.items()} if self.views is not None
                  else self.shards.views_of(self.rows[batch], self.arrays))
-        if self.augment is not None:
-            views = augmented(views, self.augment, self.rng)
-        at = torch.from_numpy(batch)
-        return {k: torch.from_numpy(v) for k, v in views.items()}, self.scalars[at], self.labels[at]
-
-
-class ArrayViews(Dataset):
-    """Training TCEs held as arrays (an extra source's), indexed by a batch of positions as
-    ViewDataset is."""
-
-    def __init__(self, views: dict[str, np.ndarray], scalars: np.ndarray, labels: np.ndarray,
-                 augment: dict | None = None, seed: int = 0):
-        self.views = views
-        self.scalars = torch.from_numpy(np.ascontiguousarray(scalars, np.float32))
-        self.labels = torch.from_numpy(np.asarray(labels, np.float32))
-        self.augment = augment if augment and (augment["mirror"] > 0 or augment["noise"] > 0) else None
-        self.rng = np.random.default_rng(seed)
-
-    def __len__(self) -> int:
-        return self.labels.shape[0]
-
-    def __getitem__(self, batch):
-        batch = np.asarray(batch)
-        views = {k: v[batch] for k, v in self.views.items()}
         if self.augment is not None:
             views = augmented(views, self.augment, self.rng)
         at = torch.from_numpy(batch)
@@ -254,8 +237,9 @@ def train_cnn(model: str, shards: ShardSet, labels: np.ndarray, train: np.ndarra
         else:
             order = RandomSampler(data, generator=gen)
         if is_train and extra is not None and len(extra):
-            data = JoinedViews(data, ArrayViews(extra.views, scaler.transform(extra.scalars),
-                                                extra.meta["label"].to_numpy(), t["augment"], t["seed"] + fold + 1))
+            data = JoinedViews(data, ViewDataset.of_arrays(extra.views, scaler.transform(extra.scalars),
+                                                           extra.meta["label"].to_numpy(), t["augment"],
+                                                           t["seed"] + fold + 1))
             y = y_train
             order = (WeightedRandomSampler(torch.from_numpy(np.where(y == 1, 0.5 / n_pos, 0.5 / n_neg)), len(y),
                                            replacement=True, generator=gen)

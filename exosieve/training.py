@@ -119,6 +119,13 @@ def _read_extra_source(extra: dict, cfg: dict, arrays: dict):
     return read_views_dataset(path, cat)
 
 
+def model_inputs_of(shard_paths: list[str], cfg: dict, model: str) -> tuple[dict[str, tuple], list[str]]:
+    """(view arrays with their per-TCE shapes, scalar feature names) that ``model`` reads from these shards."""
+    with ShardSet(shard_paths, []) as index:
+        names = feature_names(cfg, index.scalar_names)
+    return model_arrays(model, view_shapes(shard_paths[0]), cfg, len(names)), names
+
+
 def _reset(out_dir: Path) -> None:
     """A rerun starts clean instead of mixing with an interrupted run's files."""
     if (out_dir / "checkpoints").exists():
@@ -152,10 +159,7 @@ def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, ou
     _reset(out_dir)
     t = cfg["training"]
     torch.set_num_threads(t["threads"])
-    available = view_shapes(shard_paths[0])
-    with ShardSet(shard_paths, []) as index:
-        names = feature_names(cfg, index.scalar_names)
-    arrays = model_arrays(model, available, cfg, len(names))
+    arrays, names = model_inputs_of(shard_paths, cfg, model)
     with ShardSet(shard_paths, list(arrays)) as shards:
         check_settings(shards.attrs, cfg, f"training {model} fold {fold}")
         folds = read_folds(folds_csv)

@@ -138,18 +138,16 @@ def tune_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, mode
 
     from .cnn_training import train_cnn
     from .folds import labels_and_folds, read_folds
-    from .model_inputs import CNN_MODELS, feature_names, model_arrays
-    from .shards import ShardSet, check_settings, view_shapes
+    from .model_inputs import CNN_MODELS
+    from .shards import ShardSet, check_settings
+    from .training import model_inputs_of
     if model not in CNN_MODELS:
         raise ValueError(f"tune.models: {model} is not a CNN; the search space is a CNN's")
     tune = cfg["tune"]
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    available = view_shapes(shard_paths[0])
-    with ShardSet(shard_paths, []) as index:
-        names = feature_names(cfg, index.scalar_names)
-    arrays = model_arrays(model, available, cfg, len(names))
+    arrays, names = model_inputs_of(shard_paths, cfg, model)
     with ShardSet(shard_paths, list(arrays)) as shards:
         check_settings(shards.attrs, cfg, f"tuning {model} fold {fold}")
         labels, fold_of = labels_and_folds(shards.meta.tce_id, read_folds(folds_csv))
