@@ -7,7 +7,10 @@ Sets (../shared/data/views; see its README):
 - ``dr24``: Kepler DR24's autovetter training set as DART-Vetter published it (global 201 and
   local 61 bins; 19,336 records: 15,736 TCEs on 9,864 stars and a mirror image of each PC, which
   the views source drops); labels 1 = PC, 0 = AFP or NTP. No scalar features: exominer and
-  astronet are the same network here.
+  astronet are the same network here. The 8 stars whose light curves ../shared/data holds are
+  left out (catalog.exclude: 12 of the TCEs), and the views' geometry is declared
+  (views.preset: dartvetter_dr24), so that benchmarks/real_tces.py --models can score their light
+  curves with this run's models.
 - ``dr24_features``: the same records with each one's TCE recovered from the record order
   (benchmarks/dr24_views.py, checked record by record), so that exominer's scalar branch has the
   DR24 table's period, duration and depth, and the trees learn from the flattened views and those.
@@ -47,17 +50,27 @@ ROC-AUC 0.958, AP 0.865 (a floor); Shallue & Vanderburg (2018) ROC-AUC 0.988 on 
 (Kepler DR25)."""
 
 
+def real_kepler_stars() -> list[str]:
+    """The stars whose full-mission light curves are in ../shared/data: left out of the DR24 runs,
+    so that their models can score those light curves as unseen stars (benchmarks/real_tces.py)."""
+    root = SHARED_DATA / "kepler" / "lightcurves"
+    return sorted({p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()})
+
+
 def set_config(name: str, work: Path) -> dict:
     views = SHARED_DATA / "views"
+    # The DR24 records' geometry, declared, so that these runs' models can score light curves.
+    dr24 = {"views": {"preset": "dartvetter_dr24"}}
     if name == "dr24":
         catalog = {"source": "views", "path": str(views / "kepler_dr24_dartvetter"),
-                   "labels": {"positive": [1], "negative": [0]}}
-        return {"catalog": catalog}
+                   "labels": {"positive": [1], "negative": [0]}, "exclude": real_kepler_stars()}
+        return {"catalog": catalog, **dr24}
     if name == "dr24_features":
         from dr24_views import with_tce_ids
         path = with_tce_ids(SHARED_DATA, work / "dr24_tce_views")
-        catalog = {"source": "views", "path": str(path), "views_features": ["tce_period", "tce_duration", "tce_depth"]}
-        return {"catalog": catalog, "models": {"trees": {"inputs": "views"}}}
+        catalog = {"source": "views", "path": str(path), "views_features": ["tce_period", "tce_duration", "tce_depth"],
+                   "exclude": real_kepler_stars()}
+        return {"catalog": catalog, "models": {"trees": {"inputs": "views"}}, **dr24}
     if name == "tess":
         catalog = {"source": "views", "path": str(views / "tess_toi_hultstrand"),
                    "labels_path": str(SHARED_DATA / "catalogs" / "toi.csv")}

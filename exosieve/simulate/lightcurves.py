@@ -13,8 +13,12 @@ import pandas as pd
 
 from .kepler_fits import PIXEL_ARCSEC, sky_matrix, write_kepler_llc
 from .population import KEPLER_QUARTERS
-from .signals import (KEPLER_LC_CADENCE, eclipse_signal, glitches, pulsation,
+from .signals import (KEPLER_LC_CADENCE, eclipse_signal, ellipsoidal_variation, glitches, pulsation,
                       rotational_modulation, sudden_drops)
+
+# Light that is not the target's: a background binary within a few pixels, a bright neighbour's
+# eclipses leaking in from the wings of its image much further out.
+OFFSET_PIXELS = {"blend": (0.5, 2.5), "leak": (4.0, 15.0)}
 
 # Quality bits that lightkurve's default bitmask drops (their cadences are corrupted here) and
 # bits it keeps (their cadences are fine), as in real Kepler data.
@@ -62,14 +66,16 @@ def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> tuple[np.ndarra
     blended = np.zeros_like(time)
     for sig in signals.itertuples(index=False):
         kind = sig.sig_kind
-        if kind in ("planet", "eb", "blend"):
+        if kind in ("planet", "eb", "blend", "leak"):
             s = eclipse_signal(time, sig.sig_period, sig.sig_epoch, sig.sig_k, sig.sig_a_rs, sig.sig_b,
                                sig.sig_u1, sig.sig_u2,
                                secondary_ratio=0.0 if kind == "planet" else sig.sig_sec_ratio,
                                secondary_phase=0.5 if kind == "planet" else sig.sig_sec_phase,
                                dilution=1.0 if kind == "planet" else sig.sig_dilution)
-            if kind == "blend":
+            if kind in OFFSET_PIXELS:
                 blended += s
+        elif kind == "ellipsoidal":
+            s = ellipsoidal_variation(time, sig.sig_period, sig.sig_epoch, sig.sig_amp, sig.sig_sec_ratio)
         elif kind == "spots":
             s = rotational_modulation(time, sig.sig_var_period, sig.sig_amp, rng, evolution=60.0)
         elif kind == "pulsation":
@@ -113,9 +119,9 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
         return PIXEL_ARCSEC * dist_pixels * np.array([np.cos(angle), np.sin(angle)])
 
     contaminant = on_sky(star["contaminant_dist"], star["contaminant_angle"])
-    blend_signals = signals[signals.sig_kind == "blend"]
-    blend_offsets = [on_sky(float(rng.uniform(0.5, 2.5)), float(rng.uniform(0, 2 * np.pi)))
-                     for _ in range(len(blend_signals))]
+    blend_signals = signals[signals.sig_kind.isin(list(OFFSET_PIXELS))].drop_duplicates("sig_signal_id")
+    blend_offsets = [on_sky(float(rng.uniform(*OFFSET_PIXELS[kind])), float(rng.uniform(0, 2 * np.pi)))
+                     for kind in blend_signals.sig_kind]
     paths = []
     unique_signals = signals.drop_duplicates("sig_signal_id")
     for quarter, stamp, q_start, q_end in KEPLER_QUARTERS[:n_quarters]:
@@ -127,8 +133,7 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
         blended = np.zeros(n)
         col_shift = np.zeros(n)
         row_shift = np.zeros(n)
-        for sig, offset in zip(blend_signals.drop_duplicates("sig_signal_id").itertuples(index=False),
-                               blend_offsets):
+        for sig, offset in zip(blend_signals.itertuples(index=False), blend_offsets):
             _, b = star_signal(time, pd.DataFrame([sig._asdict()]), rng)
             blended += b
             # The flux-weighted centroid moves away from a background source while it dims.

@@ -123,3 +123,11 @@ def glitches(time, event_times, depth, width):
     for te in event_times:
         out -= depth * np.exp(-0.5 * ((time - te) / width) ** 2)
     return out
+
+
+def ellipsoidal_variation(time, period, epoch, amplitude, unequal):
+    """A close binary's ellipsoidal modulation: two minima per orbit, at ``epoch`` (depth
+    ``amplitude``) and half an orbit later (shallower by the ``unequal`` fraction: gravity darkening
+    and beaming)."""
+    phase = 2 * np.pi * (time - epoch) / period
+    return -amplitude * (np.cos(2 * phase) + unequal * np.cos(phase)) / (1 + unequal)
