@@ -51,7 +51,7 @@ def model_branches(model: str, arrays: list[str]) -> list[Branch]:
     if {"centroid_global", "centroid_local"} & have:
         branches.append(Branch("centroid", tuple((n,) for n in ("centroid_global", "centroid_local")
                                                  if n in have)))
-    for name in ("double_period", "unfolded"):
+    for name in ("double_period", "unfolded", "momentum_dump", "flux_trend", "periodogram"):
         if name in have:
             branches.append(Branch(name, ((name,),)))
     return branches

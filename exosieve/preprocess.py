@@ -58,8 +58,10 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
         # on those views sees ExoSieve's views of a deep transit as it saw theirs.
         from astropy.stats import sigma_clip
         keep = ~np.ma.getmaskarray(sigma_clip(star.flux, sigma=cfg["views"]["outlier_sigma"], maxiters=5))
+    trend = star.trend[keep] if star.trend is not None else None
     maker = ViewMaker(time[keep], star.flux[keep], star.d_east[keep], star.d_north[keep], period, epoch, duration,
-                      cfg["views"], phase[keep])
+                      cfg["views"], phase[keep], trend=trend, dump_times=star.dump_times,
+                      others_mask=other_mask[keep])
     names = [n for n in shard_arrays(cfg) if not n.startswith("raw_flux")]
     views = maker.make(names, measured["secondary_phase"])
     if star.raw_flux is not None:
@@ -79,6 +81,8 @@ class DetrendedStar:
     d_east: np.ndarray         # centroid residuals on the sky [arcsec] (east, north), each file's
     d_north: np.ndarray        # trend subtracted in its own pixels, then turned by its own WCS
     raw_flux: np.ndarray | None  # the raw_flux baseline's input, when that model is enabled
+    trend: np.ndarray | None = None        # the trend divided out (relative), for the flux_trend view
+    dump_times: np.ndarray | None = None   # momentum dumps, for the momentum_dump view
 
 
 def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
@@ -103,11 +107,12 @@ def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
                                                **{**spline, "segment": seg})
         residuals.append(res)
     east, north = lc.centroid_on_sky(*residuals)
+    trend = (lc.flux / flat)[good]
     time, flat = lc.time[good], flat[good]
     raw = None
     if "raw_flux" in cfg["models"]["enabled"]:
         raw = raw_flux_view(time, flat, cfg["views"]["raw_flux_bins"])
-    return DetrendedStar(time, flat, east[good], north[good], raw)
+    return DetrendedStar(time, flat, east[good], north[good], raw, trend, getattr(lc, "dump_times", None))
 
 
 def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:

@@ -22,6 +22,9 @@ PANELS = [  # (array, title, scatter array drawn as a band around it)
     ("unfolded", "individual transits, deepest first", None),
     ("raw_flux", "detrended light curve, unfolded [sigma]", None),
     ("raw_flux_fold", "the same cadences in phase order, half within 2 durations [sigma]", None),
+    ("momentum_dump", "momentum dumps around the transits (fraction of transits)", None),
+    ("flux_trend", "removed trend, folded at the period", None),
+    ("periodogram", "periodogram, 1/8 to 8 times 1/P (middle: the period)", None),
 ]
 
 

@@ -51,7 +51,12 @@ VIEW_GROUPS = {
     "centroid": ["centroid_global", "centroid_local"],
     "double_period": ["double_period"],
     "unfolded": ["unfolded"],
+    # ExoMiner++'s TESS branches (Valizadegan et al. 2025); off in the Kepler default.
+    "momentum_dump": ["momentum_dump"],
+    "flux_trend": ["flux_trend"],
+    "periodogram": ["periodogram"],
 }
+KEPLER_VIEW_GROUPS = ["global", "local", "scatter", "odd_even", "secondary", "centroid", "double_period", "unfolded"]
 # Views are bounded so that no odd star (a shallow fold with one huge event, a near-zero depth)
 # feeds a network values far outside what it trained on; the scalar features keep magnitudes.
 # Flux views sit in about [-1, 0] and diagnostic views rarely leave [-3, 3]; centroid views are in
@@ -74,8 +79,10 @@ def array_shape(name: str, vcfg: dict) -> tuple[int, ...]:
         return (vcfg["unfolded_transits"], vcfg["local_bins"])
     if name in ("raw_flux", "raw_flux_fold"):
         return (vcfg["raw_flux_bins"],)
-    if name in ("global", "global_scatter", "centroid_global", "double_period"):
+    if name in ("global", "global_scatter", "centroid_global", "double_period", "flux_trend"):
         return (vcfg["global_bins"],)
+    if name == "periodogram":
+        return (vcfg["periodogram_bins"],)
     return (vcfg["local_bins"],)
 
 
@@ -216,8 +223,14 @@ class ViewMaker:
     every flux view.
     """
 
-    def __init__(self, time, flux, d_east, d_north, period, epoch, duration, vcfg: dict, phase=None):
+    def __init__(self, time, flux, d_east, d_north, period, epoch, duration, vcfg: dict, phase=None,
+                 trend=None, dump_times=None, others_mask=None):
         self.t, self.f, self.d_east, self.d_north = time, flux, d_east, d_north
+        # The trend detrending divided out, the times of momentum dumps, and the cadences of the
+        # star's other TCEs' transits (TESS branches).
+        self.trend = trend
+        self.dump_times = np.zeros(0) if dump_times is None else np.asarray(dump_times, float)
+        self.others_mask = np.zeros(time.size, bool) if others_mask is None else others_mask
         self.period, self.epoch, self.duration = period, epoch, duration
         self.c = vcfg
         self.phase = phase_fold(time, period, epoch) if phase is None else phase
@@ -313,6 +326,51 @@ class ViewMaker:
         ph = phase_fold(self.t, p2, self.epoch + 0.5 * self.period)
         med = fill_empty(binned_median(ph, self.f, -self.period, self.period, self.gbins, self.gwidth)[0])
         return (med - float(np.median(med))) / self.depth
+
+    def _momentum_dump(self, _):
+        """Where reaction-wheel desaturations fall around the transits: per local-view bin, the
+        fraction of the transits in the data with a dump in that bin. A flux jump at every dump
+        folds into a false transit when the period is a multiple of the dump interval; this view
+        shows the dumps lining up with it."""
+        n = self.lbins
+        cycles = np.unique(self._cycle()[np.abs(self.phase) < self.half])
+        if not cycles.size or not self.dump_times.size:
+            return np.zeros(n)
+        dump_phase = phase_fold(self.dump_times, self.period, self.epoch)
+        dump_cycle = np.round((self.dump_times - self.epoch) / self.period).astype(np.int64)
+        near = (np.abs(dump_phase) < self.half) & np.isin(dump_cycle, cycles)
+        if self.lwidth is None:
+            idx = bin_index(dump_phase[near], -self.half, self.half, n)
+        else:
+            idx = np.argmin(np.abs(dump_phase[near][:, None] - self.lcentres[None, :]), axis=1)
+        # Each transit counted once per bin however many dump cadences it holds.
+        pairs = np.unique(np.stack([dump_cycle[near], idx]), axis=1) if idx.size else np.zeros((2, 0), int)
+        return np.bincount(pairs[1], minlength=n)[:n] / cycles.size
+
+    def _flux_trend(self, _):
+        """The trend detrending removed, folded at the period and binned as the global view, on
+        the flux views' scale: systematics (scattered light, thermal ramps) that line up with the
+        transit show here even where the detrended flux no longer does."""
+        if self.trend is None:
+            return np.zeros(self.gbins)
+        med = fill_empty(binned_median(self.phase, self.trend, -0.5 * self.period, 0.5 * self.period,
+                                       self.gbins, self.gwidth)[0])
+        return (med - float(np.median(med))) / self.depth
+
+    def _periodogram(self, _):
+        """A Lomb-Scargle spectrum of the detrended light curve with every TCE's transits masked,
+        on a grid tied to the period: frequencies from 1/8 to 8 times 1/P, log-spaced, so the
+        middle bin is the TCE's period and harmonics fall at fixed bins. Stellar variability at or
+        near the period (what a spot or a pulsation folded into a TCE leaves) shows as a peak
+        there. The power is Lomb-Scargle's standard one: the fraction of the light curve's
+        variance a sinusoid of that frequency explains (0 to 1), comparable from star to star."""
+        from astropy.timeseries import LombScargle
+        n = self.c["periodogram_bins"]
+        keep = ~self.others_mask & (np.abs(self.phase) > 0.75 * self.duration)
+        if keep.sum() < 20:
+            return np.zeros(n)
+        freq = (1.0 / self.period) * 2.0 ** np.linspace(-3, 3, n)
+        return LombScargle(self.t[keep], self.f[keep]).power(freq, assume_regular_frequency=False)
 
     def _unfolded(self, _):
         """Each transit's own local view (shared scale), deepest first, zero rows as padding."""

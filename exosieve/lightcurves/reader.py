@@ -39,6 +39,9 @@ class LightCurve:
     # pixels (column, row) to an offset on the sky (east, north) in arcsec, from its own WCS.
     pixel_to_sky: np.ndarray = field(default_factory=lambda: np.zeros((0, 2, 2)))
     mission: str = "kepler"   # whose time system ``time`` is on: kepler (BKJD) or tess (BTJD)
+    # Times of momentum dumps (reaction-wheel desaturations, QUALITY bit 32 in Kepler's and TESS's
+    # flags), kept although their cadences are dropped: the momentum-dump view folds them.
+    dump_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def centroid_on_sky(self, dcol: np.ndarray, drow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(east, north) [arcsec] of per-cadence centroid shifts given in each file's pixels."""
@@ -70,6 +73,8 @@ def header_target(header) -> str | None:
     return m.group(1) if m else None
 
 
+# Reaction-wheel desaturation (momentum dump): the same quality bit in Kepler's and TESS's flags.
+MOMENTUM_DUMP = 32
 # Each mission's time system: BJD minus this (BKJD for Kepler, BTJD for TESS).
 MISSION_BJD_REFERENCE = {"kepler": 2454833.0, "tess": 2457000.0}
 # Pixel scales [arcsec], for a file whose aperture extension carries no usable WCS.
@@ -151,6 +156,7 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
     except (OSError, ValueError, KeyError, IndexError, TypeError, VerifyError) as exc:
         raise LightCurveError(f"star {star_id}: {path.name} is not a valid light-curve FITS "
                               f"file ({type(exc).__name__}: {exc})") from exc
+    dumps = time[np.isfinite(time) & ((quality & MOMENTUM_DUMP) != 0)]
     keep = (np.isfinite(time) & np.isfinite(flux) & ((quality & bitmask) == 0))
     if not keep.any():
         return None
@@ -158,7 +164,7 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
     median = np.median(flux)
     if not np.isfinite(median) or median <= 0:
         return None
-    return time[keep], flux / median, err / median, ccol[keep], crow[keep], sky
+    return time[keep], flux / median, err / median, ccol[keep], crow[keep], sky, dumps
 
 
 def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
@@ -168,7 +174,7 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
     if not paths:
         raise LightCurveError(f"star {star_id}: no light-curve files found")
     bitmask = quality_bitmask(quality, mission)
-    parts, skipped = [], []
+    parts, skipped, dumps = [], [], []
     pixel_to_sky = np.full((len(paths), 2, 2), np.nan)
     for i, p in enumerate(paths):
         try:
@@ -181,7 +187,8 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
             skipped.append((Path(p).name, f"star {star_id}: {Path(p).name} has no usable cadences (all flux NaN, "
                                           "non-positive, or flagged)"))
             continue
-        *columns, pixel_to_sky[i] = part
+        *columns, pixel_to_sky[i], file_dumps = part
+        dumps.append(file_dumps)
         parts.append((*columns, np.full(part[0].size, i, dtype=np.int16)))
     if not parts:
         reasons = "; ".join(why for _, why in skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
@@ -191,7 +198,7 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
     time, flux, err, ccol, crow, seg = (c[order] for c in cols)
     return LightCurve(star_id=str(star_id), time=time, flux=flux, flux_err=err, centroid_col=ccol,
                       centroid_row=crow, segment=seg, n_files=len(paths), skipped=skipped,
-                      pixel_to_sky=pixel_to_sky, mission=mission)
+                      pixel_to_sky=pixel_to_sky, mission=mission, dump_times=np.sort(np.concatenate(dumps)))
 
 
 def validate_lightcurve_file(path: str | Path, star_id: str, mission: str = "kepler") -> None:
@@ -218,8 +225,11 @@ def lightcurve_from_arrays(star_id: str, time, flux, flux_err=None, quality=None
     if any(a.size != n for a in (f, err, ccol, crow, seg)):
         raise LightCurveError(f"star {star_id}: time, flux and the other columns differ in length")
     keep = np.isfinite(t) & np.isfinite(f)
+    dumps = np.zeros(0)
     if quality is not None:
-        keep &= (np.asarray(quality).astype(np.int64) & quality_bitmask(quality_mask, mission)) == 0
+        flags = np.asarray(quality).astype(np.int64)
+        dumps = np.sort(t[np.isfinite(t) & ((flags & MOMENTUM_DUMP) != 0)])
+        keep &= (flags & quality_bitmask(quality_mask, mission)) == 0
     segments, seg = np.unique(seg[keep], return_inverse=True)
     t, f, err, ccol, crow = t[keep], f[keep], err[keep], ccol[keep], crow[keep]
     for k in range(segments.size):
@@ -236,4 +246,4 @@ def lightcurve_from_arrays(star_id: str, time, flux, flux_err=None, quality=None
     return LightCurve(star_id=str(star_id), time=t[order], flux=f[order], flux_err=err[order],
                       centroid_col=ccol[order], centroid_row=crow[order], segment=seg[order].astype(np.int16),
                       n_files=int(segments.size), pixel_to_sky=np.tile(np.diag([scale, scale]), (max(segments.size, 1), 1, 1)),
-                      mission=mission)
+                      mission=mission, dump_times=dumps)
