@@ -57,8 +57,10 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
             ax.plot(x, v, lw=1, color="C0")
             if name == "odd_local" and "even_local" in views:
                 ax.plot(x, views["even_local"], lw=1, color="C1")
-            if band and band in views:
-                ax.fill_between(x, v - views[band], v + views[band], color="C0", alpha=0.2, lw=0)
+            if band and band in views:     # the scatter relative to the star's own, drawn as a band
+                noise = 1.4826 * np.median(np.abs(v - np.median(v)))
+                width = noise * (1 + views[band])
+                ax.fill_between(x, v - width, v + width, color="C0", alpha=0.2, lw=0)
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
     if attrs:

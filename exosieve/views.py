@@ -20,7 +20,8 @@ group             arrays                         what it catches
 ================  =============================  ==================================================
 global            global (G)                     the whole orbit: secondaries, variability
 local             local (L)                      the transit's shape (U vs V)
-scatter           global_scatter, local_scatter  per-bin spread beside each flux view (ExoMiner++)
+scatter           global_scatter, local_scatter  per-bin spread beside each flux view (ExoMiner++),
+                                                 relative to the star's out-of-transit spread
 odd_even          odd_local, even_local          EBs at half their period (unequal depths)
 secondary         secondary (L)                  the most significant dip away from the transit
 centroid          centroid_global, centroid_local  the image moving on the sky in transit: a blend
@@ -214,6 +215,20 @@ def local_view(phase: np.ndarray, flux: np.ndarray, duration: float, n_bins: int
     return normalize_view(med, out_of_transit_level(med, bin_centres(lo, hi, n_bins), duration))
 
 
+def _relative_scatter(std: np.ndarray, centres: np.ndarray, duration: float) -> np.ndarray:
+    """Per-bin scatter relative to the star's own out-of-transit scatter, minus one: 0 where a bin
+    scatters as the star does, above where the flux scatters more (a spotted eclipsing binary's
+    changing depth, a transit that comes and goes). Not over the depth: that ratio is the noise
+    over the depth, whose value for a given signal-to-noise grows with the number of transits, so
+    a model that learned it on six simulated quarters read it wrongly on seventeen real ones (the
+    default run's exominer scored shallow real false positives up by 0.2-0.4 through it)."""
+    out = np.abs(centres) > duration
+    level = float(np.nanmedian(std[out])) if np.isfinite(std[out]).any() else float(np.nanmedian(std))
+    if not np.isfinite(level) or level <= 0:
+        return np.zeros_like(std)
+    return np.nan_to_num(std / level - 1.0, nan=0.0)
+
+
 class ViewMaker:
     """Builds every enabled view of one TCE from its star's detrended light curve.
 
@@ -278,11 +293,11 @@ class ViewMaker:
 
     def _global_scatter(self, _):
         std = binned_std(self.phase, self.f, -0.5 * self.period, 0.5 * self.period, self.gbins, self.gwidth)
-        return np.nan_to_num(std / self.depth, nan=0.0)
+        return _relative_scatter(std, bin_centres(-0.5 * self.period, 0.5 * self.period, self.gbins), self.duration)
 
     def _local_scatter(self, _):
         std = binned_std(self.phase, self.f, -self.half, self.half, self.lbins)
-        return np.nan_to_num(std / self.depth, nan=0.0)
+        return _relative_scatter(std, bin_centres(-self.half, self.half, self.lbins), self.duration)
 
     def _cycle(self) -> np.ndarray:
         return np.round((self.t - self.epoch) / self.period).astype(np.int64)

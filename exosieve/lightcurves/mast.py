@@ -1,5 +1,6 @@
-"""MAST's layouts of light-curve files: Kepler long cadence ``NNNN/NNNNNNNNN/kplrNNNNNNNNN-TIMESTAMP_llc.fits``
-and TESS SPOC 2-min ``sNNNN/AAAA/BBBB/CCCC/DDDD/tess*-s_lc.fits``."""
+"""MAST's layouts of light-curve files: Kepler long cadence ``NNNN/NNNNNNNNN/kplrNNNNNNNNN-TIMESTAMP_llc.fits``,
+TESS SPOC 2-min ``sNNNN/AAAA/BBBB/CCCC/DDDD/tess*-s_lc.fits``, and the TESS-SPOC and QLP
+full-frame-image HLSPs (below)."""
 
 from __future__ import annotations
 
@@ -51,10 +52,47 @@ def tess_sector_dir(root: str | Path, sector: int, tic: int | str) -> Path:
     return Path(root) / f"s{int(sector):04d}" / t[:4] / t[4:8] / t[8:12] / t[12:]
 
 
-def find_tess_lightcurves(root: str | Path, tic: int | str) -> list[Path]:
-    """Every SPOC 2-min light curve of a star under ``root``, in sector order."""
+def tess_lightcurve_path(root: str | Path, sector: int, tic: int | str, stamp: str, pipeline: str = "0120") -> Path:
+    """Where MAST's ``tid/`` tree keeps a SPOC 2-min light curve."""
     t = tic_string(tic)
-    return sorted(Path(root).glob(f"s[0-9][0-9][0-9][0-9]/{t[:4]}/{t[4:8]}/{t[8:12]}/{t[12:]}/tess*-{t}-*-s_lc.fits"))
+    return tess_sector_dir(root, sector, tic) / f"tess{stamp}-s{int(sector):04d}-{t}-{pipeline}-s_lc.fits"
+
+
+# The full-frame-image light curves MAST serves as high-level science products (HLSPs):
+# TESS-SPOC (Caldwell et al. 2020; the SPOC format at the FFI cadence), in
+#   s<sector>/target/AAAA/BBBB/CCCC/DDDD/hlsp_tess-spoc_tess_phot_<tic16>-s<sector>_tess_v1_lc.fits,
+# and QLP (Huang et al. 2020; Kunimoto et al. 2021), in
+#   s<sector>/AAAA/BBBB/CCCC/DDDD/hlsp_qlp_tess_ffi_s<sector>-<tic16>_tess_v01_llc.fits
+# (archive.stsci.edu/hlsp/tess-spoc and /hlsp/qlp; the version tag may differ).
+TESS_SPOC_FFI = re.compile(r"^hlsp_tess-spoc_tess_phot_(\d{16})-s(\d{4})_tess_v\d+_lc\.fits$")
+QLP_FFI = re.compile(r"^hlsp_qlp_tess_ffi_s(\d{4})-(\d{16})_tess_v\d+_llc\.fits$")
+
+
+def tess_ffi_lightcurve_path(root: str | Path, sector: int, tic: int | str, product: str) -> Path:
+    """Where MAST keeps a TESS-SPOC or QLP FFI light curve, under that product's folder."""
+    t, s = tic_string(tic), f"s{int(sector):04d}"
+    tail = Path(t[:4]) / t[4:8] / t[8:12] / t[12:]
+    if product == "tess-spoc":
+        return Path(root) / s / "target" / tail / f"hlsp_tess-spoc_tess_phot_{t}-{s}_tess_v1_lc.fits"
+    if product == "qlp":
+        return Path(root) / s / tail / f"hlsp_qlp_tess_ffi_{s}-{t}_tess_v01_llc.fits"
+    raise ValueError(f"unknown TESS FFI product {product!r} (tess-spoc or qlp)")
+
+
+def find_tess_lightcurves(root: str | Path, tic: int | str) -> list[Path]:
+    """Every TESS light curve of a star under ``root``, in sector order: SPOC 2-min files in
+    MAST's ``tid/`` layout, and TESS-SPOC or QLP FFI files in theirs."""
+    t = tic_string(tic)
+    tail = f"{t[:4]}/{t[4:8]}/{t[8:12]}/{t[12:]}"
+    found = [*Path(root).glob(f"s[0-9][0-9][0-9][0-9]/{tail}/tess*-{t}-*-s_lc.fits"),
+             *Path(root).glob(f"s[0-9][0-9][0-9][0-9]/target/{tail}/hlsp_tess-spoc_tess_phot_{t}-s*_lc.fits"),
+             *Path(root).glob(f"s[0-9][0-9][0-9][0-9]/{tail}/hlsp_qlp_tess_ffi_s*-{t}_tess_v*_llc.fits")]
+    return sorted(found, key=lambda p: (_sector_of(p.name), p.name))
+
+
+def _sector_of(name: str) -> int:
+    m = re.search(r"-s(\d{4})-|-s(\d{4})_|_s(\d{4})-", name)
+    return int(next(g for g in m.groups() if g)) if m else 0
 
 
 KEPLER_LC = re.compile(r"^kplr(\d{9})-\d{13}_llc\.fits$")
@@ -68,9 +106,12 @@ def index_lightcurves(root: str | Path) -> dict[str, list[Path]]:
     for folder, _, names in os.walk(root):
         for name in names:
             m = KEPLER_LC.match(name) or TESS_LC.match(name)
-            if m:
-                found.setdefault(str(int(m.group(m.lastindex))), []).append(Path(folder) / name)
-    return {star: sorted(paths) for star, paths in found.items()}
+            star = m.group(m.lastindex) if m else None
+            if m is None and (m := TESS_SPOC_FFI.match(name) or QLP_FFI.match(name)):
+                star = m.group(1) if m.re is TESS_SPOC_FFI else m.group(2)
+            if star is not None:
+                found.setdefault(str(int(star)), []).append(Path(folder) / name)
+    return {star: sorted(paths, key=lambda p: (_sector_of(p.name), p.name)) for star, paths in found.items()}
 
 
 def find_lightcurves(root: str | Path, star_id: int | str) -> list[Path]:

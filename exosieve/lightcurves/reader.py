@@ -125,9 +125,13 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
             data = hdul[1].data
             names = set(data.columns.names)
             qcol = "SAP_QUALITY" if "SAP_QUALITY" in names else "QUALITY"
-            flux_name = flux_column if flux_column in names else (
-                "FLUX" if "FLUX" in names else flux_column)
-            need = ["TIME", flux_name, flux_name + "_ERR", qcol]
+            # A file rewritten by lightkurve holds FLUX; QLP's FFI files hold SAP_FLUX, their own
+            # detrended KSPSAP_FLUX (DET_FLUX from sector 56) and its error only: ExoSieve detrends
+            # the raw flux itself, with that error.
+            flux_name = next((c for c in (flux_column, "FLUX", "SAP_FLUX") if c in names), flux_column)
+            err_name = next((c for c in (flux_name + "_ERR", "KSPSAP_FLUX_ERR", "DET_FLUX_ERR") if c in names),
+                            flux_name + "_ERR")
+            need = ["TIME", flux_name, err_name, qcol]
             missing = [c for c in need if c not in names]
             if missing:
                 raise LightCurveError(f"star {star_id}: {path.name} lacks column(s) {', '.join(missing)}")
@@ -145,10 +149,12 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
                     raw_time[(raw_time < span[0] - 1) | (raw_time > span[1] + 1)] = np.nan
             time = raw_time + shift
             flux = np.asarray(data[flux_name], dtype=float)
-            err = np.asarray(data[flux_name + "_ERR"], dtype=float)
+            err = np.asarray(data[err_name], dtype=float)
             quality = np.asarray(data[qcol], dtype=np.int64)
-            ccol = np.asarray(data["MOM_CENTR1"], dtype=float) if "MOM_CENTR1" in names else np.full_like(time, np.nan)
-            crow = np.asarray(data["MOM_CENTR2"], dtype=float) if "MOM_CENTR2" in names else np.full_like(time, np.nan)
+            # Flux-weighted centroids: SPOC's MOM_CENTR1/2, QLP's SAP_X/SAP_Y.
+            col_name, row_name = ("MOM_CENTR1", "MOM_CENTR2") if "MOM_CENTR1" in names else ("SAP_X", "SAP_Y")
+            ccol = np.asarray(data[col_name], dtype=float) if col_name in names else np.full_like(time, np.nan)
+            crow = np.asarray(data[row_name], dtype=float) if row_name in names else np.full_like(time, np.nan)
             aperture = next((h.header for h in hdul[2:] if h.name == "APERTURE"), None)
             sky = pixel_to_sky_matrix(aperture if aperture is not None else {}, pixel_scale)
     except LightCurveError:
