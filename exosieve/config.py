@@ -131,6 +131,9 @@ VIEW_PRESETS = {
     # empties the bins of a deep transit: benchmarks/views_geometry.py.
     "dartvetter_dr24": {"global_bins": 201, "local_bins": 61, "local_durations": 2.5, "local_bin_width": 0.16,
                         "global_bin_width": "spacing", "normalize": "min", "outlier_sigma": 3.0},
+    # ExoSieve's own geometry with ExoMiner++'s TESS branches turned on.
+    "tess": {"enabled": ["global", "local", "scatter", "odd_even", "secondary", "centroid", "double_period",
+                         "unfolded", "momentum_dump", "flux_trend", "periodogram"]},
 }
 
 

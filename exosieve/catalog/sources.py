@@ -28,19 +28,34 @@ class SimulatedSource:
         self.root = Path(cfg["results"]) / "survey" / survey_hash(cfg)
 
     def raw_catalog_files(self) -> dict[str, Path]:
+        if self.tess:
+            from ..simulate.tess import catalog_files
+            return catalog_files(self.root, self.cfg["survey"]["sectors"])
         return {"catalog": self.root / "q1_q17_dr24_tce.csv", "stellar": self.root / "keplerstellar.csv",
                 "truth": self.root / "truth.csv", "stars": self.root / "stars_truth.csv"}
 
+    @property
+    def tess(self) -> bool:
+        return self.cfg["survey"]["mission"] == "tess"
+
     def lightcurve_root(self) -> Path:
-        return self.root / "lightcurves"
+        return self.root / ("tid" if self.tess else "lightcurves")
 
     def write_raw_catalog(self) -> dict[str, Path]:
         from ..simulate import draw_survey, write_catalog_files
         s = self.cfg["survey"]
-        return write_catalog_files(draw_survey(s["stars"], s["quarters"], s["seed"]), self.root)
+        survey = draw_survey(s["stars"], s["quarters"], s["seed"], s["mission"], s["sectors"])
+        if self.tess:
+            from ..simulate.tess import write_catalog_files as write_tess
+            return write_tess(survey, self.root, s["sectors"], s["seed"])
+        return write_catalog_files(survey, self.root)
 
     def normalize(self, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
-        return load_dr24(files["catalog"], self.cfg["catalog"]["labels"], files["stellar"])
+        cat = self.cfg["catalog"]
+        if self.tess:      # the SPOC table labelled from the TOI table, as the tess_spoc source does
+            from .tess import load_spoc
+            return load_spoc(files["catalog"], cat["labels"], files["toi"], cat["toi_labels"])
+        return load_dr24(files["catalog"], cat["labels"], files["stellar"])
 
     def obtain_lightcurves(self, star_ids: list[str], progress: bool = True):
         from ..lightcurves.obtain import generate_simulated

@@ -37,22 +37,31 @@ def locate_local(star_ids, root: Path):
 def generate_simulated(star_ids, catalog_files: dict, root: Path, survey: dict, progress: bool = True):
     """Generate (or reuse, when already complete) the simulated FITS files of these stars."""
     from ..simulate.lightcurves import generate_star
-    from ..simulate.population import KEPLER_QUARTERS
+    from ..simulate.tess import generate_tess_star
+    from .mast import find_tess_lightcurves
     stars = pd.read_csv(catalog_files["stars"]).set_index("kepid", drop=False)
     truth = pd.read_csv(catalog_files["truth"])
     by_star = dict(tuple(truth.groupby("kepid")))
-    n_q = survey["quarters"]
+    tess = survey.get("mission", "kepler") == "tess"
     rows, failures = [], []
     for sid in tqdm(star_ids, desc="light curves", unit="star", disable=not progress, mininterval=5):
         try:
             kepid = int(sid)
             if kepid not in stars.index:
                 raise TargetError(f"star {sid} is not part of the simulated survey")
-            paths = find_kepler_lightcurves(root, sid)
-            if len(paths) != n_q:  # files are written atomically, so a full set is complete
-                paths = generate_star(stars.loc[kepid], by_star.get(kepid, truth.iloc[:0]), n_q,
-                                      survey["seed"], root)
-            assert len(paths) == len(KEPLER_QUARTERS[:n_q])
+            star, signals = stars.loc[kepid], by_star.get(kepid, truth.iloc[:0])
+            # Files are written atomically, so a full set is complete.
+            if tess:
+                expected = len(str(star["sectors"]).split(";"))
+                paths = find_tess_lightcurves(root, sid)
+                if len(paths) != expected:
+                    paths = generate_tess_star(star, signals, survey["seed"], root, survey.get("tess_product", "spoc"))
+            else:
+                expected = survey["quarters"]
+                paths = find_kepler_lightcurves(root, sid)
+                if len(paths) != expected:
+                    paths = generate_star(star, signals, expected, survey["seed"], root)
+            assert len(paths) == expected
         except (TargetError, ValueError) as exc:
             failures.append({"star_id": sid, "stage": "lightcurves", "error": str(exc)})
             continue

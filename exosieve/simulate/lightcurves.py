@@ -92,6 +92,8 @@ def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> tuple[np.ndarra
         elif kind == "glitch":
             events = [float(x) for x in str(sig.sig_events).split(";") if x]
             s = glitches(time, events, sig.sig_amp, sig.sig_event_width)
+        elif kind in ("dump", "scattered"):
+            s = np.zeros_like(time)      # made by the spacecraft, not the star (simulate/tess.py)
         else:
             raise ValueError(f"unknown simulated signal kind {kind!r}")
         total += s

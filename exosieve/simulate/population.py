@@ -45,7 +45,12 @@ R_EARTH_OVER_R_SUN = 0.009158
 CLASS_FRACTIONS = {"planet": 0.14, "eb": 0.15, "blend": 0.15, "leak": 0.18, "ellipsoidal": 0.08,
                    "spots": 0.05, "pulsation": 0.04, "systematic": 0.04, "glitch": 0.035}
 DISPOSITION = {"planet": "PC", "eb": "AFP", "eb_secondary": "AFP", "blend": "AFP", "leak": "AFP",
-               "ellipsoidal": "AFP", "spots": "NTP", "pulsation": "NTP", "systematic": "NTP", "glitch": "NTP"}
+               "ellipsoidal": "AFP", "spots": "NTP", "pulsation": "NTP", "systematic": "NTP", "glitch": "NTP",
+               "dump": "NTP", "scattered": "NTP"}
+# TESS (simulate/tess.py): 21" pixels hold more and deeper blends; the spacecraft's momentum dumps
+# and scattered light make TCEs of their own; Kepler's sudden pixel-sensitivity drops do not occur.
+TESS_CLASS_FRACTIONS = {"planet": 0.15, "eb": 0.13, "blend": 0.22, "leak": 0.10, "ellipsoidal": 0.06,
+                        "spots": 0.05, "pulsation": 0.03, "glitch": 0.03, "dump": 0.06, "scattered": 0.05}
 # Signal-to-noise of a near-threshold false positive: the threshold times 1 + an exponential of
 # mean 0.35 (median about 8.8), as detections crowd the threshold: DR24's depth over its error is
 # under 10 for 52% of the AFPs and 82% of the NTPs (10% of the PCs).
@@ -266,17 +271,28 @@ def _non_transiting(rng, kind, star, baseline, t_start):
                 events=events, duration=duration, true_depth=reported * 1e6)
 
 
-def draw_survey(n_stars: int, n_quarters: int, seed: int) -> SimulatedSurvey:
-    """Draw the whole population. Deterministic in (n_stars, n_quarters, seed)."""
-    rng = np.random.default_rng([seed, n_stars, n_quarters])
-    quarters = quarters_for(n_quarters)
-    stars = _draw_stars(rng, n_stars, quarters)
-    baseline, t_start = float(stars.baseline.iloc[0]), float(stars.t_start.iloc[0])
-    kinds = list(CLASS_FRACTIONS)
-    probs = np.array(list(CLASS_FRACTIONS.values()))
+def draw_survey(n_stars: int, n_quarters: int, seed: int, mission: str = "kepler", n_sectors: int = 4
+                ) -> SimulatedSurvey:
+    """Draw the whole population: Kepler's over ``n_quarters`` quarters, or (``mission`` tess)
+    TESS's over ``n_sectors`` sectors and their revisits. Deterministic in its arguments."""
+    if mission == "tess":
+        from .tess import draw_stars
+        rng = np.random.default_rng([seed, n_stars, n_sectors, 2])
+        stars = draw_stars(rng, n_stars, n_sectors)
+        stars["kepid"] = stars["tic"]          # the star id column the population shares with Kepler
+        fractions = TESS_CLASS_FRACTIONS
+    else:
+        rng = np.random.default_rng([seed, n_stars, n_quarters])
+        stars = _draw_stars(rng, n_stars, quarters_for(n_quarters))
+        fractions = CLASS_FRACTIONS
+    kinds = list(fractions)
+    probs = np.array(list(fractions.values()))
     main = rng.choice(kinds, size=n_stars, p=probs / probs.sum())
     rows = []
     for star, kind in zip(stars.itertuples(index=False), main):
+        # Each star's own span: TESS stars are seen in different sectors (for the signal-to-noise,
+        # a TESS star's "baseline" is the days it was observed).
+        baseline, t_start = float(star.baseline), float(star.t_start)
         signals = []
         if kind == "planet":
             n_planets = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
@@ -296,6 +312,9 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int) -> SimulatedSurvey:
             signals.append(_leak(rng, star, baseline, t_start))
         elif kind == "ellipsoidal":
             signals.append(_ellipsoidal(rng, star, baseline, t_start))
+        elif kind in ("dump", "scattered"):
+            from .tess import instrument_ntp
+            signals.append(instrument_ntp(rng, kind, star))
         else:
             signals.append(_non_transiting(rng, kind, star, baseline, t_start))
         for sig_id, sig in enumerate(signals):
@@ -314,7 +333,7 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int) -> SimulatedSurvey:
     label[wrong] = [others[lab][int(rng.integers(2))] for lab in label[wrong]]
     truth["av_training_set"] = np.where(unlabelled, "UNK", label)
     truth["label_wrong"] = wrong
-    catalog = _catalog_from_truth(rng, truth, baseline)
+    catalog = _catalog_from_truth(rng, truth, stars.set_index("kepid").baseline.reindex(truth.kepid).to_numpy())
     return SimulatedSurvey(stars=stars, truth=truth, catalog=catalog)
 
 
@@ -341,7 +360,7 @@ def _reported_tces(rng, star, sig, baseline) -> list[dict]:
     return out
 
 
-def _catalog_from_truth(rng, truth: pd.DataFrame, baseline: float) -> pd.DataFrame:
+def _catalog_from_truth(rng, truth: pd.DataFrame, baseline) -> pd.DataFrame:
     n = len(truth)
     dur = truth.rep_duration.to_numpy()
     period = truth.rep_period.to_numpy()

@@ -95,8 +95,9 @@ def draw_stars(rng, n: int, n_sectors: int) -> pd.DataFrame:
         "tic": FIRST_SIMULATED_TIC + np.arange(n), "teff": teff.round(0), "mass": mass.round(3),
         "radius": radius.round(3), "logg": (4.438 + np.log10(mass / radius**2)).round(3),
         "feh": np.clip(rng.normal(-0.05, 0.22, n), -1.0, 0.5).round(2), "tessmag": rng.uniform(8.0, 13.0, n).round(3),
-        # TESS's 6 h precision, brighter stars better: about 60 ppm at T = 8 to 1,500 at T = 13.
-        "cdpp6": (60 * 10 ** (0.28 * (rng.uniform(8.0, 13.0, n) - 8)) * np.exp(rng.normal(0, 0.2, n))).round(1),
+        # TESS's 6 h precision, photon noise growing with magnitude: about 30 ppm at T = 8, 75 at
+        # T = 10 and 300 at T = 13 (a 2-min cadence scatters 13 times that).
+        "cdpp6": (30 * 10 ** (0.2 * (rng.uniform(8.0, 13.0, n) - 8)) * np.exp(rng.normal(0, 0.2, n))).round(1),
         "var_amp": np.exp(rng.uniform(np.log(1e-4), np.log(3e-3), n)), "var_period": rng.uniform(1.0, 30.0, n),
         "jitter": np.exp(rng.uniform(np.log(1e-3), np.log(8e-3), n)),
         # 21" pixels gather more of the neighbours' light than Kepler's 4".
@@ -129,9 +130,9 @@ def instrument_ntp(rng, kind: str, star) -> dict:
 
 # TFOPWG dispositions a TCE's true class gets when it became a TOI (None: no TOI).
 TOI_OUTCOMES = {
-    "planet": (["CP", "KP", "PC", "APC"], [0.45, 0.15, 0.3, 0.1]),
-    "afp": (["FP", "PC", "APC", None], [0.6, 0.1, 0.1, 0.2]),
-    "ntp": (["FA", "FP", None], [0.45, 0.1, 0.45]),
+    "planet": (["CP", "KP", "PC", "APC"], [0.55, 0.15, 0.2, 0.1]),
+    "afp": (["FP", "PC", "APC", None], [0.75, 0.05, 0.05, 0.15]),
+    "ntp": (["FA", "FP", None], [0.6, 0.1, 0.3]),
 }
 
 
@@ -377,3 +378,108 @@ def _sector_stamp(sector: int) -> str:
     """A SPOC file's 13-digit timestamp (the sector's start, as MAST's names carry one)."""
     day = 206 + 27 * (sector - 1)
     return f"{2018 + (day - 1) // 365}{(day - 1) % 365 + 1:03d}045859"
+
+
+def catalog_files(root: str | Path, n_sectors: int) -> dict[str, Path]:
+    """The simulated TESS survey's tables: the SPOC TCE table as MAST names it, the TOI table, and
+    the ground truth."""
+    root = Path(root)
+    return {"catalog": root / f"{SEARCH_STAMP}-{run_name(n_sectors)}_dvr-tcestats.csv", "toi": root / "toi.csv",
+            "truth": root / "truth.csv", "stars": root / "stars_truth.csv"}
+
+
+def write_catalog_files(survey, out_dir: str | Path, n_sectors: int, seed: int) -> dict[str, Path]:
+    """Write the SPOC TCE table, the TOI table and the truth tables (TCE ids as the SPOC reader
+    names them: <tic>_<run>_<tce_plnt_num>)."""
+    paths = catalog_files(out_dir, n_sectors)
+    rng = np.random.default_rng([seed, len(survey.stars), n_sectors, 3])
+    truth = survey.truth.copy()
+    truth["tce_id"] = [f"{int(t)}_{run_name(n_sectors)}_{int(k)}" for t, k in zip(truth.kepid, truth.tce_plnt_num)]
+    with atomic_output(paths["catalog"], ".csv") as tmp:
+        tmp.write_text(spoc_table(truth, survey.stars, n_sectors, rng))
+    for key, frame in (("toi", toi_table(truth, rng)), ("truth", truth), ("stars", survey.stars)):
+        with atomic_output(paths[key], ".csv") as tmp:
+            frame.to_csv(tmp, index=False)
+    return paths
+
+
+def generate_tess_star(star, signals: pd.DataFrame, seed: int, root: str | Path, product: str = "spoc") -> list[Path]:
+    """Write every sector of one star under ``root`` in MAST's layout; returns the paths. The
+    star's astrophysical signals (simulate/lightcurves.py), its noise, the spacecraft's flux jump
+    at each momentum dump and scattered light near each orbit's ends, and its centroids on the
+    camera and CCD of that sector, turned as that camera sees the sky."""
+    from .lightcurves import OFFSET_PIXELS, star_signal
+    from .kepler_fits import sky_matrix
+    tic = int(star["tic"])
+    rng = np.random.default_rng([seed, tic, 7])
+    unique = signals.drop_duplicates("sig_signal_id")
+    kinds = set(unique.sig_kind)
+    dump_scale = star["dump_strength"] * (8.0 if "dump" in kinds else 1.0)
+    light_scale = star["scattered_light"] * (6.0 if "scattered" in kinds else 1.0)
+    blends = unique[unique.sig_kind.isin(list(OFFSET_PIXELS))]
+    offsets = [PIXEL_ARCSEC * rng.uniform(*OFFSET_PIXELS[k]) / 4.0 * np.array([np.cos(a), np.sin(a)])
+               for k, a in zip(blends.sig_kind, rng.uniform(0, 2 * np.pi, len(blends)))]
+    contaminant = PIXEL_ARCSEC * star["contaminant_dist"] * np.array([np.cos(star["contaminant_angle"]),
+                                                                       np.sin(star["contaminant_angle"])])
+    paths = []
+    for sector in (int(s) for s in str(star["sectors"]).split(";")):
+        cadence = SPOC_CADENCE if product == "spoc" else ffi_cadence(sector)
+        time, gap = sector_times(sector, cadence)
+        n = time.size
+        camera, ccd, angle = int(rng.integers(1, 5)), int(rng.integers(1, 5)), float(rng.uniform(0, 2 * np.pi))
+        to_pixels = np.linalg.inv(sky_matrix(angle, PIXEL_ARCSEC))
+        sigma = star["cdpp6"] * 1e-6 * np.sqrt(0.25 / cadence)
+        astro, _ = star_signal(time, unique, rng)
+        shift = np.zeros((2, n))
+        for sig, offset in zip(blends.itertuples(index=False), offsets):
+            _, light = star_signal(time, pd.DataFrame([sig._asdict()]), rng)
+            shift += np.outer(to_pixels @ offset, light)
+        shift -= np.outer(to_pixels @ contaminant, astro * (1 - star["crowding"]))
+        from .signals import rotational_modulation
+        variability = rotational_modulation(time, star["var_period"], star["var_amp"], rng)
+        quality = np.zeros(n, np.int32)
+        jumps = np.zeros(n)
+        for t0 in dump_times(sector):
+            at = int(np.searchsorted(time, t0))
+            after = time >= time[min(at, n - 1)]
+            jumps[after] += dump_scale * rng.normal() * np.exp(-(time[after] - time[min(at, n - 1)]) / rng.uniform(0.1, 0.3))
+            flags = DUMP_FLAGS if product == "spoc" else DUMP_FLAGS[-1:]
+            quality[at:at + len(flags)] |= flags[: max(0, min(len(flags), n - at))]
+        a0, a1, b0, b1 = orbit_starts(sector)
+        ramp = np.zeros(n)
+        for start, end in ((a0, a1), (b0, b1)):
+            inside = (time >= start) & (time < end)
+            tau = rng.uniform(0.4, 1.2)
+            ramp[inside] += light_scale * (rng.uniform(0.3, 1.0) * np.exp(-(time[inside] - start) / tau)
+                                           + rng.uniform(0.3, 1.0) * np.exp((time[inside] - end) / tau))
+        quality[ramp > 5 * sigma] |= 4096
+        quality[gap] = 8
+        rel = 1.0 + astro + variability + jumps + ramp + rng.normal(0, sigma, n)
+        level = 1.5e4 * 10 ** (-0.4 * (star["tessmag"] - 10.0))
+        flux = level * rel
+        err = np.full(n, level * sigma)
+        col0, row0 = rng.uniform(50, 2000), rng.uniform(50, 2000)
+        drift = np.cumsum(rng.normal(0, 2e-4, n))
+        mom_col = col0 + drift + shift[0] + rng.normal(0, star["jitter"], n)
+        mom_row = row0 - 0.5 * drift + shift[1] + rng.normal(0, star["jitter"], n)
+        bad = (quality & (32 | 8)) != 0
+        for array in (flux, err, mom_col, mom_row):
+            array[bad] = np.nan
+        t_out = np.where(gap, np.nan, time)
+        first_cadence = int(round((time[0] - FIRST_SECTOR_START) / cadence))
+        if product == "qlp":
+            # QLP's fluxes are normalised; its KSPSAP_FLUX has its own spline taken out.
+            columns = {"TIME": t_out, "CADENCENO": np.arange(n) + first_cadence, "SAP_FLUX": np.where(bad, np.nan, rel),
+                       "KSPSAP_FLUX": np.where(bad, np.nan, rel - ramp - variability),
+                       "KSPSAP_FLUX_ERR": np.full(n, sigma), "QUALITY": quality,
+                       "ORBITID": np.where(time < a1, 2 * sector - 1, 2 * sector) + 8, "SAP_X": mom_col,
+                       "SAP_Y": mom_row, "SAP_BKG": np.full(n, 0.05), "SAP_BKG_ERR": np.full(n, 0.01)}
+        else:
+            columns = {"TIME": t_out, "TIMECORR": np.where(gap, 0.0, 9e-4), "CADENCENO": np.arange(n) + first_cadence,
+                       "SAP_FLUX": flux / star["crowding"], "SAP_FLUX_ERR": err, "SAP_BKG": np.full(n, 0.06 * level),
+                       "SAP_BKG_ERR": np.full(n, 3e-4 * level), "PDCSAP_FLUX": flux, "PDCSAP_FLUX_ERR": err,
+                       "QUALITY": quality, "MOM_CENTR1": mom_col, "MOM_CENTR1_ERR": np.full(n, star["jitter"]),
+                       "MOM_CENTR2": mom_row, "MOM_CENTR2_ERR": np.full(n, star["jitter"]),
+                       "POS_CORR1": np.where(bad, np.nan, drift), "POS_CORR2": np.where(bad, np.nan, -0.5 * drift)}
+        paths.append(write_tess_lc(root, tic, sector, camera, ccd, columns, star, angle, product))
+    return paths
