@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .calibration import PlattCalibration
+from .calibration import Calibration
 from .features import ScalarScaler
 from .model_files import ModelMismatchError, check_model_settings, load_model_file  # noqa: F401  (re-exported)
 from .shards import ShardData, ShardSet
@@ -109,7 +109,7 @@ class FoldModel:
         self.settings = bundle.get("settings")
         self.calibration = None
         if bundle.get("calibration") is not None:
-            self.calibration = PlattCalibration.from_dict(bundle["calibration"])
+            self.calibration = Calibration.from_dict(bundle["calibration"])
         if self.kind == "cnn":
             from .models import build_cnn
             self.scaler = ScalarScaler.from_dict(bundle["scaler"])

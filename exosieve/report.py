@@ -483,7 +483,8 @@ is how many planets survive if almost no false positives may. Download:
 {_table_html(comparison)}
 {fig("model_pr_curves.png", "Precision-recall of every model, all out-of-fold scores")}
 <h2>Scores as probabilities</h2>
-<p>Each fold model's raw score is calibrated (Platt scaling of its logit) on that fold's validation
+<p>Each fold model's raw score is calibrated (beta calibration, Platt scaling with a slope of its own at
+each end) on that fold's validation
 split, TCEs it never trained on, so a score of 0.8 means that about 80% of TCEs scored so are
 planet candidates <i>at this catalog's mix of planets</i> ({cal.planet_fraction:.1%} of labelled TCEs
 here). The expected calibration error (ECE) is the count-weighted mean gap between predicted

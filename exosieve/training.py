@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .calibration import fit_platt
+from .calibration import fit_calibration
 from .evaluation import FoldModel, evaluate_fold, pr_auc, raw_scores
 from .model_files import MODEL_FORMAT, model_settings, save_model_file
 from .folds import labels_and_folds, read_folds, validation_mask
@@ -185,13 +185,13 @@ def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, ou
 
 
 def _calibrate(raw_val: np.ndarray, y_val: np.ndarray, fitted_on: str, model: str, fold: int) -> dict:
-    """Platt scaling fitted on the validation TCEs' raw scores (see calibration.py)."""
+    """Beta calibration fitted on the validation TCEs' raw scores (see calibration.py)."""
     if fitted_on == "training":
         log.warning("%s fold %d: calibrated on its training TCEs (no validation split could be spared): its "
                     "probabilities will be overconfident", model, fold)
-    cal = fit_platt(raw_val, y_val, fitted_on)
-    log.info("%s fold %d: Platt calibration a=%.3f b=%.3f on %d %s TCEs (%d PC)", model, fold, cal.a, cal.b,
-             cal.n, fitted_on, cal.n_positive)
+    cal = fit_calibration(raw_val, y_val, fitted_on)
+    log.info("%s fold %d: beta calibration a=%.3f b=%.3f c=%.3f on %d %s TCEs (%d PC)", model, fold, cal.a, cal.b,
+             cal.c, cal.n, fitted_on, cal.n_positive)
     return cal.to_dict()
 
 

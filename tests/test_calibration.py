@@ -1,4 +1,4 @@
-"""Scores as probabilities: Platt calibration on each fold's validation split, the calibration
+"""Scores as probabilities: beta calibration on each fold's validation split, the calibration
 metrics, thresholds for a target precision, and the whole train -> evaluate path on a
 deliberately imbalanced set (3% planets), where uncalibrated scores fail."""
 
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from exosieve.calibration import PlattCalibration, fit_platt
+from exosieve.calibration import Calibration, fit_calibration
 from exosieve.config import load
 from exosieve.evaluation import FoldModel, evaluate_fold, expected_calibration_error, reliability, threshold_for_precision
 from exosieve.folds import assign_folds
@@ -17,9 +17,10 @@ from exosieve.shards import ShardData, provenance, write_shard
 from exosieve.training import train_fold
 
 
-def test_platt_turns_class_weighted_scores_back_into_probabilities():
+def test_calibration_turns_class_weighted_scores_back_into_probabilities():
     """A model trained with pos_weight w shifts every log-odds by log(w): at 3% planets it says
-    0.5 where 3% are planets. Platt scaling fitted on a held-out split undoes that."""
+    0.5 where 3% are planets. Calibration fitted on a held-out split undoes that; with Platt's
+    one slope the truth, it finds equal slopes at both ends."""
     rng = np.random.default_rng(0)
     n = 40000
     z = rng.normal(-4.2, 2.0, n)                       # true log-odds: about 3% planets
@@ -27,27 +28,28 @@ def test_platt_turns_class_weighted_scores_back_into_probabilities():
     w = (y == 0).sum() / (y == 1).sum()
     raw = expit(1.3 * z + np.log(w))                  # class-weighted and over-confident
     val, test = slice(0, 4000), slice(4000, None)
-    cal = fit_platt(raw[val], y[val])
+    cal = fit_calibration(raw[val], y[val])
     prob = cal(raw[test])
     assert 0.02 < y.mean() < 0.07
     assert expected_calibration_error(y[test], raw[test]) > 0.1       # left alone: far off
     assert expected_calibration_error(y[test], prob) < 0.01
     above = prob >= 0.5
     assert abs(y[test][above].mean() - prob[above].mean()) < 0.05
-    assert cal.a == pytest.approx(1 / 1.3, rel=0.1) and cal.b == pytest.approx(-np.log(w) / 1.3, rel=0.15)
+    assert cal.a == pytest.approx(1 / 1.3, rel=0.1) and cal.b == pytest.approx(1 / 1.3, rel=0.1)
+    assert cal.c == pytest.approx(-np.log(w) / 1.3, rel=0.15)
 
 
-def test_platt_is_finite_and_deterministic_on_perfectly_separated_scores():
+def test_calibration_is_finite_and_deterministic_on_perfectly_separated_scores():
     raw = np.array([0.01, 0.02, 0.03, 0.97, 0.99, 0.999])
     y = np.array([0, 0, 0, 1, 1, 1])
-    a, b = fit_platt(raw, y), fit_platt(raw, y)
-    assert a == b and np.isfinite([a.a, a.b]).all()
+    a, b = fit_calibration(raw, y), fit_calibration(raw, y)
+    assert a == b and np.isfinite([a.a, a.b, a.c]).all()
     p = a(raw)
     # The weak prior keeps the slope finite where maximum likelihood alone would make it infinite.
-    assert (p[:3] < 0.5).all() and (p[3:] > 0.5).all() and ((p > 0) & (p < 1)).all() and a.a < 20
-    assert PlattCalibration.from_dict(a.to_dict()) == a
+    assert (p[:3] < 0.5).all() and (p[3:] > 0.5).all() and ((p > 0) & (p < 1)).all() and a.a < 20 and a.b < 20
+    assert Calibration.from_dict(a.to_dict()) == a
     with pytest.raises(ValueError, match="both classes"):
-        fit_platt(raw[:3], y[:3])
+        fit_calibration(raw[:3], y[:3])
 
 
 def test_calibration_metrics_on_known_cases():
@@ -126,32 +128,31 @@ def test_a_few_extreme_logits_neither_set_the_slope_nor_lose_the_order():
     logits = 3.0 * z
     logits[np.argsort(logits)[-8:]] = 20.0 + np.arange(8)          # a handful far beyond the rest
     raw = expit(logits)
-    cal = fit_platt(raw, y)
-    assert cal.a == pytest.approx(1 / 3.0, rel=0.25)              # the bulk sets the slope
+    cal = fit_calibration(raw, y)
+    assert cal.a == pytest.approx(1 / 3.0, rel=0.3) and cal.b == pytest.approx(1 / 3.0, rel=0.3)  # the bulk sets them
     prob = cal(raw)
     top = np.argsort(logits)[-8:]
     assert np.all(np.diff(prob[top]) > 0)                          # no ties at the top: order kept
 
 
-def test_the_map_is_platts_with_many_tces_and_less_sure_with_few():
-    """The calibrated probability averages Platt's map over its parameters' uncertainty: from a few
-    dozen validation TCEs it keeps the extremes away from 0 and 1 by what those TCEs leave unknown;
-    from thousands it is Platt's map; either way it keeps the scores' order."""
+def test_two_slopes_fit_a_model_sure_of_itself_at_one_end_only():
+    """A model whose high scores are over-confident and whose low scores are not: one slope (Platt)
+    cannot fit both ends, beta calibration can; the map never reverses two scores; model files
+    written with a Platt map (a, b) read as the same map."""
     rng = np.random.default_rng(11)
-
-    def split(n):
-        z = rng.normal(-1.2, 2.5, n)
-        return expit(z), (rng.random(n) < expit(z)).astype(int)
-
-    raw_few, y_few = split(60)
-    raw_many, y_many = split(20000)
-    few, many = fit_platt(raw_few, y_few), fit_platt(raw_many, y_many)
-    grid = expit(np.linspace(-12, 12, 2001))
-    plain_few = expit(few.a * np.log(grid / (1 - grid)) + few.b)
-    plain_many = expit(many.a * np.log(grid / (1 - grid)) + many.b)
-    assert np.max(np.abs(many(grid) - plain_many)) < 0.005
-    top, bottom = grid > 0.99, grid < 0.01
-    assert (few(grid[top]) < plain_few[top]).all() and (few(grid[bottom]) > plain_few[bottom]).all()
-    assert np.all(np.diff(few(grid)) >= 0) and np.all(np.diff(many(grid)) >= 0)
-    old = PlattCalibration.from_dict({k: v for k, v in few.to_dict().items() if k != "cov"})
-    assert old.cov == (0.0, 0.0, 0.0) and np.allclose(old(grid), plain_few)     # files written before it
+    z = rng.normal(-1.0, 2.0, 40000)
+    y = (rng.random(z.size) < expit(z)).astype(int)
+    raw = expit(np.where(z > 0, 2.5 * z, z))             # too sure above 0.5 only
+    val, test = slice(0, 8000), slice(8000, None)
+    cal = fit_calibration(raw[val], y[val])
+    x = np.log(raw / (1 - raw))
+    from sklearn.linear_model import LogisticRegression
+    platt = LogisticRegression(C=1e6).fit(x[val, None], y[val]).predict_proba(x[test, None])[:, 1]
+    beta_ece, platt_ece = expected_calibration_error(y[test], cal(raw[test])), expected_calibration_error(y[test], platt)
+    assert beta_ece < 0.015 and platt_ece > 2 * beta_ece
+    assert expected_calibration_error(y[test], raw[test]) > 0.03
+    assert cal.b < 0.6 < 0.8 < cal.a                       # the high end flattened, the low end kept
+    grid = np.linspace(0, 1, 20001)
+    assert np.all(np.diff(cal(grid)) >= 0)
+    old = Calibration.from_dict({"a": 0.7, "b": -1.2, "fitted_on": "validation", "n": 90, "n_positive": 20})
+    assert np.allclose(old(grid[1:-1]), expit(0.7 * np.log(grid[1:-1] / (1 - grid[1:-1])) - 1.2))

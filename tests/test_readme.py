@@ -104,3 +104,33 @@ def test_config_yaml_comments_say_what_the_schema_says():
     assert said == auto_shard_count(load()["survey"]["stars"])
     # Every value config.yaml sets is valid, and every key it names exists in the schema.
     load(yaml.safe_load(text))
+
+
+PRESET_LINES = [c for c in SNAKEMAKE_CONFIG_LINES if "preset:" in c]
+
+
+def test_the_readme_shows_presets():
+    assert any("preset: tess" in c for c in PRESET_LINES) and any("preset: dartvetter_dr24" in c for c in PRESET_LINES)
+
+
+@pytest.mark.parametrize("command", PRESET_LINES)
+def test_a_preset_on_the_command_line_is_not_overridden_by_config_yaml(command):
+    """Snakemake merges --config into config.yaml key by key, and keys beside a preset override
+    it: a views or CNN key written out in config.yaml would silently undo a preset given on the
+    command line (`views={preset: tess}` would keep Kepler's groups)."""
+    from exosieve.config import CNN_PRESETS, VIEW_PRESETS
+    cfg = load(merged_config(config_items(command)), check_paths=False)
+    line = parse_items(config_items(command))
+    views = line.get("views") or {}
+    if views.get("preset"):
+        for key, value in VIEW_PRESETS[views["preset"]].items():
+            assert cfg["views"][key] == views.get(key, value), (command, key)
+    for name, model in (line.get("models") or {}).items():
+        if isinstance(model, dict) and model.get("preset"):
+            for key, value in CNN_PRESETS[model["preset"]].items():
+                assert cfg["models"][name][key] == model.get(key, value), (command, name, key)
+
+
+def parse_items(items: list[str]) -> dict:
+    from snakemake.cli import parse_config
+    return parse_config(items)

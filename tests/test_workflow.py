@@ -73,7 +73,7 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     assert (report / "reliability_diagram.png").stat().st_size > 0
     cal = pd.read_csv(report / "calibration.csv").set_index("model")
     assert list(cal.index) == ["exominer", "astronet", "raw_flux", "trees"]
-    # A tiny run: each fold's Platt fit sees ~22 validation TCEs (5 planets), so the fit's own error
+    # A tiny run: each fold's calibration fit sees ~22 validation TCEs (5 planets), so the fit's own error
     # adds to the sampling noise (the 99th percentile of ECE for perfectly calibrated scores alone is
     # ~0.08 at 254 TCEs). Loose bounds here; the default run's figures are in the README.
     assert (cal.ece < 0.15).all(), cal
