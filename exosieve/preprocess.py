@@ -61,7 +61,7 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
     trend = star.trend[keep] if star.trend is not None else None
     maker = ViewMaker(time[keep], star.flux[keep], star.d_east[keep], star.d_north[keep], period, epoch, duration,
                       cfg["views"], phase[keep], trend=trend, dump_times=star.dump_times,
-                      others_mask=other_mask[keep])
+                      others_mask=other_mask[keep], mask_half=0.5 * cfg["detrend"]["mask_durations"])
     names = [n for n in shard_arrays(cfg) if not n.startswith("raw_flux")]
     views = maker.make(names, measured["secondary_phase"])
     if star.raw_flux is not None:

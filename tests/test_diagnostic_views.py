@@ -135,6 +135,33 @@ def test_scatter_channel_is_larger_where_the_flux_is_noisier():
     assert abs(np.median(s[:4])) < 0.3 and s[s.size // 2] > 8
 
 
+def test_scatter_raised_across_the_detrending_mask_reads_as_the_stars_own():
+    """Inside a transit's detrending mask the trend is interpolated, not fitted, so on a star
+    with correlated noise the residuals there scatter more than elsewhere, around every transit
+    alike. Measured against the mask's own scatter just outside the transit, a planet on such a
+    star shows none, while scatter that only the transit adds (an EB's changing depth) still does."""
+    period, epoch = 4.3, 1.0
+    rng = np.random.default_rng(6)
+    time = np.arange(0.0, 200.0, CADENCE)
+    phase = phase_fold(time, period, epoch)
+    in_mask = np.abs(phase) < 1.5 * DURATION
+    in_transit = np.abs(phase) < 0.5 * DURATION
+    noise = np.where(in_mask, 6e-4, 2e-4) * rng.normal(size=time.size)
+    cfg = load({})
+    zeros = np.zeros(time.size)
+
+    def local_scatter(flux, mask_half):
+        return ViewMaker(time, flux, zeros, zeros, period, epoch, DURATION, cfg["views"],
+                         mask_half=mask_half).make(["local_scatter"], 0.5)["local_scatter"]
+
+    planet = 1 + box(time, period, epoch, 0.002) + noise
+    centre = slice(13, 18)                                   # within half a duration of mid-transit
+    assert np.median(local_scatter(planet, None)[centre]) > 1.0          # against the whole light curve
+    assert abs(np.median(local_scatter(planet, 1.5)[centre])) < 0.3      # against the mask's own
+    eb = planet + np.where(in_transit, 2e-3, 0.0) * rng.normal(size=time.size)
+    assert np.median(local_scatter(eb, 1.5)[centre]) > 2
+
+
 def test_find_secondary_ignores_the_primary_and_finds_a_dip_near_it():
     period, epoch = 5.0, 0.0
     time, flux = light_curve(lambda t: box(t, period, epoch, 0.01) + box(t, period, 0.2 * period, 0.002), noise=1e-4)
