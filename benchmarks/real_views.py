@@ -28,22 +28,20 @@ std over the 5 folds, and the ECE of all out-of-fold scores pooled. Work folders
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
 from conftest import SHARED_DATA  # noqa: E402
+from workflow_run import run_workflow  # noqa: E402
 
 METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
-# Anchors on the DR24 views, for the table (README, "Real labelled views").
+# Anchors on the DR24 views, for the table (README, "Real labelled data").
 ANCHORS = """anchors: scikit-learn HistGradientBoosting on the flattened DR24 views, measured in ../shared/data's README:
 ROC-AUC 0.958, AP 0.865 (a floor); Shallue & Vanderburg (2018) ROC-AUC 0.988 on their DR24 test split
 (2001/201-bin views); Exonet (Ansdell et al. 2018) AP 0.980 there; ExoMiner recall 0.936 at precision 0.99
@@ -80,17 +78,9 @@ def set_config(name: str, work: Path) -> dict:
 
 def run_set(name: str, work: Path, cores: int, extra: list[str]) -> tuple[pd.DataFrame, float]:
     folder = work / name
-    folder.mkdir(parents=True, exist_ok=True)
     cfg = {**set_config(name, work), "cv": {"folds": 5}, "report": {"sheets": 2}}
-    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
-    start = time.perf_counter()
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory", str(folder),
-           "--configfile", str(folder / "config.yaml"), "--cores", str(cores), "--quiet", "rules",
-           *(["--config", *extra] if extra else [])]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode:
-        raise SystemExit(f"{name}: the workflow failed:\n{run.stderr[-4000:]}")
-    return table(folder / "results" / "report", name), time.perf_counter() - start
+    seconds = run_workflow(folder, cfg, cores, extra)
+    return table(folder / "results" / "report", name), seconds
 
 
 def table(report: Path, name: str) -> pd.DataFrame:

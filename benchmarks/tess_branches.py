@@ -16,14 +16,13 @@ error over folds: a difference counts only beyond about two of those. Every TCE 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+
+from workflow_run import run_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 TESS_GROUPS = ["momentum_dump", "flux_trend", "periodogram"]
@@ -33,20 +32,12 @@ CLASSES = ["dump", "scattered"]
 def run(name: str, work: Path, cores: int, stars: int, sectors: int) -> tuple[Path, float]:
     from exosieve.config import VIEW_PRESETS
     folder = work / name
-    folder.mkdir(parents=True, exist_ok=True)
     views = {"preset": "tess"}
     if name == "without":
         views["enabled"] = [g for g in VIEW_PRESETS["tess"]["enabled"] if g not in TESS_GROUPS]
     cfg = {"survey": {"mission": "tess", "stars": stars, "sectors": sectors}, "views": views,
            "models": {"enabled": ["exominer"], "primary": "exominer"}, "report": {"sheets": 0}}
-    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-                           str(folder), "--configfile", str(folder / "config.yaml"), "--cores", str(cores), "--quiet",
-                           "rules"], capture_output=True, text=True)
-    if done.returncode:
-        raise SystemExit(f"{name}: the workflow failed:\n{done.stderr[-4000:]}")
-    return folder / "results", time.perf_counter() - start
+    return folder / "results", run_workflow(folder, cfg, cores)
 
 
 def scored(results: Path) -> pd.DataFrame:

@@ -13,20 +13,17 @@ per set and CNN the out-of-fold metrics (mean +- std over folds) and each transf
 difference from ``tess`` per fold with its standard error: a difference counts only beyond about
 two of those.
 
-    python benchmarks/tess_transfer.py [--cores 2] [--work results/benchmarks/real_views]
+    python benchmarks/tess_transfer.py [--cores 2] [--work results/benchmarks/real_views] [--runs tess,tess_init_dr24]
 """
 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -34,23 +31,16 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from conftest import SHARED_DATA  # noqa: E402
 from real_views import run_set, set_config  # noqa: E402
+from workflow_run import run_workflow  # noqa: E402
 
 METRICS = ["roc_auc", "pr_auc", "recall_at_precision_0.99", "ece"]
 
 
 def tess_run(name: str, work: Path, cores: int, training: dict) -> Path:
     folder = work / name
-    folder.mkdir(parents=True, exist_ok=True)
     cfg = {**set_config("tess", work), "cv": {"folds": 5}, "report": {"sheets": 0},
            "models": {"enabled": ["astronet", "trees"], "primary": "astronet"}, "training": training}
-    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-                          str(folder), "--configfile", str(folder / "config.yaml"), "--cores", str(cores), "--quiet",
-                          "rules"], capture_output=True, text=True)
-    if run.returncode:
-        raise SystemExit(f"{name}: the workflow failed:\n{run.stderr[-4000:]}")
-    print(f"{name}: {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+    print(f"{name}: {run_workflow(folder, cfg, cores) / 60:.1f} min", flush=True)
     return folder / "results" / "report" / "metrics.csv"
 
 
@@ -59,6 +49,8 @@ def main() -> int:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--work", type=Path, default=REPO / "results" / "benchmarks" / "real_views")
     ap.add_argument("--dr24", action="store_true", help="run the DR24 set first if its run is missing")
+    ap.add_argument("--runs", default="tess,tess_init_dr24,tess_with_dr24",
+                    help="which of the three to run (tess always: the others are compared with it)")
     args = ap.parse_args()
     if not (SHARED_DATA / "views").is_dir():
         print(f"real views not found at {SHARED_DATA / 'views'}; set EXOSIEVE_SHARED_DATA")
@@ -71,10 +63,12 @@ def main() -> int:
         run_set("dr24", args.work, args.cores, [])
     dr24_views = {"path": str(SHARED_DATA / "views" / "kepler_dr24_dartvetter"),
                   "labels": {"positive": [1], "negative": [0]}}
-    runs = {"tess": tess_run("tess", args.work, args.cores, {}),
-            "tess_init_dr24": tess_run("tess_init_dr24", args.work, args.cores,
-                                       {"init_from": str(dr24), "freeze_epochs": 3}),
-            "tess_with_dr24": tess_run("tess_with_dr24", args.work, args.cores, {"extra_sources": [dr24_views]})}
+    training = {"tess": {}, "tess_init_dr24": {"init_from": str(dr24), "freeze_epochs": 3},
+                "tess_with_dr24": {"extra_sources": [dr24_views]}}
+    wanted = {"tess", *args.runs.split(",")}
+    if wanted - set(training):
+        raise SystemExit(f"unknown runs {sorted(wanted - set(training))}; the runs are {', '.join(training)}")
+    runs = {name: tess_run(name, args.work, args.cores, t) for name, t in training.items() if name in wanted}
     tables = {name: pd.read_csv(path, dtype={"fold": str}) for name, path in runs.items()}
     rows = []
     for name, table in tables.items():

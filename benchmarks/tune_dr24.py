@@ -19,9 +19,7 @@ run at a time, so 5 studies take about 3 x --minutes, plus training the 5 outer 
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +32,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from conftest import SHARED_DATA  # noqa: E402
 from real_views import run_set, set_config  # noqa: E402
+from workflow_run import run_workflow  # noqa: E402
 
 METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
 
@@ -58,20 +57,11 @@ def main() -> int:
         run_set("dr24", args.work, args.cores, [])
 
     folder = args.work / "dr24_tuned"
-    folder.mkdir(parents=True, exist_ok=True)
     cfg = {**set_config("dr24", args.work), "cv": {"folds": 5}, "report": {"sheets": 0},
            "models": {"enabled": ["astronet"], "primary": "astronet", "astronet": {"from_tuning": True}},
            "tune": {"models": ["astronet"], "trials": args.trials, "timeout_min": args.minutes,
                     "inner_folds": 2, "max_epochs": args.max_epochs, "pruner": "median"}}
-    (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"), "--directory",
-                          str(folder), "--configfile", str(folder / "config.yaml"), "--cores", str(args.cores),
-                          "--quiet", "rules"], capture_output=True, text=True)
-    if run.returncode:
-        print(f"the tuned run failed:\n{run.stderr[-4000:]}")
-        return 1
-    print(f"tuning and training: {(time.perf_counter() - start) / 60:.1f} min\n")
+    print(f"tuning and training: {run_workflow(folder, cfg, args.cores) / 60:.1f} min\n")
 
     folds = [pd.read_csv(f / "results" / "folds" / "folds.csv").sort_values("tce_id").reset_index(drop=True)
              for f in (default, folder)]
