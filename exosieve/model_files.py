@@ -251,7 +251,7 @@ def describe(models: ModelSet) -> str:
     """What a model set holds, for ``exosieve info``."""
     s = models.settings
     views = s["preprocessing"]["views"]
-    lines = [f"{models.where}", f"models: " + ", ".join(f"{n} ({len(f)} folds)" for n, f in models.models.items())]
+    lines = [f"{models.where}", "models: " + ", ".join(f"{n} ({len(f)} folds)" for n, f in models.models.items())]
     about = models.about
     if "code_version" in about:
         lines.append(f"exported by ExoSieve {about['code_version']} (model format {about['model_format']}) from a "

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog.table import STELLAR_COLUMNS
-from .lightcurves.reader import MISSION_BJD_REFERENCE, LightCurve, LightCurveError, lightcurve_from_arrays
+from .lightcurves.reader import MISSION_BJD_REFERENCE, LightCurve, lightcurve_from_arrays
 from .model_files import ModelSet, load_models
 from .utils import TargetError
 
