@@ -2,8 +2,8 @@
 
 For every labelled DR24 TCE on the real stars of ../shared/data (full-mission light curves in
 MAST's layout), the workflow's own reader, detrending and view code makes its views with a views
-preset (default ``dartvetter_dr24``: 201/61 bins, the geometry of the DR24 records in
-../shared/data/views), and each is set beside that TCE's record (found by kepid and
+preset (default ``dartvetter_dr24``: 201/61 bins and lightkurve's flatten, as the DR24 records in
+../shared/data/views were made), and each is set beside that TCE's record (found by kepid and
 tce_plnt_num, recovered as benchmarks/dr24_views.py does). Prints every TCE with its depth and the
 Pearson r of its global and local views, and the median r over the TCEs deeper than 500 ppm, where
 a view is more transit than noise.
@@ -59,9 +59,10 @@ def ours(cfg: dict, tces: pd.DataFrame, root: Path) -> tuple[dict, dict]:
 
 DEPTH_BANDS = [0, 100, 300, 1000, 3000, 10000, np.inf]
 # Settings the records might have been made with, each tried against them (--variants).
-VARIANTS = {"knots every 0.5 d": {"detrend": {"knot_spacing": 0.5}},
-            "knots every 1.5 d": {"detrend": {"knot_spacing": 1.5}},
-            "knots every 3 d": {"detrend": {"knot_spacing": 3.0}},
+VARIANTS = {"ExoSieve's spline": {"detrend": {"method": "spline", "mask_durations": 3.0}},
+            "window 51": {"detrend": {"window_length": 51}},
+            "window 201": {"detrend": {"window_length": 201}},
+            "mask 2 durations": {"detrend": {"mask_durations": 2.0}},
             "clip at 2.5 sigma": {"views": {"outlier_sigma": 2.5}},
             "clip at 4 sigma": {"views": {"outlier_sigma": 4.0}},
             "no clipping": {"views": {"outlier_sigma": None}}}

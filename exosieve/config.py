@@ -126,11 +126,13 @@ VIEW_PRESETS = {
                  "global_bin_width": "spacing", "normalize": "min"},
     # The DR24 views of DART-Vetter (stefanofisc/dartvetter, as in ../shared/data/views): global 201
     # bins of P/201, local 61 bins of 0.16 durations over +-2.5 durations (measured from the records:
-    # the transit's width, and bins correlated with their neighbours only), median 0 and minimum -1,
-    # and cadences beyond 3 sigma clipped before folding (its lightkurve remove_outliers), which
-    # empties the bins of a deep transit: benchmarks/views_geometry.py.
+    # the transit's width, and bins correlated with their neighbours only), median 0 and minimum -1;
+    # made with lightkurve: flatten (window 101 cadences, the transits masked over one duration),
+    # then cadences beyond 3 sigma clipped before folding (remove_outliers), which empties the bins
+    # of a deep transit. Each was chosen by how closely the views match: benchmarks/views_geometry.py.
     "dartvetter_dr24": {"global_bins": 201, "local_bins": 61, "local_durations": 2.5, "local_bin_width": 0.16,
-                        "global_bin_width": "spacing", "normalize": "min", "outlier_sigma": 3.0},
+                        "global_bin_width": "spacing", "normalize": "min", "outlier_sigma": 3.0,
+                        "detrend": {"method": "savgol", "window_length": 101, "polyorder": 2, "mask_durations": 1.0}},
     # ExoSieve's own geometry with ExoMiner++'s TESS branches turned on.
     "tess": {"enabled": ["global", "local", "scatter", "odd_even", "secondary", "centroid", "double_period",
                          "unfolded", "momentum_dump", "flux_trend", "periodogram"]},
@@ -144,7 +146,12 @@ def _expand_presets(data: dict) -> dict:
         preset = VIEW_PRESETS.get(views["preset"])
         if preset is None:
             raise ConfigError(f"views.preset: {views['preset']!r} is none of {', '.join(VIEW_PRESETS)}")
-        data["views"] = {**copy.deepcopy(preset), **views}
+        preset = copy.deepcopy(preset)
+        # A preset that names its detrending sets it too, under any detrend keys given beside it.
+        detrending = preset.pop("detrend", None)
+        if detrending is not None:
+            data["detrend"] = {**detrending, **(data.get("detrend") or {})}
+        data["views"] = {**preset, **views}
     models = data.get("models")
     if not isinstance(models, dict):
         return data
@@ -239,6 +246,11 @@ def _check_consistency(cfg: dict, check_paths: bool = True) -> None:
         bounds = cfg["tune"]["space"][key]
         if len(bounds) == 1 or (len(bounds) == 2 and bounds[0] > bounds[1]):
             raise ConfigError(f"tune.space.{key}: {bounds} is no range; give [low, high], or [] not to search it")
+    detrending = cfg["detrend"]
+    if detrending["method"] == "savgol" and (detrending["window_length"] % 2 == 0
+                                             or detrending["polyorder"] >= detrending["window_length"]):
+        raise ConfigError(f"detrend.window_length: {detrending['window_length']} must be odd and larger than "
+                          f"detrend.polyorder ({detrending['polyorder']}) for the savgol method")
     overlap = {str(v) for v in cat["labels"]["positive"]} & {str(v) for v in cat["labels"]["negative"]}
     if overlap:
         raise ConfigError(f"catalog.labels: {sorted(overlap)} listed as both positive and negative")

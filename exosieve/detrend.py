@@ -8,6 +8,10 @@ after a safe mode or a downlink live) gets a low-order polynomial instead of a c
 a ramp does not stay in to fake a transit. The mask spans ``mask_durations`` transit durations
 (default 3: +-1.5 durations), so that ingress and egress stay out of the fit even when the
 catalog's duration is off by tens of percent. Cost is O(n) per segment.
+
+``method: savgol`` is lightkurve's ``flatten`` instead (a Savitzky-Golay filter over
+``window_length`` cadences, split at gaps, masked cadences interpolated): how DART-Vetter made the
+DR24 views in ../shared/data, so the ``dartvetter_dr24`` views preset detrends with it.
 """
 
 from __future__ import annotations
@@ -129,10 +133,27 @@ def fit_trend(time, values, mask, segment=None, knot_spacing=1.5, gap=0.75, sigm
     return trend
 
 
+def savgol_trend(time, flux, mask, window_length=101, polyorder=2, sigma_clip=3.0, iterations=3) -> np.ndarray:
+    """lightkurve's ``flatten`` trend: a Savitzky-Golay filter over ``window_length`` cadences
+    (segments split at gaps of five cadences; ``mask``ed cadences and outliers interpolated over)."""
+    import warnings
+    with warnings.catch_warnings():     # lightkurve warns on import about optional modules
+        warnings.simplefilter("ignore")
+        import lightkurve as lk         # seconds to import: only this method needs it
+        lc = lk.LightCurve(time=np.asarray(time, float), flux=np.asarray(flux, float))
+        _, trend = lc.flatten(window_length=window_length, polyorder=polyorder, return_trend=True,
+                              niters=iterations, sigma=sigma_clip, mask=np.asarray(mask, bool))
+    return np.asarray(trend.flux.value, float)
+
+
 def detrend(time, flux, periods, epochs, durations, segment=None, knot_spacing=1.5, gap=0.75,
-            mask_durations=3.0, sigma_clip=3.0, iterations=3, flux_err=None) -> tuple[np.ndarray, np.ndarray]:
+            mask_durations=3.0, sigma_clip=3.0, iterations=3, flux_err=None, method="spline",
+            window_length=101, polyorder=2) -> tuple[np.ndarray, np.ndarray]:
     """Return (flux / trend, the mask the fit left out: ``fit_mask``). ``time`` must be sorted."""
     mask = fit_mask(time, periods, epochs, durations, mask_durations)
-    trend = fit_trend(time, flux, mask, segment, knot_spacing, gap, sigma_clip, iterations,
-                      error_weights(flux_err))
+    if method == "savgol":
+        trend = savgol_trend(time, flux, mask, window_length, polyorder, sigma_clip, iterations)
+    else:
+        trend = fit_trend(time, flux, mask, segment, knot_spacing, gap, sigma_clip, iterations,
+                          error_weights(flux_err))
     return flux / trend, mask

@@ -74,10 +74,17 @@ GEOMETRY_KEYS = ("global_bins", "local_bins", "local_durations", "local_bin_widt
                  "normalize", "outlier_sigma")
 
 
-def geometry(views: dict) -> dict:
-    """The view geometry of a views section (defaults for keys an older file lacks)."""
+def geometry(preprocessing: dict) -> dict:
+    """The view geometry of preprocessing settings (defaults for keys an older file lacks): its
+    views' keys and the detrending method the views were made with."""
+    views = preprocessing["views"]
     defaults = {"local_bin_width": None, "global_bin_width": "transit", "normalize": "depth", "outlier_sigma": None}
-    return {k: views.get(k, defaults.get(k)) for k in GEOMETRY_KEYS}
+    out = {k: views.get(k, defaults.get(k)) for k in GEOMETRY_KEYS}
+    detrending = preprocessing.get("detrend") or {}
+    out["detrend.method"] = detrending.get("method", "spline")
+    if out["detrend.method"] == "savgol":
+        out["detrend.window_length"] = detrending.get("window_length")
+    return out
 
 
 def check_model_settings(settings: dict, cfg: dict, where: str, same_run: bool = True) -> None:
@@ -88,8 +95,8 @@ def check_model_settings(settings: dict, cfg: dict, where: str, same_run: bool =
     from .config import describe_differences, preprocessing_mismatch
     problems = []
     if settings.get("source") == "views" and cfg["catalog"]["source"] != "views":
-        recorded = geometry(settings["preprocessing"]["views"])
-        differs = describe_differences(recorded, geometry(cfg["views"])) if recorded != geometry(cfg["views"]) else None
+        recorded, here = geometry(settings["preprocessing"]), geometry(cfg)
+        differs = describe_differences(recorded, here) if recorded != here else None
         if differs:
             problems.append(f"it was trained on views of another geometry than this configuration makes ({differs}); "
                             "set views (or views.preset) to the geometry it was trained on")

@@ -86,7 +86,8 @@ class DetrendedStar:
 
 
 def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
-    """Detrend flux (divide) and centroids (subtract) with every TCE's transits masked. Centroid
+    """Detrend flux (divide; ``detrend.method``) and centroids (subtract; the spline) with every
+    TCE's transits masked. Centroid
     residuals are taken in each file's own pixels against its own out-of-transit trend (segments
     never span files), then turned into offsets on the sky by that file's WCS, so that quarters
     or sectors seen at other orientations (TESS: other cameras) add up instead of cancelling."""
@@ -95,7 +96,7 @@ def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
                   sigma_clip=d["sigma_clip"], iterations=d["iterations"])
     flat, mask = detrend(lc.time, lc.flux, star_tces.period.to_numpy(), star_tces.epoch.to_numpy(),
                          star_tces.duration.to_numpy(), mask_durations=d["mask_durations"], flux_err=lc.flux_err,
-                         **spline)
+                         method=d["method"], window_length=d["window_length"], polyorder=d["polyorder"], **spline)
     good = np.isfinite(flat)
     residuals = []
     for centroid in (lc.centroid_col, lc.centroid_row):

@@ -66,3 +66,15 @@ def test_shards_is_a_number_or_auto_and_a_bad_value_says_which():
     assert load({})["shards"] == "auto" and load({"shards": 6})["shards"] == 6
     with pytest.raises(ConfigError, match=r"shards: 0 is none of: an integer from 1 to 100000; 'auto'"):
         load({"shards": 0})
+
+
+def test_a_views_preset_with_its_own_detrending_sets_it_under_the_keys_given_beside_it():
+    cfg = load({"views": {"preset": "dartvetter_dr24"}})
+    assert (cfg["views"]["global_bins"], cfg["views"]["local_bins"]) == (201, 61)
+    assert cfg["detrend"]["method"] == "savgol" and cfg["detrend"]["window_length"] == 101
+    assert cfg["detrend"]["mask_durations"] == 1.0 and "detrend" not in cfg["views"]
+    given = load({"views": {"preset": "dartvetter_dr24"}, "detrend": {"window_length": 51}})
+    assert (given["detrend"]["method"], given["detrend"]["window_length"]) == ("savgol", 51)
+    assert load({})["detrend"]["method"] == "spline"                     # the default stays the spline
+    with pytest.raises(ConfigError, match="detrend.window_length: 100 must be odd"):
+        load({"detrend": {"method": "savgol", "window_length": 100}})

@@ -109,3 +109,19 @@ def test_training_and_evaluation_refuse_shards_of_other_settings(run, tmp_path):
         evaluate_fold(os.path.join(cfg["results"], "models", "trees", "fold_0", "model.pt"), shards, folds_csv, 0,
                       tmp_path / "s.csv", other)
     assert len(read_shards(shards, [])) == 900
+
+
+def test_a_views_trained_model_takes_light_curves_made_at_its_geometry_and_with_its_detrending_only():
+    """A model trained on precomputed views knows only how they were made (views.preset): light
+    curves preprocessed the same way may use it; another geometry or another detrending is
+    refused by name."""
+    from exosieve.model_files import check_model_settings, model_settings
+    views_run = load({"catalog": {"source": "views", "path": "views.npz"}, "views": {"preset": "dartvetter_dr24"}},
+                     check_paths=False)
+    settings = model_settings(views_run)
+    check_model_settings(settings, load({"views": {"preset": "dartvetter_dr24"}}), "m.pt", same_run=False)
+    spline = load({"views": {"preset": "dartvetter_dr24"}, "detrend": {"method": "spline"}})
+    with pytest.raises(ModelMismatchError, match="detrend.method: 'savgol' there, 'spline' here"):
+        check_model_settings(settings, spline, "m.pt", same_run=False)
+    with pytest.raises(ModelMismatchError, match="global_bins: 201 there, 301 here"):
+        check_model_settings(settings, load({}), "m.pt", same_run=False)
