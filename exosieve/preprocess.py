@@ -124,18 +124,28 @@ def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
     mission = "tess" if star_tces.mission.iloc[0] == "tess" else "kepler"
     lc = read_kepler_lightcurve(paths, star_id, cfg["lightcurves"]["flux_column"],
                                 cfg["lightcurves"]["quality_bitmask"], mission)
-    star = detrend_star(lc, star_tces, cfg)
-    results = []
+    results, errors = star_views(lc, star_tces, cfg)
     # A skipped file costs no TCE, but is recorded (tce_id empty) so that nothing is lost silently.
     failures = [{"tce_id": "", "star_id": star_id, "stage": "file", "error": why} for _, why in lc.skipped]
-    for tce in star_tces.itertuples(index=False):
+    failures += [{"tce_id": tce_id, "star_id": star_id, "stage": "preprocess", "error": error}
+                 for tce_id, error in errors.items()]
+    return results, failures
+
+
+def star_views(lc, star_tces: pd.DataFrame, cfg) -> tuple[list, dict[str, str]]:
+    """(results, errors by tce_id) for one star's TCEs: a result is (tce row, views, features).
+    The star is detrended once with every TCE's transits masked or, with ``detrend.mask_others``
+    off, once per TCE with only its own masked (as DART-Vetter made the DR24 views)."""
+    shared = detrend_star(lc, star_tces, cfg) if cfg["detrend"]["mask_others"] else None
+    results, errors = [], {}
+    for i, tce in enumerate(star_tces.itertuples(index=False)):
         try:
+            star = shared if shared is not None else detrend_star(lc, star_tces.iloc[[i]], cfg)
             views, feats = tce_views_and_features(star, tce, star_tces, cfg)
             results.append((tce, views, feats))
         except TargetError as exc:
-            failures.append({"tce_id": tce.tce_id, "star_id": star_id, "stage": "preprocess",
-                             "error": str(exc)})
-    return results, failures
+            errors[tce.tce_id] = str(exc)
+    return results, errors
 
 
 def preprocess_stars(tces: pd.DataFrame, files: dict[str, list], skip: set[str], cfg: dict,

@@ -158,7 +158,7 @@ def _check_signal(sig, lc: LightCurve) -> None:
 
 def _preprocess(lc: LightCurve, signals: pd.DataFrame, cfg: dict):
     """(results, errors by tce_id) for one star's signals, through the workflow's own calls."""
-    from .preprocess import detrend_star, tce_views_and_features
+    from .preprocess import star_views
     errors, ok = {}, []
     for sig in signals.itertuples(index=False):
         try:
@@ -170,16 +170,12 @@ def _preprocess(lc: LightCurve, signals: pd.DataFrame, cfg: dict):
     results = []
     if star_tces.empty:
         return results, errors
-    star = detrend_star(lc, star_tces, cfg)
-    for tce in star_tces.itertuples(index=False):
-        try:
-            results.append((tce, *tce_views_and_features(star, tce, star_tces, cfg)))
-        except TargetError as exc:
-            message = str(exc)
-            if "no cadence falls inside any transit" in message:
-                message += ("; check the epoch's time system (BKJD for Kepler, BTJD for TESS) and that the "
-                            "ephemeris is of this star")
-            errors[tce.tce_id] = message
+    results, failed = star_views(lc, star_tces, cfg)
+    for tce_id, message in failed.items():
+        if "no cadence falls inside any transit" in message:
+            message += ("; check the epoch's time system (BKJD for Kepler, BTJD for TESS) and that the "
+                        "ephemeris is of this star")
+        errors[tce_id] = message
     return results, errors
 
 

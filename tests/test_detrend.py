@@ -70,3 +70,27 @@ def test_savgol_detrending_is_lightkurves_flatten_and_keeps_a_masked_transit():
     assert np.std(flat[out] - 1) < 1.3e-4                  # 3,000 ppm of variability left as 100 ppm noise
     core = np.abs(phase) < 0.1 * duration
     assert 1 - np.median(flat[core]) == pytest.approx(depth, rel=0.05)
+
+
+def test_with_mask_others_off_each_tce_is_detrended_with_only_its_own_transits_masked():
+    """Two TCEs on one star: with ``detrend.mask_others`` off, each TCE's views are exactly those of
+    the star detrended for that TCE alone; with it on (the default) one detrending masks both."""
+    import pandas as pd
+    from exosieve.lightcurves.reader import lightcurve_from_arrays
+    from exosieve.preprocess import star_views
+    time, flux, _, duration = synthetic_lightcurve(period=10.0, epoch=132.3, trend_amp=3e-3, noise=1e-4)
+    second = np.abs(phase_fold(time, 3.1, 131.7)) < 0.05
+    flux = flux * np.where(second, 1 - 5e-4, 1.0)
+    lc = lightcurve_from_arrays("42", time, flux, centroid_col=np.zeros(time.size), centroid_row=np.zeros(time.size))
+    tces = pd.DataFrame({"tce_id": ["42_1", "42_2"], "star_id": ["42", "42"], "tce_num": [1, 2],
+                         "period": [10.0, 3.1], "epoch": [132.3, 131.7], "duration": [duration, 0.1],
+                         "mission": ["kepler", "kepler"]})
+    cfg = load({"views": {"preset": "dartvetter_dr24"}})
+    assert cfg["detrend"]["mask_others"] is False
+    together, errors = star_views(lc, tces, cfg)
+    assert not errors and [r[0].tce_id for r in together] == ["42_1", "42_2"]
+    for i, (tce, views, _) in enumerate(together):
+        alone, _ = star_views(lc, tces.iloc[[i]], cfg)
+        np.testing.assert_array_equal(views["global"], alone[0][1]["global"])
+    shared, _ = star_views(lc, tces, load({"views": {"preset": "dartvetter_dr24"}, "detrend": {"mask_others": True}}))
+    assert not np.array_equal(shared[0][1]["global"], together[0][1]["global"])
