@@ -13,7 +13,7 @@ Then, over every record with a DR24 TCE, how often the global view's deepest bin
 of deep transits, which leaves their global views noise. ``--variants`` also reruns the comparison
 with other detrending and clipping settings and prints each one's medians.
 
-    python benchmarks/views_geometry.py [--preset dartvetter_dr24] [--config '{local_durations: 2}'] [--variants]
+    python benchmarks/views_geometry.py [--preset dartvetter_dr24] [--config '{views: {local_durations: 2}}'] [--variants]
 """
 
 from __future__ import annotations
