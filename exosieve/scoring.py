@@ -167,9 +167,8 @@ def _preprocess(lc: LightCurve, signals: pd.DataFrame, cfg: dict):
         except TargetError as exc:
             errors[sig.tce_id] = str(exc)
     star_tces = signals[signals.tce_id.isin(ok)]
-    results = []
     if star_tces.empty:
-        return results, errors
+        return [], errors
     results, failed = star_views(lc, star_tces, cfg)
     for tce_id, message in failed.items():
         if "no cadence falls inside any transit" in message:
