@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .utils import atomic_output
+from .utils import atomic_output, damage_reason
 
 # 2 = weights-only file, trees as arrays, calibration, settings; 3 = raw_flux with one tower per channel.
 MODEL_FORMAT = 3
@@ -41,11 +41,16 @@ def load_weights_only(path: str | Path, what: str = "ExoSieve model file") -> ob
     import torch
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, AttributeError, TypeError, EOFError) as exc:
+    except FileNotFoundError:
+        raise ModelMismatchError(f"{path}: no such {what}") from None
+    except pickle.UnpicklingError as exc:
         raise ModelMismatchError(
             f"{path}: not a weights-only {what}, refused without running it ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0][:200]}). Retrain it with this ExoSieve: snakemake --cores N --forcerun train"
         ) from None
+    except Exception as exc:    # a damaged zip archive or tensor can make torch raise almost anything
+        raise ModelMismatchError(f"{path}: not a readable {what}: {damage_reason(exc, 'file')}. Copy it again, "
+                                 "or retrain it with this ExoSieve: snakemake --cores N --forcerun train") from None
 
 
 def load_model_file(path: str | Path) -> dict:

@@ -29,6 +29,36 @@ class TargetError(ValueError):
 FAILURE_COLUMNS = ["tce_id", "star_id", "stage", "error"]
 
 
+# What a reader's exception says about the file, in a user's terms: the library's own words
+# (astropy's "Column name must be a string able to fit in a single FITS card", numpy's dtype
+# complaints) name its internals, not the damage. First match wins; the library's text follows.
+_DAMAGE_WORDS = (
+    (("column name", "ttype", "tform", "column format", "format code"), "a column definition is not valid FITS"),
+    (("end card", "header missing", "card", "keyword"), "a header card is not valid FITS"),
+    (("truncated", "end of file", "unexpected eof", "ended before", "not enough data", "buffer is smaller",
+      "cannot reshape", "empty or corrupt"), "the file ends early (truncated or cut off in transfer)"),
+    (("crc", "checksum"), "a checksum does not match (damaged bytes)"),
+    (("decompress", "gzip", "zlib", "compressed"), "its compressed data are damaged"),
+    (("codec", "decode", "utf-8", "ascii"), "it holds bytes that are not text where text belongs"),
+    (("dtype", "data type", "invalid literal", "could not convert"), "a value is not of the type its field declares"),
+)
+
+
+def damage_reason(exc: BaseException, part: str) -> str:
+    """``part`` (``header``, ``table``, ``data``, ...) damaged, in plain words, followed by the
+    library's own words: the reason a failure manifest gives for a file a reader could not use,
+    whatever the exception type (astropy raises AssertionError on some corrupt headers)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    lowered = f"{type(exc).__name__} {text}".lower()
+    if isinstance(exc, MemoryError):
+        what = "a size it declares is impossibly large"
+    else:
+        what = next((plain for words, plain in _DAMAGE_WORDS if any(w in lowered for w in words)),
+                    "it is damaged or not in the expected format")
+    detail = text if len(text) <= 160 else text[:157] + "..."
+    return f"{part} damaged: {what} ({type(exc).__name__}{': ' + detail if detail else ''})"
+
+
 def safe_id(value: object, what: str = "id") -> str:
     """Return ``value`` as a string that is safe to use in a file name, or raise TargetError.
 

@@ -211,6 +211,7 @@ class Outcome:
     detail: str = ""
     result: str = ""       # processed | rejected | failed | skipped-file | mixed
     problems: list = field(default_factory=list)
+    reasons: str = ""      # every reason the manifests give, joined: what a user reads
 
     @property
     def ok(self) -> bool:
@@ -346,6 +347,7 @@ class Fuzzer:
                     np.allclose(got[t], want[t], rtol=1e-5, atol=1e-6, equal_nan=True) for t in want):
                 problems.append(f"'{out.mutation}' changes only how values are written, yet the subject's "
                                 f"output changed ({sorted(got)} against {sorted(want)})")
+        out.reasons = " | ".join([*rejected.error, *failures.error])
         stages = set(rejected.stage) | set(failures.stage)
         out.result = ("processed" if subject_tces and not stages else
                       "partly processed" if subject_tces else

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..utils import damage_reason
 from .table import CatalogError, finalize, numeric_ids, require_columns, tce_frame
 
 DR24_REQUIRED = ["kepid", "tce_plnt_num", "tce_period", "tce_time0bk", "tce_duration",
@@ -23,8 +24,10 @@ def read_archive_csv(path: str | Path) -> pd.DataFrame:
         return pd.read_csv(path, comment="#", low_memory=False)
     except FileNotFoundError:
         raise CatalogError(f"catalog file {path} does not exist") from None
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"catalog file {path} is not a readable CSV: {exc}") from exc
+    except IsADirectoryError:
+        raise CatalogError(f"catalog file {path} is a folder; give the table's CSV file") from None
+    except Exception as exc:    # pandas' parser, a codec, a cut-off gzip: whatever the type, name the file
+        raise CatalogError(f"catalog file {path} is not a readable CSV: {damage_reason(exc, 'table')}") from exc
 
 
 def normalize_dr24(raw: pd.DataFrame, labels: dict, stellar: pd.DataFrame | None = None,

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import numpy as np
 from astropy.io import fits
-from astropy.io.fits.verify import VerifyError
 
-from ..utils import TargetError
+from ..utils import TargetError, damage_reason
 
 
 class LightCurveError(TargetError):
@@ -113,12 +112,20 @@ def _time_shift(header, mission_reference: float) -> float:
 
 def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_reference: float,
               pixel_scale: float):
+    # Which part of the file is being read: a corrupt file can make astropy or numpy raise almost
+    # anything (an AssertionError for a damaged column name), and the reason must say where.
+    part = "file"
     try:
         with fits.open(path, memmap=False) as hdul:
+            part = "primary header"
             target = header_target(hdul[0].header)
             if target is not None and str(int(target)) != str(int(star_id)):
                 raise LightCurveError(f"star {star_id}: {path.name} is a light curve of target "
                                       f"{target}, not {star_id}")
+            part = "light-curve table header"
+            if len(hdul) < 2:
+                raise LightCurveError(f"star {star_id}: {path.name} is not a valid light-curve FITS file: it "
+                                      "ends after its primary header (truncated, or not a light curve)")
             if not isinstance(hdul[1], fits.BinTableHDU):
                 raise LightCurveError(f"star {star_id}: {path.name} extension 1 is a {type(hdul[1]).__name__}, "
                                       "not the light-curve table")
@@ -139,6 +146,7 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
                 if data[name].dtype.kind != "f":   # integers or text: not a time or a flux we can trust
                     raise LightCurveError(f"star {star_id}: {path.name} column {name} holds {data[name].dtype} "
                                           "values, not floating point")
+            part = "light-curve table data"
             shift = _time_shift(hdul[1].header, mission_reference)
             raw_time = np.asarray(data["TIME"], dtype=float)
             # A cadence outside the file's own span (TSTART..TSTOP, a day of slack) is a corrupt
@@ -159,9 +167,9 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
             sky = pixel_to_sky_matrix(aperture if aperture is not None else {}, pixel_scale)
     except LightCurveError:
         raise
-    except (OSError, ValueError, KeyError, IndexError, TypeError, VerifyError) as exc:
-        raise LightCurveError(f"star {star_id}: {path.name} is not a valid light-curve FITS "
-                              f"file ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:   # whatever the type: one damaged file must never cost its star
+        raise LightCurveError(f"star {star_id}: {path.name} is not a valid light-curve FITS file: "
+                              f"{damage_reason(exc, part)}") from exc
     dumps = time[np.isfinite(time) & ((quality & MOMENTUM_DUMP) != 0)]
     keep = (np.isfinite(time) & np.isfinite(flux) & ((quality & bitmask) == 0))
     if not keep.any():
