@@ -82,7 +82,8 @@ def measure_features(time, phase, flux, d_east, d_north, duration, period, epoch
                      other_transits) -> dict[str, float]:
     """Every measured scalar of one TCE. ``phase`` is the time from the nearest transit [d];
     ``d_east``/``d_north`` the centroid residuals on the sky [arcsec]; ``other_transits`` marks
-    cadences in the star's other TCEs' transits (kept out of baselines).
+    cadences in the transits of the star's other TCEs that may be this one's own signal (kept out
+    of baselines; ``preprocess.foreign_transits`` has already removed the rest).
 
     Depths are in ppm; ``odd_even_diff`` is relative to the depth; ``secondary_phase`` is a
     fraction of the period; ``transit_shape`` is the depth near ingress/egress over the central
@@ -110,8 +111,9 @@ def measure_features(time, phase, flux, d_east, d_north, duration, period, epoch
         odd_even_diff = (d_odd - d_even) / depth
         odd_even_sigma = abs(d_odd - d_even) / np.hypot(e_odd, e_even)
 
-    # The search keeps the star's other TCEs' transits: an EB's secondary eclipse is often a TCE
-    # of its own, at this very period, and it is exactly what the search must find.
+    # The search keeps the transits of the star's other TCEs at this period, twice or half it (the
+    # caller has left out every other TCE's): an EB's secondary eclipse is often a TCE of its own,
+    # and it is exactly what the search must find.
     away = a >= duration
     sec_phase, sec_depth, sec_snr = find_secondary(phase[away], flux[away], period, duration, level,
                                                    scatter)

@@ -33,23 +33,53 @@ from .views import ViewMaker, array_shape, phase_fold, raw_flux_fold, raw_flux_v
 log = logging.getLogger(__name__)
 
 
+# Period ratios at which another TCE of the star may be this TCE's own signal: the same period
+# (an eclipsing binary's secondary eclipse, found as a TCE of its own), twice it or half it (an EB
+# detected at half or twice its true period); within HARMONIC_TOLERANCE of it. The pipeline's
+# periods of one EB's eclipses differ by up to 1e-4 (KIC 1162345's three TCEs at 0.8318 d),
+# while planets near a 2:1 resonance sit 0.5-2% wide of it (Fabrycky et al. 2014).
+HARMONIC_RATIOS = (1.0, 2.0, 0.5)
+HARMONIC_TOLERANCE = 2e-3
+
+
+def same_signal(period: float, other_periods) -> np.ndarray:
+    """Which other TCEs may be this TCE's own signal: a period at one of HARMONIC_RATIOS of it."""
+    ratio = np.asarray(other_periods, float)[:, None] / (period * np.asarray(HARMONIC_RATIOS))
+    return (np.abs(ratio - 1.0) < HARMONIC_TOLERANCE).any(axis=1)
+
+
+def foreign_transits(time: np.ndarray, phase: np.ndarray, tce, others: pd.DataFrame, width: float) -> np.ndarray:
+    """Cadences in the transits of the star's other TCEs that cannot be this TCE's own signal
+    (``same_signal``): left out of every view and feature of this TCE, or a second planet's
+    transits fold into its secondary, odd/even and global views at the wrong period. A cadence in
+    this TCE's own transit is never left out, whoever else transits then."""
+    duration = float(tce.duration)
+    foreign = others[~same_signal(float(tce.period), others.period.to_numpy())]
+    if foreign.empty:
+        return np.zeros(time.size, bool)
+    mask = transit_mask(time, foreign.period, foreign.epoch, foreign.duration, width)
+    return mask & (np.abs(phase) >= duration)
+
+
 def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[dict, dict]:
-    """Views and measured features of one TCE from its star's detrended light curve."""
+    """Views and measured features of one TCE from its star's detrended light curve, the other
+    TCEs' transits left out unless they may be this TCE's own signal (``foreign_transits``)."""
     period, epoch, duration = float(tce.period), float(tce.epoch), float(tce.duration)
-    time = star.time
-    baseline = float(time[-1] - time[0])
+    baseline = float(star.time[-1] - star.time[0])
     if period > baseline:
         raise TargetError(f"TCE {tce.tce_id}: period {period:.4g} d is longer than the "
                           f"{baseline:.4g} d the light curve spans; it cannot be folded")
-    phase = phase_fold(time, period, epoch)
+    phase = phase_fold(star.time, period, epoch)
     if not (np.abs(phase) < 0.5 * duration).any():
         raise TargetError(f"TCE {tce.tce_id}: no cadence falls inside any transit "
                           f"(P={period:.5g} d, epoch={epoch:.5g}, duration={duration * 24:.3g} h)")
     others = all_tces[all_tces.tce_id != tce.tce_id]
-    other_mask = transit_mask(time, others.period, others.epoch, others.duration,
-                              cfg["detrend"]["mask_durations"])
-    measured = measure_features(time, phase, star.flux, star.d_east, star.d_north, duration, period, epoch,
-                                other_mask)
+    width = cfg["detrend"]["mask_durations"]
+    own = ~foreign_transits(star.time, phase, tce, others, width)
+    time, flux, phase = star.time[own], star.flux[own], phase[own]
+    d_east, d_north = star.d_east[own], star.d_north[own]
+    other_mask = transit_mask(time, others.period, others.epoch, others.duration, width)
+    measured = measure_features(time, phase, flux, d_east, d_north, duration, period, epoch, other_mask)
     keep = slice(None)
     if cfg["views"].get("outlier_sigma"):
         # As DART-Vetter's DR24 views were made (lightkurve's remove_outliers before folding): a
@@ -57,17 +87,16 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
         # interpolated. Off by default; the dartvetter_dr24 preset sets it, so that a model trained
         # on those views sees ExoSieve's views of a deep transit as it saw theirs.
         from astropy.stats import sigma_clip
-        keep = ~np.ma.getmaskarray(sigma_clip(star.flux, sigma=cfg["views"]["outlier_sigma"], maxiters=5))
-    trend = star.trend[keep] if star.trend is not None else None
-    maker = ViewMaker(time[keep], star.flux[keep], star.d_east[keep], star.d_north[keep], period, epoch, duration,
+        keep = ~np.ma.getmaskarray(sigma_clip(flux, sigma=cfg["views"]["outlier_sigma"], maxiters=5))
+    trend = star.trend[own][keep] if star.trend is not None else None
+    maker = ViewMaker(time[keep], flux[keep], d_east[keep], d_north[keep], period, epoch, duration,
                       cfg["views"], phase[keep], trend=trend, dump_times=star.dump_times,
-                      others_mask=other_mask[keep], mask_half=0.5 * cfg["detrend"]["mask_durations"])
+                      others_mask=other_mask[keep], mask_half=0.5 * width)
     names = [n for n in shard_arrays(cfg) if not n.startswith("raw_flux")]
     views = maker.make(names, measured["secondary_phase"])
     if star.raw_flux is not None:
         views["raw_flux"] = star.raw_flux
-        views["raw_flux_fold"] = raw_flux_fold(time, star.flux, period, epoch, duration,
-                                               cfg["views"]["raw_flux_bins"])
+        views["raw_flux_fold"] = raw_flux_fold(time, flux, period, epoch, duration, cfg["views"]["raw_flux_bins"])
     features = {"period": period, "duration": duration * 24.0, **measured}
     for col in STELLAR_COLUMNS:
         features[col] = float(getattr(tce, col)) if pd.notna(getattr(tce, col, np.nan)) else np.nan
