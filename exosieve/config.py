@@ -128,8 +128,10 @@ VIEW_PRESETS = {
     # bins of P/201, local 61 bins of 0.16 durations over +-2.5 durations (measured from the records:
     # the transit's width, and bins correlated with their neighbours only), median 0 and minimum -1;
     # made with lightkurve: flatten (window 101 cadences, the TCE's own transits masked over one duration),
-    # then cadences beyond 3 sigma clipped before folding (remove_outliers), which empties the bins
-    # of a deep transit. Each was chosen by how closely the views match: benchmarks/views_geometry.py.
+    # then cadences beyond 3 sigma clipped before folding (remove_outliers). Each was chosen by how
+    # closely the views match: benchmarks/views_geometry.py. Their clip was two-sided and emptied
+    # the bins of a deep transit; this preset clips only the upper side, so as not to copy that
+    # damage (the views source rejects the records it erased, as stage 'damaged').
     "dartvetter_dr24": {"global_bins": 201, "local_bins": 61, "local_durations": 2.5, "local_bin_width": 0.16,
                         "global_bin_width": "spacing", "normalize": "min", "outlier_sigma": 3.0,
                         "detrend": {"method": "savgol", "window_length": 101, "polyorder": 2, "mask_durations": 1.0,
