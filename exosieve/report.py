@@ -14,9 +14,9 @@ import pandas as pd
 
 from .evaluation import (classification_metrics, expected_calibration_error, pr_auc, reliability,
                          threshold_for_precision)
-from .catalog.views_dataset import REPEAT_STAGE
+from .catalog.views_dataset import BAND_NAMES, DAMAGED_STAGE, REPEAT_STAGE
 from .plots import pyplot, save_figure
-from .utils import atomic_output
+from .utils import FLAGGED_STAGE, atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -109,13 +109,19 @@ def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFr
         cat["top_branch"] = top
     for model, other in (other_scores or {}).items():
         cat[f"score_{model}"] = cat["tce_id"].map(_one_score_per_tce(other))
-    tce_failures = failures[failures.tce_id.notna() & (failures.tce_id != "")] if len(failures) else failures
+    tce_rows = failures[failures.tce_id.notna() & (failures.tce_id != "")] if len(failures) else failures
+    flagged = tce_rows[tce_rows.stage == FLAGGED_STAGE] if len(tce_rows) else tce_rows
+    tce_failures = tce_rows[tce_rows.stage != FLAGGED_STAGE] if len(tce_rows) else tce_rows
     if len(tce_failures):
         err = tce_failures.drop_duplicates("tce_id").set_index("tce_id")["error"]
         cat["error"] = cat["tce_id"].map(err)
     else:
         cat["error"] = np.nan
-    cat["status"] = np.where(cat["score"].notna(), "scored", "failed")
+    flag = (flagged.drop_duplicates("tce_id").set_index("tce_id")["error"].str.split(": ", n=1).str[-1]
+            if len(flagged) else pd.Series(dtype=object))
+    cat["flag"] = cat["tce_id"].map(flag).fillna("")
+    # A flagged TCE's views may not hold its transit: scored, but its score is no confident verdict.
+    cat["status"] = np.where(cat["score"].isna(), "failed", np.where(cat["flag"] != "", "flagged", "scored"))
     cat["above_threshold"] = cat["score"] >= threshold
     cat["rank"] = cat["score"].rank(ascending=False, method="first").astype("Int64")
     return cat.sort_values(["rank", "tce_id"], na_position="last").reset_index(drop=True)
@@ -405,7 +411,7 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
     attr_cols = [c for c in catalog.columns if c.startswith("attr_")]
     top = catalog.head(25)[["rank", "tce_id", "period", "duration_hours", "depth_ppm", "disposition", "score",
                             *(["top_branch"] if "top_branch" in catalog else [])]]
-    n_scored = int((catalog.status == "scored").sum())
+    n_scored = int(catalog.status.isin(["scored", "flagged"]).sum())
     source = cfg["catalog"]["source"]
     if cfg["models"].get("from"):
         how_scored = (f"Every TCE is scored by the fold ensemble of models trained elsewhere, <b>"
@@ -446,7 +452,10 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
     n_failed = int((catalog.status == "failed").sum())
     n_files = int((failures.stage == "file").sum()) if len(failures) else 0
     repeats = failures[failures.stage == REPEAT_STAGE] if len(failures) else failures
-    failures = failures[failures.stage != REPEAT_STAGE] if len(failures) else failures
+    damaged = failures[failures.stage == DAMAGED_STAGE] if len(failures) else failures
+    n_flagged = int((catalog.status == "flagged").sum())
+    failures = (failures[~failures.stage.isin([REPEAT_STAGE, DAMAGED_STAGE, FLAGGED_STAGE])] if len(failures)
+                else failures)
     skipped = (f" {n_files} light-curve file(s) were skipped (unreadable, another star's, or no usable cadence); "
                "those stars' other files were used." if n_files else "")
     failure_section = ("<p>No TCE failed, no file was skipped.</p>" if not len(failures) else
@@ -459,6 +468,19 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
                             f"({mirrors} as its mirror image, {len(repeats) - mirrors} exactly) and were dropped "
                             "(catalog.drop_repeats): a copy in another fold than its original would inflate every "
                             'metric. They are listed in <a href="failures.csv">failures.csv</a> (stage repeat).</p>')
+    if n_flagged:
+        failure_section += (f"<p>{n_flagged} TCE(s) were scored with a flag: their views may not hold their transit "
+                            "(too few in-transit cadences, a single transit, or a depth far below the catalog's), "
+                            "so their scores are no confident verdict. The vetted catalog gives each one's reason "
+                            "(column <code>flag</code>, status <code>flagged</code>).</p>")
+    if len(damaged):
+        bands = (damaged.error.str.extract(r"depth band (\S+) ppm")[0].fillna("unknown").value_counts()
+                 .reindex(BAND_NAMES, fill_value=0))
+        failure_section += (f"<p>{len(damaged)} record(s) of the views dataset lost their transit in a flux view (no "
+                            "dip at the centre, whose bins are empty: a sigma clip before folding removed its "
+                            "cadences) and were rejected (catalog.keep_damaged keeps them). By depth [ppm]: "
+                            + ", ".join(f"{html.escape(b)} {c}" for b, c in bands.items() if c)
+                            + '. They are listed in <a href="failures.csv">failures.csv</a> (stage damaged).</p>')
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>ExoSieve cross-validation report</title>
 <style>

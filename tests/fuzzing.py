@@ -485,7 +485,10 @@ class TFRecordFuzzer:
         from exosieve.catalog.views_dataset import ViewsDataset
         path = self.workdir / f"{name}.tfrecord"
         path.write_bytes(raw)
-        cat = load({"catalog": {"source": "views", "path": str(path), "labels": TFRECORD_LABELS}})["catalog"]
+        # Damaged records are kept: the fuzzer judges framing and per-record rejections against a
+        # clean read, and a damaged clean record would read as a rejection in every case.
+        cat = load({"catalog": {"source": "views", "path": str(path), "labels": TFRECORD_LABELS,
+                                "keep_damaged": True}})["catalog"]
         try:
             return ViewsDataset(path, cat)
         finally:

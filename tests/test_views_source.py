@@ -1,5 +1,5 @@
-"""Bring-your-own views: the NPZ/HDF5 reader, its errors, and a whole CV run on a views file with
-an external test set."""
+"""Bring-your-own views: the NPZ/HDF5 reader, its errors, the damage check (records whose transit a
+view lost), and a whole CV run on a views file with an external test set."""
 
 import subprocess
 import sys
@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SHARED_DATA
 from exosieve.catalog.table import CatalogError
-from exosieve.catalog.views_dataset import ViewsDataset, read_views_dataset
+from exosieve.catalog.views_dataset import ViewsDataset, depth_bands, read_views_dataset
 from exosieve.config import load
 
 LABELS = {"positive": ["PC", "EB"], "negative": ["NTP"]}
@@ -153,3 +153,87 @@ def test_only_the_arrays_the_config_names_are_features(tmp_path):
     with pytest.raises(CatalogError, match=r"names teff, which is not a numeric single value per record "
                                            r"in the dataset; the ones it has: label_code, row, snr"):
         read_views_dataset(path, catalog_cfg(path, ["teff"]))
+
+
+def dartvetter_like(kind, rng):
+    """(global 201 bins, local 61 bins over +-2.5 durations) as DART-Vetter's DR24 views are, median 0 and
+    minimum -1: 'transit' dips in both; 'lost' has the local view's in-transit bins empty (filled by
+    interpolation between their neighbours, as a sigma clip before folding leaves a deep transit);
+    'lost_global' has that in the global view; 'noise' holds no transit but every bin holds flux."""
+    g, lv = rng.normal(0, 0.08, 201), rng.normal(0, 0.08, 61)
+    x = (np.arange(61) - 30) * 5 / 61
+    if kind != "noise":
+        g[99:102] -= 1.0
+        lv[np.abs(x) <= 0.5] -= 1.0
+    if kind == "lost":
+        inside = np.flatnonzero(np.abs(x) <= 0.55)
+        edges = [inside[0] - 1, inside[-1] + 1]
+        lv[inside] = np.interp(inside, edges, lv[edges])
+    if kind == "lost_global":
+        g[98:103] = np.interp(np.arange(98, 103), [97, 103], g[[97, 103]])
+    return [((v - np.median(v)) / -(v - np.median(v)).min()).astype(np.float32) for v in (g, lv)]
+
+
+def damage_arrays(kinds, depths, seed=0):
+    rng = np.random.default_rng(seed)
+    views = [dartvetter_like(k, rng) for k in kinds]
+    return {"global_view": np.array([v[0] for v in views]), "local_view": np.array([v[1] for v in views]),
+            "label": np.array(["NTP" if k == "noise" else "PC" for k in kinds]),
+            "star_id": np.array([str(2000 + i) for i in range(len(kinds))]),
+            "depth": np.array(depths, np.float32)}
+
+
+def test_a_view_that_lost_its_transit_is_rejected_as_damaged(tmp_path):
+    """A clear transit passes; a local (or global) view whose transit's bins are empty and hold no dip
+    is rejected with stage damaged, counted per depth band; a view with no transit whose bins hold
+    flux (an NTP's) is information and kept, whatever its depth; keep_damaged keeps them all."""
+    kinds = ["transit", "lost", "noise", "transit", "lost", "lost_global", "transit"]
+    depths = [8000, 8000, 8000, 450, np.nan, 20000, 650]
+    np.savez(tmp_path / "v.npz", **damage_arrays(kinds, depths))
+    path = tmp_path / "v.npz"
+    dataset = ViewsDataset(path, catalog_cfg(path))
+    assert dataset.data.meta.star_id.tolist() == ["2000", "2002", "2003", "2006"]
+    assert (dataset.n_damaged, dataset.n_rejected) == (3, 3)
+    assert dataset.damaged_by_band[["3000-10000", ">10000", "unknown", "300-1000"]].tolist() == [1, 1, 1, 0]
+    rejected = dataset.rejected.set_index("star_id")
+    assert (rejected.stage == "damaged").all()
+    assert rejected.error["2001"].startswith(f"views dataset {path}: record at v.npz row 1: transit lost: local view: "
+                                             "no dip at the transit centre (centre bins at")
+    assert "of its 13 centre bins empty" in rejected.error["2001"]
+    assert "depth band 3000-10000 ppm" in rejected.error["2001"]
+    assert "depth unknown" in rejected.error["2004"]
+    assert "global view: no dip at the transit phase" in rejected.error["2005"]
+    assert rejected.error["2005"].endswith("rejected (set catalog.keep_damaged to keep it)")
+    kept = ViewsDataset(path, catalog_cfg(path, keep_damaged=True))
+    assert len(kept.data) == len(kinds) and kept.rejected.empty and kept.n_damaged == 3 and kept.n_rejected == 0
+    assert kept.damage.star_id.tolist() == ["2001", "2004", "2005"]
+    # A dataset whose transits point up (flipped views) is read upside down: the same records found.
+    arrays = damage_arrays(kinds, depths)
+    flipped = {k: -arrays[k] for k in ("global_view", "local_view")}
+    np.savez(tmp_path / "up.npz", **{**arrays, **flipped})
+    up = ViewsDataset(tmp_path / "up.npz", catalog_cfg(tmp_path / "up.npz"))
+    assert up.damage.star_id.tolist() == ["2001", "2004", "2005"]
+    assert up.damage.reason.str.startswith("(views read upside down").all()
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "views" / "kepler_dr24_dartvetter").is_dir(),
+                    reason=f"real DR24 views not found at {SHARED_DATA}/views (set EXOSIEVE_SHARED_DATA)")
+def test_the_real_dr24_records_that_lost_their_transit_are_found(tmp_path):
+    """DART-Vetter's DR24 records with each TCE's DR24 depth recovered (benchmarks/dr24_views.py):
+    the deep PCs whose transit the records' 3-sigma clip erased are found; the shallow PCs, whose
+    transits survive, are not (measured: 0 of 1,430 below 300 ppm, 5 of 1,426 at 300-1,000 ppm)."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from dr24_views import with_tce_ids
+    path = with_tce_ids(SHARED_DATA, tmp_path / "dr24")
+    dataset = ViewsDataset(path, catalog_cfg(path, labels={"positive": ["PC"], "negative": ["AFP", "NTP"]},
+                                             keep_damaged=True))
+    assert len(dataset.data) == 15736 and dataset.n_damaged == 401
+    damage = dataset.damage.set_index("tce_id")
+    # KIC 2975770 b, a DR24 PC of 6,092 ppm: its local view's in-transit bins are a straight line.
+    assert damage.disposition["2975770_1"] == "PC" and damage.depth_band["2975770_1"] == "3000-10000"
+    assert damage.reason["2975770_1"].startswith("local view: no dip at the transit centre")
+    meta = dataset.data.meta.assign(band=depth_bands(dataset.data.attrs["depth"]))
+    pcs = meta[meta.disposition == "PC"].band.value_counts()
+    flagged = dataset.damage[dataset.damage.disposition == "PC"].depth_band.value_counts()
+    assert flagged.get("<300", 0) == 0 and flagged["300-1000"] / pcs["300-1000"] < 0.01      # measured 0.35%
+    assert flagged["3000-10000"] / pcs["3000-10000"] > 0.1                                   # measured 18%

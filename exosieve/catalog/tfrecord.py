@@ -11,13 +11,23 @@ Both CRCs are checked: a record that is cut short or whose bytes changed is an e
 file and the record's byte offset (``TFRecordError``), never skipped or read in part. A record
 whose frame is sound but whose protobuf does not parse as an Example raises ``ExampleError``, which
 a caller may record against that one record and go on.
+
+TensorFlow's writer can also compress the whole framed stream (``TFRecordOptions`` ``GZIP``, files
+often named ``*.tfrecord.gz``, or ``ZLIB``). The compression is told from the content, not the
+name (``compression``): a file whose first 12 bytes are a sound plain header is plain, whatever
+they are; otherwise the gzip magic (1f 8b) or a zlib header (0x78, header a multiple of 31) marks
+a compressed one. Compressed files are decompressed as a stream and read exactly as plain ones,
+with the same checks; their byte offsets are offsets in the decompressed stream (the messages say
+so), and a compressed stream that is cut short or corrupt is a ``TFRecordError`` naming the file.
 """
 
 from __future__ import annotations
 
+import gzip
 import struct
+import zlib
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import google_crc32c
 import numpy as np
@@ -43,30 +53,106 @@ def masked_crc(data: bytes) -> int:
     return (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF
 
 
+def _plain_header(head: bytes) -> bool:
+    """12 bytes that are a TFRecord header: a length and its masked CRC."""
+    return len(head) == _HEADER.size and masked_crc(head[:8]) == _HEADER.unpack(head)[1]
+
+
+def _sniff(head: bytes) -> str:
+    """'' (plain), 'gzip' or 'zlib' from a file's first bytes; a sound plain header wins, so a
+    plain file whose length happens to look like a gzip or zlib header is never taken for one."""
+    if _plain_header(head[:_HEADER.size]):
+        return ""
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if len(head) >= 2 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
+        return "zlib"
+    return ""
+
+
+def compression(path: str | Path) -> str:
+    """How the file's record stream is stored: '' (plain), 'gzip' or 'zlib' (by content)."""
+    with open(path, "rb") as fh:
+        return _sniff(fh.read(_HEADER.size))
+
+
+def is_tfrecord(path: str | Path) -> bool:
+    """A file whose first record header is sound, once decompressed if it is gzip or zlib."""
+    try:
+        with open(path, "rb") as fh:
+            kind = _sniff(fh.read(_HEADER.size))
+            fh.seek(0)
+            return _plain_header(_open_records(kind, fh).read(_HEADER.size))
+    except (EOFError, OSError, zlib.error):
+        return False
+
+
+class _ZlibReader:
+    """``read(n)`` over a zlib stream, decompressed a block at a time."""
+
+    def __init__(self, fh: BinaryIO):
+        self.fh, self.inflate, self.buf = fh, zlib.decompressobj(), bytearray()
+
+    def read(self, n: int) -> bytes:
+        while len(self.buf) < n and not self.inflate.eof:
+            block = self.fh.read(1 << 16)
+            if not block:
+                raise EOFError("the zlib stream ended before its end marker (the file is cut short)")
+            self.buf += self.inflate.decompress(block)
+        if self.inflate.eof and self.inflate.unused_data:
+            raise zlib.error(f"{len(self.inflate.unused_data)} bytes follow the end of the zlib stream")
+        out = bytes(self.buf[:n])
+        del self.buf[:n]
+        return out
+
+
+def _open_records(kind: str, fh: BinaryIO):
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=fh, mode="rb")
+    if kind == "zlib":
+        return _ZlibReader(fh)
+    return fh
+
+
 def iter_records(path: str | Path) -> Iterator[tuple[int, memoryview]]:
-    """(byte offset, data) of every record of the file, both CRCs checked."""
+    """(byte offset, data) of every record of the file, both CRCs checked; a gzip or zlib file's
+    offsets are in its decompressed stream."""
     path = Path(path)
-    buf = memoryview(path.read_bytes())
-    at, size = 0, len(buf)
-    while at < size:
-        if size - at < _HEADER.size:
-            raise TFRecordError(f"{path}: truncated record header at byte {at} ({size - at} of {_HEADER.size} bytes)")
-        length, length_crc = _HEADER.unpack_from(buf, at)
-        if masked_crc(buf[at:at + 8]) != length_crc:
-            raise TFRecordError(f"{path}: record at byte {at}: the length's CRC does not match (a corrupt "
-                                "length field, or not a TFRecord file)")
-        if length > MAX_RECORD_BYTES:
-            raise TFRecordError(f"{path}: record at byte {at} claims {length} bytes; refusing it as corrupt")
-        end = at + _HEADER.size + length
-        if end + _CRC.size > size:
-            raise TFRecordError(f"{path}: record at byte {at} is truncated: {length} bytes of data and a CRC "
-                                f"announced, {size - at - _HEADER.size} left in the file")
-        data = buf[at + _HEADER.size:end]
-        if masked_crc(data) != _CRC.unpack_from(buf, end)[0]:
-            raise TFRecordError(f"{path}: record at byte {at}: the data's CRC does not match (the record's bytes "
-                                "changed after it was written)")
-        yield at, data
-        at = end + _CRC.size
+    with open(path, "rb") as fh:
+        kind = _sniff(fh.read(_HEADER.size))
+        fh.seek(0)
+        name = f"{path} ({kind}-compressed; byte offsets in its decompressed stream)" if kind else str(path)
+        stream = _open_records(kind, fh)
+        at = 0
+        try:
+            while True:
+                head = stream.read(_HEADER.size)
+                if not head:
+                    return
+                if len(head) < _HEADER.size:
+                    raise TFRecordError(f"{name}: truncated record header at byte {at} ({len(head)} of "
+                                        f"{_HEADER.size} bytes)")
+                length, length_crc = _HEADER.unpack(head)
+                if masked_crc(head[:8]) != length_crc:
+                    raise TFRecordError(f"{name}: record at byte {at}: the length's CRC does not match (a corrupt "
+                                        "length field, or not a TFRecord file)")
+                if length > MAX_RECORD_BYTES:
+                    raise TFRecordError(f"{name}: record at byte {at} claims {length} bytes; refusing it as corrupt")
+                body = stream.read(length + _CRC.size)
+                if len(body) < length + _CRC.size:
+                    raise TFRecordError(f"{name}: record at byte {at} is truncated: {length} bytes of data and a "
+                                        f"CRC announced, {len(body)} left in the file")
+                data = memoryview(body)[:length]
+                if masked_crc(data) != _CRC.unpack_from(body, length)[0]:
+                    raise TFRecordError(f"{name}: record at byte {at}: the data's CRC does not match (the record's "
+                                        "bytes changed after it was written)")
+                yield at, data
+                at += _HEADER.size + length + _CRC.size
+        except (EOFError, OSError, zlib.error) as exc:
+            if not kind:
+                raise
+            raise TFRecordError(f"{name}: the {kind} stream is cut short or corrupt after byte {at} of its records "
+                                f"({exc})") from None
 
 
 # --- protobuf wire format: only what tf.train.Example needs -----------------------------------
@@ -220,10 +306,20 @@ def frame_record(data: bytes) -> bytes:
     return length + _CRC.pack(masked_crc(length)) + data + _CRC.pack(masked_crc(data))
 
 
-def write_tfrecord(path: str | Path, examples) -> None:
-    """Write ``examples`` (dicts as for ``encode_example``) as one TFRecord file, atomically."""
+def write_tfrecord(path: str | Path, examples, compression: str = "") -> None:
+    """Write ``examples`` (dicts as for ``encode_example``) as one TFRecord file, atomically;
+    ``compression`` 'gzip' or 'zlib' compresses the stream as TensorFlow's writer options do."""
     from ..utils import atomic_output
+    if compression not in ("", "gzip", "zlib"):
+        raise ValueError(f"compression {compression!r} is none of '', 'gzip', 'zlib'")
     with atomic_output(path, ".tfrecord") as tmp:
-        with open(tmp, "wb") as fh:
+        with open(tmp, "wb") as raw:
+            fh = gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) if compression == "gzip" else raw
+            deflate = zlib.compressobj() if compression == "zlib" else None
             for features in examples:
-                fh.write(frame_record(encode_example(features)))
+                record = frame_record(encode_example(features))
+                fh.write(deflate.compress(record) if deflate else record)
+            if deflate:
+                fh.write(deflate.flush())
+            if fh is not raw:
+                fh.close()          # the gzip trailer; the file itself closes with the block

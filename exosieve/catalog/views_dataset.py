@@ -3,7 +3,8 @@ place of a catalog plus light curves.
 
 ``catalog.path`` is one of:
 
-- a TFRecord file of ``tf.train.Example`` records (``tfrecord.py``; no TensorFlow needed), a glob
+- a TFRecord file of ``tf.train.Example`` records (``tfrecord.py``; no TensorFlow needed), plain
+  or gzip/zlib-compressed as TensorFlow's writer options make them (told from the content), a glob
   of them (``data/train-*``), or a folder whose TFRecord files are read in natural name order
   (other files in it, such as a CSV or a LICENSE, are passed over);
 - an NPZ or HDF5 file of arrays that share their first axis, one entry per TCE.
@@ -46,6 +47,42 @@ for every PC), are dropped by default (``catalog.drop_repeats``), listed with st
 and counted in the log and the report: a copy in another fold than its original inflates every
 metric. A TFRecord file whose framing is broken (a CRC that does not match, a truncated record)
 is refused as a whole, naming the file and byte offset.
+
+Damaged records are found, not learned. A views dataset made with a sigma clip before folding
+(DART-Vetter's DR24 views: a two-sided, iterative 3-sigma clip) loses the in-transit cadences of
+deep transits, and a record may keep its label but no transit. Every record that is otherwise
+kept is checked in its global and local flux views (normalised with the out-of-transit level 0 and
+the minimum -1, or in ExoSieve's own scale where the local depth is -1: the check uses neither
+scale, only the view's own noise and deepest point). A view has lost its transit when both hold:
+
+- no dip at the transit: the centre (local view: bins within half a duration of the centre, the
+  view spanning +-2.5 durations as DART-Vetter's and ExoSieve's do; global view: the bins within
+  the transit's half width, duration / period of the orbit where the dataset gives both, else the
+  centre bin and its neighbours) is not at least 2 noise (1.4826 x the MAD of the bins beyond one
+  duration, or 3 global bins, from the centre) below the out-of-transit median, or not at least
+  0.2 of the view's deepest point (the local view's centre mean, the global view's lowest centre
+  bin, as the transit may fill one global bin); and
+- its cadences are gone: more than a third of the centre bins are empty, i.e. hold exactly the
+  value of a neighbour or the line through both neighbours (an empty bin filled by interpolation
+  or with a constant, to float32 rounding, which real flux never does), and at least twice the
+  share of empty bins beyond the transit (a sparse light curve empties bins everywhere).
+
+The second condition is what tells damage from information: an NTP or a false alarm often has no
+dip at the centre because there is no transit there, but then its centre bins hold flux. The
+dataset's depth is not used to decide, only to count: on the DR24 records, "no dip although the
+DR24 depth is 3,000 ppm or more" would add 78 AFPs and 52 NTPs whose centre bins hold flux (variable
+stars, junk TCEs: the absence is their label's evidence) for 2 PCs. The second condition also
+keeps a sparse or synthetic view that is flat everywhere. A dataset whose transits point up
+(most records whose local centre stands out stand above the level, as some published views do)
+is read upside down, with a warning. A damaged record goes to rejected.csv with stage
+``damaged`` and the reason (which view, its centre level in noise units, where its deepest bin
+is, how many centre bins are empty), unless ``catalog.keep_damaged`` keeps it; the log and the
+report count them per depth band (DEPTH_BANDS, 'unknown' where the dataset gives no depth: then
+the rule is the same, as it needs no depth). On DART-Vetter's DR24 records (depths from the DR24
+TCE table, benchmarks/dr24_views.py) it flags PCs 0 of 1,430 below 300 ppm, 5 of 1,426 at
+300-1,000, 5 of 453 at 1,000-3,000, 34 of 188 at 3,000-10,000 and 12 of 103 above; AFPs 2 of
+6,646, 1 of 928, 4 of 385, 10 of 331 and 281 of 1,305 (deep eclipsing binaries whose primary
+eclipse the clip erased); NTPs 9 of 2,045, 20 of 300, 11 of 119, 1 of 34 and 6 of 43.
 """
 
 from __future__ import annotations
@@ -54,6 +91,7 @@ import glob
 import hashlib
 import logging
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +99,7 @@ import numpy as np
 import pandas as pd
 
 from ..shards import ShardData
-from ..utils import FAILURE_COLUMNS, TargetError, atomic_output, safe_id
+from ..utils import FAILURE_COLUMNS, TargetError, atomic_output, damage_reason, safe_id
 from .table import STELLAR_COLUMNS, TABLE_COLUMNS, CatalogError, map_labels
 
 log = logging.getLogger(__name__)
@@ -80,6 +118,15 @@ REQUIRED_FIELDS = ("star_id", "label")
 REQUIRED_VIEWS = ("global", "local")
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 REPEAT_STAGE = "repeat"
+DAMAGED_STAGE = "damaged"
+# Damage check (see the module docstring; thresholds measured on DART-Vetter's DR24 records).
+LOCAL_HALF_WIDTH = 2.5    # durations either side of the centre in the local view (DART-Vetter, ExoSieve)
+DIP_SIGMA = 2.0           # a dip: centre this many out-of-transit noise below the out-of-transit level ...
+DIP_SHARE = 0.2           # ... and at least this share of the view's deepest point
+EMPTY_SHARE = 1 / 3       # cadences lost: more than this share of the centre bins empty (and twice the share outside)
+FLAT_TOL = 1e-5           # an empty bin's value: on its neighbours' line or equal to one, to float32 rounding
+DEPTH_BANDS = ((300, "<300"), (1000, "300-1000"), (3000, "1000-3000"), (10000, "3000-10000"), (np.inf, ">10000"))
+BAND_NAMES = [name for _, name in DEPTH_BANDS] + ["unknown"]
 
 
 def _natural_key(path: Path):
@@ -87,14 +134,10 @@ def _natural_key(path: Path):
 
 
 def _is_tfrecord(path: Path) -> bool:
-    """A file whose first 12 bytes are a TFRecord header (a length and its masked CRC)."""
-    from .tfrecord import masked_crc
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(12)
-    except OSError:
-        return False
-    return len(head) == 12 and masked_crc(head[:8]) == int.from_bytes(head[8:], "little")
+    """A file whose first 12 bytes are a TFRecord header (a length and its masked CRC), once
+    decompressed if the file is gzip or zlib (TensorFlow's compressed TFRecords)."""
+    from .tfrecord import is_tfrecord
+    return is_tfrecord(path)
 
 
 def views_paths(path: str | Path) -> list[Path]:
@@ -150,8 +193,9 @@ def _read_arrays(path: Path, kind: str) -> _Records:
             with h5py.File(path, "r") as h5:
                 arrays = {k: (ds.asstr()[:] if ds.dtype.kind in "OS" else ds[:]) for k, ds in h5.items()
                           if isinstance(ds, h5py.Dataset)}
-    except (OSError, ValueError) as exc:
-        raise CatalogError(f"views dataset {path} cannot be read as {kind.upper()} ({exc})") from exc
+    except Exception as exc:    # numpy's and h5py's errors on a damaged file come in many types
+        raise CatalogError(f"views dataset {path} cannot be read as {kind.upper()}: "
+                           f"{damage_reason(exc, 'file')}") from exc
     lengths = {k: (v.shape[0] if v.ndim else None) for k, v in arrays.items()}
     n = max((n for n in lengths.values() if n is not None), default=0)
     wrong = [f"{k} {arrays[k].shape}" for k, m in lengths.items() if m != n]
@@ -162,14 +206,15 @@ def _read_arrays(path: Path, kind: str) -> _Records:
 
 
 def _read_tfrecords(paths: list[Path]) -> _Records:
-    from .tfrecord import ExampleError, TFRecordError, read_examples
+    from .tfrecord import ExampleError, TFRecordError, compression, read_examples
     out = _Records()
     columns: dict[str, list] = {}
     for path in paths:
+        inflated = " of its decompressed stream" if compression(path) else ""
         try:
             for offset, example in read_examples(path):
                 i = len(out.where)
-                out.where.append(f"{path.name} byte {offset}")
+                out.where.append(f"{path.name} byte {offset}{inflated}")
                 if isinstance(example, ExampleError):
                     out.unreadable[i] = f"not a tf.train.Example ({example})"
                     continue
@@ -181,6 +226,9 @@ def _read_tfrecords(paths: list[Path]) -> _Records:
         except TFRecordError as exc:
             raise CatalogError(f"views dataset: {exc}. The file is corrupt: fetch it again or leave it out of "
                                "catalog.path") from None
+        except Exception as exc:    # the reader's own surprise on a damaged file: still name the file
+            raise CatalogError(f"views dataset: {path}: {damage_reason(exc, 'file')}. Fetch it again or leave it "
+                               "out of catalog.path") from exc
     n = len(out.where)
     out.values = {k: v + [None] * (n - len(v)) for k, v in columns.items()}
     return out
@@ -260,9 +308,112 @@ def _describe(value) -> str:
     return f"{'integers' if array.dtype.kind in 'iub' else 'floats'} of shape {array.shape}"
 
 
+def depth_bands(depth: np.ndarray) -> np.ndarray:
+    """Each depth's band name (DEPTH_BANDS, ppm); 'unknown' where the depth is missing."""
+    depth = np.asarray(depth, float)
+    out = np.full(depth.shape, "unknown", dtype=object)
+    known = np.isfinite(depth)
+    edges = np.array([edge for edge, _ in DEPTH_BANDS])
+    names = np.array([name for _, name in DEPTH_BANDS], dtype=object)
+    out[known] = names[np.searchsorted(edges, depth[known], side="right")]
+    return out
+
+
+def _empty_bins(views: np.ndarray) -> np.ndarray:
+    """Bins with no cadence of their own: equal to a neighbour or exactly on the line through both
+    neighbours, as filling an empty bin by interpolation (DART-Vetter's, ExoSieve's) or with a
+    constant (Astronet's) leaves it. A bin of real flux never lands there to float32 rounding."""
+    v = views.astype(np.float64)
+    tol = FLAT_TOL * np.maximum(np.abs(v).max(axis=1, keepdims=True), 1e-30)
+    same = np.abs(np.diff(v, axis=1)) <= tol
+    line = np.abs(v[:, :-2] - 2 * v[:, 1:-1] + v[:, 2:]) <= tol
+    out = np.zeros(v.shape, bool)
+    out[:, 1:] |= same
+    out[:, :-1] |= same
+    out[:, 1:-1] |= line
+    return out
+
+
+def _lost_transit(views: np.ndarray, centre: np.ndarray, outside: np.ndarray, mean: bool) -> dict[str, np.ndarray]:
+    """Per record (``centre``/``outside``: bin masks, one row per record or one for all): whether the
+    view lost its transit (no dip at the centre, and the centre's cadences gone), with the figures
+    a reason quotes. ``mean``: the centre's level is its bins' mean (local view) rather than its
+    lowest bin (global view, whose transit may fill a single bin)."""
+    centre, outside = np.broadcast_to(centre, views.shape), np.broadcast_to(outside, views.shape)
+    out_flux = np.where(outside, views, np.nan).astype(np.float64)
+    with warnings.catch_warnings():        # a record with no bin outside is left unjudged below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = np.nanmedian(out_flux, axis=1)
+        noise = 1.4826 * np.nanmedian(np.abs(out_flux - level[:, None]), axis=1)
+    rel = views - level[:, None]
+    n_centre = centre.sum(axis=1)
+    dip = ((rel * centre).sum(axis=1) / np.maximum(n_centre, 1) if mean
+           else np.where(centre, rel, np.inf).min(axis=1))
+    deepest = rel.min(axis=1)
+    scale = np.maximum(noise, 1e-6 * np.abs(rel).max(axis=1)) + 1e-30
+    has_dip = (-dip >= DIP_SIGMA * scale) & (dip <= DIP_SHARE * np.minimum(deepest, 0))
+    empty = _empty_bins(views)
+    n_empty = (empty & centre).sum(axis=1)
+    empty_out = (empty & outside).sum(axis=1) / np.maximum(outside.sum(axis=1), 1)
+    gone = (n_empty > EMPTY_SHARE * n_centre) & (n_empty >= 2 * empty_out * n_centre)
+    judged = (n_centre > 0) & (outside.sum(axis=1) >= 2)
+    return {"lost": judged & ~has_dip & gone, "dip": dip, "sigma": -dip / scale, "low": deepest,
+            "deepest": np.argmin(views, axis=1), "empty": n_empty, "centre": n_centre}
+
+
+def _points_up(local: np.ndarray, centre: np.ndarray, outside: np.ndarray) -> bool:
+    """Whether the dataset's transits are bumps, not dips: most records whose local centre stands
+    out from the out-of-transit level stand above it (some published views are flipped)."""
+    out_flux = local[:, outside]
+    level = np.median(out_flux, axis=1)
+    noise = 1.4826 * np.median(np.abs(out_flux - level[:, None]), axis=1) + 1e-30
+    z = (local[:, centre].mean(axis=1) - level) / noise
+    return int((z >= DIP_SIGMA).sum()) > int((z <= -DIP_SIGMA).sum())
+
+
+def find_damage(views: dict[str, np.ndarray], period: np.ndarray, duration: np.ndarray) -> tuple[np.ndarray, bool]:
+    """(per record, why a flux view lost its transit, '' where none did; whether the dataset's
+    transits point up, so that the views were read upside down): see the module docstring."""
+    reasons = np.full(len(next(iter(views.values()))), "", dtype=object)
+    local, up = views.get("local"), False
+    if local is not None and local.ndim == 2 and local.shape[1] >= 5:
+        n = local.shape[1]
+        x = (np.arange(n) - (n - 1) / 2) * 2 * LOCAL_HALF_WIDTH / n         # durations from the centre
+        up = _points_up(local, np.abs(x) <= 0.5, np.abs(x) > 1.0)
+        if up:
+            views = {k: -v for k, v in views.items()}
+            local = views["local"]
+        got = _lost_transit(local, np.abs(x) <= 0.5, np.abs(x) > 1.0, mean=True)
+        for i in np.flatnonzero(got["lost"]):
+            reasons[i] = (f"local view: no dip at the transit centre (centre bins at {got['dip'][i]:+.2f}, "
+                          f"{-got['sigma'][i]:+.1f} noise; deepest bin {got['low'][i]:+.2f} at "
+                          f"{x[got['deepest'][i]]:+.2f} durations) and {got['empty'][i]} of its {got['centre'][i]} "
+                          "centre bins empty (interpolated or repeated, their cadences gone)")
+    glob_ = views.get("global")
+    if glob_ is not None and glob_.ndim == 2 and glob_.shape[1] >= 9:
+        n = glob_.shape[1]
+        offset = np.abs(np.arange(n) - (n - 1) / 2)                          # bins from the transit
+        width = 0.5 * duration / period * n                                  # the transit's half width [bins]
+        width = np.where(np.isfinite(width) & (width > 1), width, 1.0)[:, None]
+        centre, outside = offset <= width, offset > np.maximum(3, 2 * width + 1)
+        got = _lost_transit(glob_, centre, outside, mean=False)
+        lost = got["lost"] & (outside.sum(axis=1) >= n // 4)               # a transit filling the orbit: unjudged
+        for i in np.flatnonzero(lost):
+            why = (f"global view: no dip at the transit phase (lowest centre bin at {got['dip'][i]:+.2f}, "
+                   f"{-got['sigma'][i]:+.1f} noise; deepest bin {got['low'][i]:+.2f} at phase "
+                   f"{(got['deepest'][i] - (n - 1) / 2) / n:+.3f}) and {got['empty'][i]} of its {got['centre'][i]} "
+                   "centre bins empty")
+            reasons[i] = f"{reasons[i]}; {why}" if reasons[i] else why
+    if up:
+        reasons[reasons != ""] = "(views read upside down: the dataset's transits point up) " + reasons[reasons != ""]
+    return reasons, up
+
+
 class ViewsDataset:
     """A views dataset read and checked: the kept TCEs (``data``), what was rejected or dropped as a
-    repeat (``rejected``, FAILURE_COLUMNS), and counts for the log and the report."""
+    repeat (``rejected``, FAILURE_COLUMNS), the records whose transit a view lost (``damage``, kept
+    or not), and counts for the log and the report (``n_damaged`` and ``damaged_by_band`` beside
+    ``n_repeats``/``n_mirrors``; ``n_rejected`` includes the damaged records it rejected)."""
 
     def __init__(self, path: str | Path, cat: dict):
         self.paths = views_paths(path)
@@ -333,6 +484,19 @@ class ViewsDataset:
         for i in np.flatnonzero(clash):
             reject(i, f"TCE id {tce_id[i]} is given to several records that differ; all are rejected")
         ok = (reasons == "") & (original < 0)
+        band = depth_bands(ephemeris["depth"])
+        damage = np.full(n, "", dtype=object)
+        checked = np.flatnonzero(ok)
+        damage[checked], upward = find_damage({v: views[v][checked] for v in REQUIRED_VIEWS},
+                                               ephemeris["period"][checked], ephemeris["duration"][checked])
+        if upward:
+            log.warning("%s: its transits point up (most records whose local view stands out at the centre stand "
+                        "above their out-of-transit level); the damage check reads its views upside down",
+                        self.where)
+        damaged = np.flatnonzero(damage != "")
+        keep_damaged = bool(cat.get("keep_damaged", False))
+        if not keep_damaged:
+            ok[damaged] = False
 
         meta = pd.DataFrame({"tce_id": tce_id, "star_id": star, "tce_num": tce_num,
                              "disposition": disposition.to_numpy(),
@@ -353,16 +517,33 @@ class ViewsDataset:
                   "error": f"{self.where}: record at {records.where[i]} repeats {tce_id[original[i]] or records.where[original[i]]}"
                            f"{' as its mirror image (views reversed)' if mirrored[i] else ' exactly'}; dropped "
                            "(catalog.drop_repeats)"} for i in dropped]
+        if not keep_damaged:
+            rows += [{"tce_id": tce_id[i], "star_id": star[i], "stage": DAMAGED_STAGE,
+                      "error": f"{self.where}: record at {records.where[i]}: transit lost: {damage[i]}; "
+                               f"{'depth unknown' if band[i] == 'unknown' else f'depth band {band[i]} ppm'}; "
+                               "rejected (set catalog.keep_damaged to keep it)"} for i in damaged]
         self.rejected = pd.DataFrame(rows, columns=FAILURE_COLUMNS)
+        self.damage = pd.DataFrame({"tce_id": tce_id[damaged], "star_id": star[damaged],
+                                    "disposition": disposition.to_numpy()[damaged],
+                                    "depth": ephemeris["depth"][damaged], "depth_band": band[damaged],
+                                    "reason": damage[damaged]})
         self.n_records = n
         self.n_mirrors = int(mirrored.sum())
         self.n_repeats = int(dropped.size)
-        self.n_rejected = int(bad.size)
+        self.n_damaged = int(damaged.size)          # found, whether rejected or kept (catalog.keep_damaged)
+        self.damaged_by_band = self.damage.depth_band.value_counts().reindex(BAND_NAMES, fill_value=0)
+        self.n_rejected = int(bad.size) + (0 if keep_damaged else self.n_damaged)
         if not len(keep):
             raise CatalogError(self._nothing_left())
         log.info("%s: %d records in %d file(s); %d kept on %d stars; %d dropped as repeats (%d mirror images); "
-                 "%d rejected (see rejected.csv)", self.where, n, len(self.paths), len(keep),
-                 len(set(self.data.meta.star_id)), self.n_repeats, self.n_mirrors, self.n_rejected)
+                 "%d rejected (%d of them damaged; see rejected.csv)", self.where, n, len(self.paths), len(keep),
+                 len(set(self.data.meta.star_id)), self.n_repeats, self.n_mirrors, self.n_rejected,
+                 0 if keep_damaged else self.n_damaged)
+        if self.n_damaged:
+            log.info("%s: %d record(s) lost their transit in a flux view (no dip at the centre, whose bins are "
+                     "empty), by depth [ppm]: %s; %s", self.where, self.n_damaged,
+                     ", ".join(f"{b} {c}" for b, c in self.damaged_by_band.items()),
+                     "kept (catalog.keep_damaged)" if keep_damaged else "rejected (stage damaged)")
 
     def _toi_dispositions(self, star: np.ndarray, ephemeris: dict, cat: dict) -> pd.Series:
         """Dispositions from a TOI table (catalog.labels_path) instead of the dataset's own labels:
