@@ -120,7 +120,7 @@ def _score(args) -> int:
         print(f"exosieve score: {exc}", file=sys.stderr)
         return 2
     signal = out.iloc[0]
-    if signal.status != "scored":
+    if signal.status == "failed":
         print(f"exosieve score: {signal.error}", file=sys.stderr)
         return 1
     names = [c for c in out.columns if f"{c}_std" in out.columns]
@@ -132,6 +132,8 @@ def _score(args) -> int:
     print(f"{'KIC' if mission == 'kepler' else 'TIC'} {star}: P = {args.period:g} d, epoch {signal.epoch:.5f} "
           f"({'BKJD' if mission == 'kepler' else 'BTJD'}), duration {signal.duration * 24:.3g} h, {len(files)} file(s)")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if signal.status == "flagged":
+        print(f"flagged, not to be read as a verdict: {signal.flag}")
     if args.sheet:   # the model that reads the most (exominer when present) draws the sheet
         primary = max(names, key=lambda m: sum(c.startswith(f"{m}_attr_") for c in out.columns))
         _score_sheet(out, primary, args.sheet)

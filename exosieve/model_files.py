@@ -209,12 +209,17 @@ def load_bundle(path: str | Path, names=None) -> ModelSet:
     if contents.get("bundle_version") != BUNDLE_VERSION:
         raise ModelMismatchError(f"{path}: bundle version {contents.get('bundle_version')}, this ExoSieve reads "
                                  f"{BUNDLE_VERSION}; export it again with this ExoSieve")
-    for name, folds in contents["models"].items():
+    held = contents.get("models")
+    if (not isinstance(held, dict) or not isinstance(contents.get("about"), dict)
+            or not all(isinstance(folds, list) and all(isinstance(f, dict) for f in folds) for folds in held.values())):
+        raise ModelMismatchError(f"{path}: the bundle's contents are damaged (no models by name, each a list of "
+                                 "model files, or no description); export it again with exosieve export-models")
+    for name, folds in held.items():
         for fold in folds:
             if fold.get("format") != MODEL_FORMAT:
                 raise ModelMismatchError(f"{path}: {name} holds model files of format {fold.get('format')}, this "
                                          f"ExoSieve reads {MODEL_FORMAT}")
-    models = {n: f for n, f in contents["models"].items() if names is None or n in names}
+    models = {n: f for n, f in held.items() if names is None or n in names}
     return ModelSet(models, contents["about"], str(path))
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from .catalog.sources import build_catalog, get_source, target_ids
 from .evaluation import FoldModel, ensemble_scores, load_fold_models
 from .preprocess import _assemble, preprocess_stars
-from .utils import atomic_output
+from .utils import FLAGGED_STAGE, atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,9 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
     files_of = index.groupby("star_id")["path"].apply(list).to_dict()
     errors = {f["star_id"]: f["error"] for f in failures}
     results, fail = preprocess_stars(tces, files_of, set(errors), cfg, progress=progress)
-    errors.update({f["tce_id"]: f["error"] for f in fail})
+    errors.update({f["tce_id"]: f["error"] for f in fail if f["stage"] != FLAGGED_STAGE})
     out = tces[["tce_id", "star_id", "period", "epoch", "duration", "depth", "disposition"]].copy()
+    out["flag"] = out.tce_id.map({t.tce_id: feats.get("flag", "") for t, _, feats in results}).fillna("")
     if results:
         data = _assemble(results, cfg)
         for model, models in fold_models.items():

@@ -23,11 +23,11 @@ import pandas as pd
 from tqdm import tqdm
 
 from .catalog.table import STELLAR_COLUMNS
-from .detrend import detrend, fit_trend, transit_mask
+from .detrend import detrend, fit_trend, robust_std, transit_mask
 from .features import measure_features
 from .lightcurves.reader import quality_bitmask, read_kepler_lightcurve
 from .shards import ShardData, ShardError, ShardSet, provenance, write_shard
-from .utils import FAILURE_COLUMNS, TargetError, atomic_output
+from .utils import FAILURE_COLUMNS, FLAGGED_STAGE, TargetError, atomic_output
 from .views import ViewMaker, array_shape, phase_fold, raw_flux_fold, raw_flux_view, shard_arrays
 
 log = logging.getLogger(__name__)
@@ -61,9 +61,41 @@ def foreign_transits(time: np.ndarray, phase: np.ndarray, tce, others: pd.DataFr
     return mask & (np.abs(phase) >= duration)
 
 
+# A TCE whose views hold fewer in-transit cadences than this says nothing of its transit's shape.
+MIN_IN_TRANSIT_CADENCES = 3
+# A catalog depth this many times the fold's noise must show in the light curve; a measured depth
+# under DEPTH_SHORTFALL of it says the transit did not reach the views (or the catalog is wrong).
+EXPECTED_SNR = 7.0
+DEPTH_SHORTFALL = 0.3
+
+
+def transit_flag(phase: np.ndarray, flux: np.ndarray, duration: float, catalog_depth: float,
+                 measured: dict) -> str:
+    """Why the views of a TCE may not hold its transit, in words ('' when they do): too few
+    in-transit cadences, a single transit, or a depth far below the catalog's where the catalog's
+    depth would stand well above the noise. Scored all the same, with this flag beside the score:
+    a model that never saw the transit must not read as confident that there is no planet."""
+    in_transit = np.abs(phase) < 0.5 * duration
+    n_in = int(in_transit.sum())
+    reasons = []
+    if n_in < MIN_IN_TRANSIT_CADENCES:
+        reasons.append(f"only {n_in} in-transit cadence(s) in its views")
+    if measured.get("n_transits", 2) < 2:
+        reasons.append("a single transit in the light curve: nothing confirms its period")
+    if np.isfinite(catalog_depth) and catalog_depth > 0 and n_in:
+        out = np.abs(phase) > duration
+        scatter = robust_std(flux[out]) if out.sum() > 10 else float("nan")
+        expected_snr = catalog_depth * 1e-6 / (scatter / np.sqrt(n_in)) if scatter > 0 else 0.0
+        if expected_snr > EXPECTED_SNR and measured.get("depth", 0.0) < DEPTH_SHORTFALL * catalog_depth:
+            reasons.append(f"its depth in the light curve, {measured.get('depth', 0.0):.0f} ppm, is far below the "
+                           f"catalog's {catalog_depth:.0f} ppm")
+    return "; ".join(reasons)
+
+
 def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[dict, dict]:
     """Views and measured features of one TCE from its star's detrended light curve, the other
-    TCEs' transits left out unless they may be this TCE's own signal (``foreign_transits``)."""
+    TCEs' transits left out unless they may be this TCE's own signal (``foreign_transits``).
+    ``features["flag"]`` says why its score may not be trusted (``transit_flag``), '' if nothing."""
     period, epoch, duration = float(tce.period), float(tce.epoch), float(tce.duration)
     baseline = float(star.time[-1] - star.time[0])
     if period > baseline:
@@ -102,6 +134,8 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
     features = {"period": period, "duration": duration * 24.0, **measured}
     for col in STELLAR_COLUMNS:
         features[col] = float(getattr(tce, col)) if pd.notna(getattr(tce, col, np.nan)) else np.nan
+    depth = pd.to_numeric(getattr(tce, "depth", np.nan), errors="coerce")
+    features["flag"] = transit_flag(phase[keep], flux[keep], duration, float(depth), measured)
     return views, features
 
 
@@ -160,6 +194,9 @@ def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
     failures = [{"tce_id": "", "star_id": star_id, "stage": "file", "error": why} for _, why in lc.skipped]
     failures += [{"tce_id": tce_id, "star_id": star_id, "stage": "preprocess", "error": error}
                  for tce_id, error in errors.items()]
+    # Scored, but recorded: a user reads why this TCE's score may not be trusted.
+    failures += [{"tce_id": tce.tce_id, "star_id": star_id, "stage": FLAGGED_STAGE, "error": f"TCE {tce.tce_id}: {feats['flag']}"}
+                 for tce, _, feats in results if feats.get("flag")]
     return results, failures
 
 
@@ -328,8 +365,8 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
 def _assemble(results, cfg) -> ShardData:
     names = list(cfg["features"])
     meta = pd.DataFrame([{"tce_id": t.tce_id, "star_id": t.star_id, "period": t.period, "epoch": t.epoch,
-                          "duration": t.duration} for t, _, _ in results],
-                        columns=["tce_id", "star_id", "period", "epoch", "duration"])
+                          "duration": t.duration, "flag": f.get("flag", "")} for t, _, f in results],
+                        columns=["tce_id", "star_id", "period", "epoch", "duration", "flag"])
     views = {v: np.array([r[1][v] for r in results], np.float32).reshape(len(results), *array_shape(v, cfg["views"]))
              for v in shard_arrays(cfg)}
     scalars = np.array([[r[2].get(n, np.nan) for n in names] for r in results], float)

@@ -13,7 +13,9 @@ preprocessing settings the models record (the views geometry, detrending, featur
 workflow's own reader, detrending, views and features: nothing is implemented twice. The result
 is one row per signal: per model the calibrated probability (mean over folds), its spread, the raw
 score, and per-branch attributions by occlusion; ``status`` and ``error`` say what went wrong for
-a signal that could not be scored, and what to change.
+a signal that could not be scored, and what to change. A signal whose transit did not reach its
+views (too few in-transit cadences, a single transit, a depth far below the one given) is scored
+with ``status`` ``flagged`` and the reason in ``flag``: its score is no confident verdict.
 """
 
 from __future__ import annotations
@@ -215,7 +217,10 @@ def score(lightcurves, ephemerides, models, *, star_id=None, time_system: str | 
         results += r
         errors.update(e)
     out = signals[["tce_id", "star_id", "period", "epoch", "duration", "depth"]].copy()
-    out["status"] = np.where(out.tce_id.isin(errors), "failed", "scored")
+    flags = {tce.tce_id: feats.get("flag", "") for tce, _, feats in results}
+    out["status"] = np.where(out.tce_id.isin(errors), "failed",
+                             np.where(out.tce_id.map(flags).fillna("") != "", "flagged", "scored"))
+    out["flag"] = out.tce_id.map(flags).fillna("")
     out["error"] = out.tce_id.map(errors)
     if not results:
         return out

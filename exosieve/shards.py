@@ -12,6 +12,10 @@ path                   dtype, shape    meaning
                                        (preprocess.star_digest): a rerun keeps the rows of
                                        stars whose digest is unchanged instead of redoing them
 ``ephemeris``          float64 (N, 3)  period [d], epoch [d], duration [d] (attrs ``columns``)
+``flag``               str (N,)        why a TCE's score is not to be trusted (empty when
+                                       nothing is wrong): its transit did not reach its views
+                                       (preprocess.transit_flag). Optional: a shard written
+                                       before it existed reads as unflagged
 ``views/<name>``       float32 (N,..)  one dataset per view array: ``global`` (N, 301),
                                        ``unfolded`` (N, K, L), ... (see exosieve/views.py)
 ``scalars``            float32 (N, F)  scalar features, names in attrs ``columns``
@@ -219,6 +223,8 @@ def write_shard(path: str | Path, data: ShardData, attrs: dict) -> None:
             h5.create_dataset("tce_id", data=_strings(data.meta["tce_id"]), **kw)
             h5.create_dataset("star_id", data=_strings(data.meta["star_id"]), **kw)
             h5.create_dataset("input_digest", data=_strings(digests), **kw)
+            flags = data.meta["flag"].fillna("") if "flag" in data.meta else [""] * n
+            h5.create_dataset("flag", data=_strings(flags), **kw)
             eph = h5.create_dataset("ephemeris", data=data.meta[EPHEMERIS_COLUMNS].to_numpy(np.float64)
                                     .reshape(n, len(EPHEMERIS_COLUMNS)), **kw)
             eph.attrs["columns"] = EPHEMERIS_COLUMNS
@@ -264,7 +270,8 @@ def _read_index(path: Path, views: list[str] | None):
             attrs = _checked_attrs(h5, path)
             n = int(attrs["n_tces"])
             meta = pd.DataFrame({"tce_id": h5["tce_id"].asstr()[:], "star_id": h5["star_id"].asstr()[:],
-                                 "input_digest": h5["input_digest"].asstr()[:]})
+                                 "input_digest": h5["input_digest"].asstr()[:],
+                                 "flag": h5["flag"].asstr()[:] if "flag" in h5 else np.full(n, "", object)})
             eph = h5["ephemeris"][:]
             for j, col in enumerate(EPHEMERIS_COLUMNS):
                 meta[col] = eph[:, j] if n else np.zeros(0)
@@ -311,7 +318,7 @@ class ShardSet:
         self.view_shapes = filled[0][4] if filled else (parts[0][4] if parts else {})
         self.view_names = list(self.view_shapes)
         meta = pd.concat([p[1] for p in parts], ignore_index=True) if parts else pd.DataFrame(
-            columns=["tce_id", "star_id", "input_digest", *EPHEMERIS_COLUMNS])
+            columns=["tce_id", "star_id", "input_digest", "flag", *EPHEMERIS_COLUMNS])
         shard = np.repeat(np.arange(len(parts)), [len(p[1]) for p in parts])
         row = np.concatenate([np.arange(len(p[1])) for p in parts]) if parts else np.zeros(0, int)
         order = np.argsort(meta["tce_id"].to_numpy(dtype=str), kind="stable")

@@ -31,7 +31,7 @@ PANELS = [  # (array, title, scatter array drawn as a band around it)
 def select_sheet_tces(catalog: pd.DataFrame, n: int) -> list[tuple[str, str]]:
     """(kind, tce_id): the n top-ranked TCEs, the n highest-scored negatives and the n
     lowest-scored positives (out-of-fold scores)."""
-    scored = catalog[catalog.status == "scored"]
+    scored = catalog[catalog.status.isin(["scored", "flagged"])]
     picks = [("top", t) for t in scored.sort_values("rank").tce_id.head(n)]
     picks += [("false_positive", t) for t in
               scored[scored.label == 0].sort_values("score", ascending=False).tce_id.head(n)]

@@ -27,6 +27,8 @@ class TargetError(ValueError):
 
 # The columns of every failure manifest (light curves, preprocessing, catalog rejections).
 FAILURE_COLUMNS = ["tce_id", "star_id", "stage", "error"]
+# The manifest's stage of a TCE that was scored, with the reason its score may not be trusted.
+FLAGGED_STAGE = "flagged"
 
 
 # What a reader's exception says about the file, in a user's terms: the library's own words

@@ -141,6 +141,26 @@ def test_bad_ephemerides_are_named_with_what_to_change_and_the_rest_are_scored(r
 
 
 @needs_shared_data
+def test_a_signal_whose_transit_is_not_in_its_views_is_scored_with_a_flag_not_a_verdict(run):
+    """Issue 28: a transit the views do not hold (a depth far below the one given, or one transit
+    that nothing confirms) is scored, flagged, with the reason; Kepler-75 b is not flagged."""
+    folder, _ = run
+    from exosieve.lightcurves.reader import read_kepler_lightcurve
+    lc = read_kepler_lightcurve(kepler75_files(), "757450")
+    start, span = float(lc.time[0]), float(lc.time[-1] - lc.time[0])
+    signals = [{**KEPLER75, "depth": 16000.0},
+               # half a period from Kepler-75 b's transits, where the light curve is flat
+               {**KEPLER75, "tce_id": "nothing_there", "epoch": 134.452 + 8.884923 / 2, "depth": 16000.0},
+               {"tce_id": "one_transit", "period": 0.6 * span, "epoch": start + 0.5 * span, "duration": 0.2}]
+    out = score(kepler75_files(), signals, folder).set_index("tce_id")
+    assert out.status.to_dict() == {"757450_1": "scored", "nothing_there": "flagged", "one_transit": "flagged"}
+    assert out.flag["757450_1"] == ""
+    assert "is far below the catalog's 16000 ppm" in out.flag["nothing_there"]
+    assert "a single transit" in out.flag["one_transit"]
+    assert out.trees.notna().all()                       # scored all the same
+
+
+@needs_shared_data
 def test_exosieve_score_prints_the_scores_and_writes_the_sheet(run, tmp_path, capsys):
     folder, _ = run
     args = ["score", "--kic", "757450", "--period", "8.884923", "--t0", "134.452", "--duration", "2.078h",

@@ -16,7 +16,9 @@ def _data(n=5, seed=0):
     rng = np.random.default_rng(seed)
     meta = pd.DataFrame({"tce_id": [f"{100 + i}_1" for i in range(n)], "star_id": [str(100 + i) for i in range(n)],
                          "period": rng.uniform(1, 10, n), "epoch": rng.uniform(130, 140, n),
-                         "duration": rng.uniform(0.05, 0.3, n)})
+                         "duration": rng.uniform(0.05, 0.3, n),
+                         "flag": ["a single transit in the light curve: nothing confirms its period" if i == 1 else ""
+                                  for i in range(n)]})
     return ShardData(meta=meta, views={"global": rng.normal(size=(n, 301)).astype(np.float32),
                                        "local": rng.normal(size=(n, 31)).astype(np.float32)},
                      scalars=rng.normal(size=(n, 3)).astype(np.float32), scalar_names=["period", "depth", "snr"])
@@ -26,7 +28,7 @@ def test_round_trip(tmp_path):
     d = _data()
     write_shard(tmp_path / "s.h5", d, {"config_hash": "abc", "source": "test", "shard": "000"})
     back = read_shard(tmp_path / "s.h5")
-    pd.testing.assert_frame_equal(back.meta, d.meta, check_dtype=False)
+    pd.testing.assert_frame_equal(back.meta, d.meta, check_dtype=False, check_like=True)
     np.testing.assert_array_equal(back.views["local"], d.views["local"])
     np.testing.assert_array_equal(back.scalars, d.scalars)
     assert back.scalar_names == d.scalar_names
