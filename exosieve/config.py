@@ -138,7 +138,7 @@ VIEW_PRESETS = {
                                     "mask_others": False}},
     # ExoSieve's own geometry with ExoMiner++'s TESS branches turned on.
     "tess": {"enabled": ["global", "local", "scatter", "odd_even", "secondary", "centroid", "double_period",
-                         "unfolded", "momentum_dump", "flux_trend", "periodogram"]},
+                         "unfolded", "coverage", "momentum_dump", "flux_trend", "periodogram"]},
 }
 
 

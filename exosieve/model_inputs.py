@@ -43,7 +43,7 @@ def model_branches(model: str, arrays: list[str]) -> list[Branch]:
     branches = []
     for flux in ("global", "local"):
         if flux in have:
-            branches.append(Branch(flux, (tower(flux, f"{flux}_scatter"),)))
+            branches.append(Branch(flux, (tower(flux, f"{flux}_scatter", f"{flux}_coverage"),)))
     if {"odd_local", "even_local"} <= have:
         branches.append(Branch("odd_even", (("odd_local",), ("even_local",)), paired=True))
     if "secondary" in have:

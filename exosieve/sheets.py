@@ -61,6 +61,11 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
                 noise = 1.4826 * np.median(np.abs(v - np.median(v)))
                 width = noise * (1 + views[band])
                 ax.fill_between(x, v - width, v + width, color="C0", alpha=0.2, lw=0)
+            coverage = views.get(f"{name}_coverage")
+            if coverage is not None and (coverage < 0.5).any():   # bins with no data: interpolated
+                ax.fill_between(x, 0, 1, where=coverage < 0.5, color="grey", alpha=0.25, lw=0,
+                                transform=ax.get_xaxis_transform(), label="no data")
+                ax.legend(fontsize=6, loc="lower left")
         ax.set_title(title, fontsize=9)
         ax.tick_params(labelsize=7)
     if attrs:

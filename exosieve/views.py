@@ -27,7 +27,15 @@ secondary         secondary (L)                  the most significant dip away f
 centroid          centroid_global, centroid_local  the image moving on the sky in transit: a blend
 double_period     double_period (G)              the orbit folded at twice the period
 unfolded          unfolded (K, L)                each transit on its own: single-event glitches
+coverage          global_coverage (G),           which bins hold data (1) and which were filled
+                  local_coverage (L)             by interpolation (0): phase coverage, said
 ================  =============================  ==================================================
+
+Coverage is said, not faked. A bin with no cadence (a long period over a few quarters leaves much
+of the orbit unobserved; a gap can fall across a transit) is filled by linear interpolation
+between its neighbours, as Astronet does, so that the convolutions see a continuous view; the
+``coverage`` arrays say which bins those are, and exominer reads each as a channel of its flux
+view's tower, so a flat stretch of interpolation never reads as a flat, eclipse-free orbit.
 
 ``raw_flux`` (R) is the detrended light curve binned in time, unfolded, for the ``raw_flux``
 baseline model; every TCE of a star shares it. ``raw_flux_fold`` (R), its second channel, is the
@@ -52,12 +60,14 @@ VIEW_GROUPS = {
     "centroid": ["centroid_global", "centroid_local"],
     "double_period": ["double_period"],
     "unfolded": ["unfolded"],
+    "coverage": ["global_coverage", "local_coverage"],
     # ExoMiner++'s TESS branches (Valizadegan et al. 2025); off in the Kepler default.
     "momentum_dump": ["momentum_dump"],
     "flux_trend": ["flux_trend"],
     "periodogram": ["periodogram"],
 }
-KEPLER_VIEW_GROUPS = ["global", "local", "scatter", "odd_even", "secondary", "centroid", "double_period", "unfolded"]
+KEPLER_VIEW_GROUPS = ["global", "local", "scatter", "odd_even", "secondary", "centroid", "double_period", "unfolded",
+                      "coverage"]
 # Views are bounded so that no odd star (a shallow fold with one huge event, a near-zero depth)
 # feeds a network values far outside what it trained on; the scalar features keep magnitudes.
 # Flux views sit in about [-1, 0] and diagnostic views rarely leave [-3, 3]; centroid views are in
@@ -80,7 +90,7 @@ def array_shape(name: str, vcfg: dict) -> tuple[int, ...]:
         return (vcfg["unfolded_transits"], vcfg["local_bins"])
     if name in ("raw_flux", "raw_flux_fold"):
         return (vcfg["raw_flux_bins"],)
-    if name in ("global", "global_scatter", "centroid_global", "double_period", "flux_trend"):
+    if name in ("global", "global_scatter", "global_coverage", "centroid_global", "double_period", "flux_trend"):
         return (vcfg["global_bins"],)
     if name == "periodogram":
         return (vcfg["periodogram_bins"],)
@@ -260,18 +270,22 @@ class ViewMaker:
         # The global bins' window: at most a transit duration, or (Astronet) the whole bin.
         self.gwidth = duration if vcfg.get("global_bin_width", "transit") == "transit" else None
         self.lcentres = local_centres(self.half, self.lbins, self.lwidth)
-        self.local_raw = self._bin_local(self.phase, flux)
+        self.local_raw, self.local_counts = self._bin_local(self.phase, flux, counts=True)
         self.level = out_of_transit_level(self.local_raw, self.lcentres, duration)
         self.depth = max(-float(np.min(self.local_raw - self.level)), 1e-9)
-        self.global_raw = fill_empty(binned_median(self.phase, flux, -0.5 * period, 0.5 * period,
-                                                   self.gbins, self.gwidth)[0])
+        global_med, self.global_counts = binned_median(self.phase, flux, -0.5 * period, 0.5 * period,
+                                                       self.gbins, self.gwidth)
+        self.global_raw = fill_empty(global_med)
         self.global_level = float(np.median(self.global_raw))
 
-    def _bin_local(self, phase, values) -> np.ndarray:
-        """Median-binned local view of ``values`` (empty bins interpolated)."""
+    def _bin_local(self, phase, values, counts: bool = False):
+        """Median-binned local view of ``values`` (empty bins interpolated); with ``counts``, also
+        each bin's number of cadences."""
         if self.lwidth is None:
-            return fill_empty(binned_median(phase, values, -self.half, self.half, self.lbins)[0])
-        return fill_empty(windowed_median(phase, values, self.lcentres, self.lwidth)[0])
+            med, n = binned_median(phase, values, -self.half, self.half, self.lbins)
+        else:
+            med, n = windowed_median(phase, values, self.lcentres, self.lwidth)
+        return (fill_empty(med), n) if counts else fill_empty(med)
 
     def _local_scaled(self, phase, flux) -> np.ndarray:
         med = self._bin_local(phase, flux)
@@ -295,6 +309,12 @@ class ViewMaker:
         if self.c.get("normalize") == "min":
             return normalize_view(self.local_raw, float(np.median(self.local_raw)))
         return (self.local_raw - self.level) / self.depth
+
+    def _global_coverage(self, _):
+        return (self.global_counts > 0).astype(float)
+
+    def _local_coverage(self, _):
+        return (self.local_counts > 0).astype(float)
 
     def _global_scatter(self, _):
         std = binned_std(self.phase, self.f, -0.5 * self.period, 0.5 * self.period, self.gbins, self.gwidth)

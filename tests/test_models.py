@@ -33,7 +33,8 @@ def test_exominer_has_every_diagnostic_branch_and_astronet_only_two():
     assert names == ["global", "local", "odd_even", "secondary", "centroid", "double_period", "unfolded"]
     assert [b.name for b in model_branches("astronet", arrays)] == ["global", "local"]
     glob = model_branches("exominer", arrays)[0]
-    assert glob.towers == (("global", "global_scatter"),)  # scatter rides beside its flux view
+    # scatter and coverage (which bins hold data) ride beside their flux view, as its channels
+    assert glob.towers == (("global", "global_scatter", "global_coverage"),)
 
 
 def test_odd_even_branch_shares_weights_and_sees_only_the_difference():

@@ -120,3 +120,24 @@ def test_real_multi_tce_stars_keep_their_own_eclipses_and_lose_their_neighbours(
     pcs = _real_star("2019477", dr24[dr24.kepid == 2019477])
     assert pcs["2019477_1"][1]["secondary_snr"] < 7
     assert pcs["2019477_2"][1]["secondary_snr"] < 7
+
+
+def test_phase_coverage_is_said_not_faked():
+    """A long period over a light curve with a gap leaves a stretch of the orbit unobserved: its
+    global bins are filled by interpolation and marked 0 in global_coverage; every observed bin 1."""
+    period, epoch, duration = 300.0, 131.5 + 50.0, 0.5
+    time = np.concatenate([np.arange(0.0, 100.0, CADENCE), np.arange(250.0, 400.0, CADENCE)]) + 131.5
+    flux = 1.0 + np.random.default_rng(1).normal(0.0, 1e-4, time.size)
+    flux -= 3e-3 * (np.abs(phase_fold(time, period, epoch)) < 0.5 * duration)
+    lc = lightcurve_from_arrays("42", time, flux, centroid_col=np.zeros(time.size), centroid_row=np.zeros(time.size))
+    views, _ = _features(lc, _tces([(period, epoch, duration, 3e-3)]))["42_1"]
+    coverage = views["global_coverage"]
+    centres = (np.arange(coverage.size) + 0.5) / coverage.size * period - 0.5 * period   # time from transit
+    phase = np.sort(phase_fold(time, period, epoch))
+    nearest = np.minimum(np.abs(phase[np.clip(np.searchsorted(phase, centres), 0, phase.size - 1)] - centres),
+                         np.abs(phase[np.clip(np.searchsorted(phase, centres) - 1, 0, phase.size - 1)] - centres))
+    seen = nearest < 0.5 * duration
+    assert set(np.unique(coverage)) == {0.0, 1.0}
+    assert 0.45 < 1 - coverage.mean() < 0.55                     # half the orbit was never observed
+    assert np.array_equal(coverage == 1, seen)
+    assert views["local_coverage"].all()                          # the transit itself was observed
