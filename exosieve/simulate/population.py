@@ -124,8 +124,10 @@ def _draw_stars(rng, n, quarters) -> pd.DataFrame:
 
 
 def _planet(rng, star, baseline, t_start):
-    """Draw planets from realistic distributions until one would be detected (SNR >= 7.1)."""
-    p_max = min(200.0, baseline / 3.0)
+    """Draw planets from realistic distributions until one would be detected (SNR >= 7.1): periods
+    up to a third of the baseline (three transits), at most 500 d, so that 17 quarters hold
+    planets of 100-500 d as Kepler's DR24 candidates do."""
+    p_max = min(500.0, baseline / 3.0)
     for _ in range(200):
         m = 64
         period = np.exp(rng.uniform(np.log(0.6), np.log(p_max), m))
