@@ -158,8 +158,10 @@ class FoldModel:
         with torch.no_grad():
             for start in range(0, scalars.shape[0], batch_size):
                 sl = slice(start, start + batch_size)
-                logits = self.net({v: torch.from_numpy(np.ascontiguousarray(views[v][sl])) for v in views},
-                                  torch.from_numpy(scalars[sl]))
+                # Writable as torch wants: an occluded view is a read-only broadcast of the median,
+                # contiguous (so never copied) when one TCE is scored.
+                logits = self.net({v: torch.from_numpy(np.require(views[v][sl], requirements=["C", "W"]))
+                                   for v in views}, torch.from_numpy(np.require(scalars[sl], requirements=["C", "W"])))
                 # float64: a float32 sigmoid is exactly 1.0 above a logit of ~17, and TCEs there would tie
                 out.append(torch.sigmoid(logits.double()).numpy())
         return np.concatenate(out) if out else np.zeros(0)

@@ -133,3 +133,20 @@ def test_no_model_runs_an_op_whose_cuda_backward_torch_documents_as_nondetermini
     # The check can fail: the adaptive pool the towers used to end with is caught.
     pooled = torch.nn.AdaptiveMaxPool1d(4)(torch.randn(2, 3, 31, requires_grad=True))
     assert _backward_ops(pooled.sum()) & forbidden == {"adaptivemaxpool2d"}
+
+
+def test_scoring_one_tce_with_an_occluded_view_raises_no_warning():
+    """Occlusion replaces a view by a read-only broadcast of its median; for one TCE that array is
+    contiguous, and torch warned 'The given NumPy array is not writable' on every exosieve score."""
+    import warnings
+    from types import SimpleNamespace
+
+    from exosieve.evaluation import FoldModel
+    arrays = _arrays(DEFAULT)
+    net = build_cnn("exominer", arrays, 5, DEFAULT["models"]["exominer"]).eval()
+    views = {k: np.broadcast_to(np.zeros(shape, np.float32), (1, *shape)) for k, shape in arrays.items()}
+    assert not views["global"].flags.writeable and views["global"].flags.c_contiguous
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        scores = FoldModel._cnn_scores(SimpleNamespace(net=net), views, np.zeros((1, 5), np.float32))
+    assert scores.shape == (1,) and np.isfinite(scores).all()
