@@ -139,6 +139,19 @@ class ModelSet:
         """The recorded settings of the first fold model (every fold of a run shares them)."""
         return next(iter(self.models.values()))[0]["settings"]
 
+    def domain(self) -> dict:
+        """What every model of the set learned from (training.training_domain), merged: the missions
+        of its light curves, and per measured feature the widest range any fold model saw."""
+        missions, ranges = set(), {}
+        for folds in self.models.values():
+            for contents in folds:
+                domain = contents.get("domain") or {}
+                missions.add(domain.get("mission"))
+                for name, (lo, hi) in (domain.get("ranges") or {}).items():
+                    old = ranges.get(name, (lo, hi))
+                    ranges[name] = (min(lo, old[0]), max(hi, old[1]))
+        return {"missions": missions - {None}, "ranges": ranges}
+
     def fold_models(self, name: str):
         from .evaluation import FoldModel
         return [FoldModel(bundle=c, where=f"{self.where}: {name} fold {c.get('fold')}") for c in self.models[name]]

@@ -15,7 +15,9 @@ is one row per signal: per model the calibrated probability (mean over folds), i
 score, and per-branch attributions by occlusion; ``status`` and ``error`` say what went wrong for
 a signal that could not be scored, and what to change. A signal whose transit did not reach its
 views (too few in-transit cadences, a single transit, a depth far below the one given) is scored
-with ``status`` ``flagged`` and the reason in ``flag``: its score is no confident verdict.
+with ``status`` ``flagged`` and the reason in ``flag``: its score is no confident verdict. So is a
+signal unlike what the models learned from (``domain_flags``): another mission's light curve, or a
+measured period, duration, depth or transit count outside their training TCEs' range.
 """
 
 from __future__ import annotations
@@ -180,6 +182,28 @@ def _preprocess(lc: LightCurve, signals: pd.DataFrame, cfg: dict):
     return results, errors
 
 
+# How the measured features are named in an out-of-domain flag, with their units.
+DOMAIN_WORDS = {"period": ("period", "d"), "duration": ("duration", "h"), "depth": ("depth", "ppm"),
+                "n_transits": ("transit count", "")}
+
+
+def domain_flags(domain: dict, mission: str, features: dict) -> list[str]:
+    """Why a signal is unlike what the models learned from (ModelSet.domain), in words: a light
+    curve of another mission, or a measured period, duration, depth or transit count outside the
+    range of the training TCEs (0.5th-99.5th percentile). Flagged, not refused."""
+    reasons = []
+    if domain["missions"] and mission not in domain["missions"]:
+        reasons.append(f"a {mission.upper() if mission == 'tess' else mission.title()} light curve, and the models "
+                       f"learned from {', '.join(sorted(m.upper() if m == 'tess' else m.title() for m in domain['missions']))} ones")
+    for name, (lo, hi) in domain["ranges"].items():
+        value = features.get(name)
+        if value is not None and np.isfinite(value) and not lo <= value <= hi:
+            word, unit = DOMAIN_WORDS.get(name, (name, ""))
+            reasons.append(f"its {word} {value:.4g}{' ' + unit if unit else ''} is outside the training TCEs' "
+                           f"{lo:.4g}-{hi:.4g}")
+    return reasons
+
+
 def config_for(models: ModelSet) -> dict:
     """The preprocessing configuration the models were trained under (views geometry, detrending,
     features), to make the same inputs from light curves."""
@@ -217,7 +241,9 @@ def score(lightcurves, ephemerides, models, *, star_id=None, time_system: str | 
         results += r
         errors.update(e)
     out = signals[["tce_id", "star_id", "period", "epoch", "duration", "depth"]].copy()
-    flags = {tce.tce_id: feats.get("flag", "") for tce, _, feats in results}
+    mission = next(iter(curves.values())).mission
+    flags = {tce.tce_id: "; ".join(r for r in (feats.get("flag", ""), *domain_flags(model_set.domain(), mission, feats))
+                                   if r) for tce, _, feats in results}
     out["status"] = np.where(out.tce_id.isin(errors), "failed",
                              np.where(out.tce_id.map(flags).fillna("") != "", "flagged", "scored"))
     out["flag"] = out.tce_id.map(flags).fillna("")

@@ -177,11 +177,32 @@ def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, ou
             extra = extra_training_data(cfg, arrays, names, held_out)
         bundle, info = train_cnn(model, shards, labels, train, val, arrays, names, cols, fold, cfg, out_dir,
                                  progress, extra=extra)
-        bundle.update(format=MODEL_FORMAT, settings=model_settings(cfg))
+        bundle.update(format=MODEL_FORMAT, settings=model_settings(cfg), domain=training_domain(shards, train, cfg))
         raw_val = raw_scores(FoldModel(bundle=bundle), shards, val)
     bundle["calibration"] = _calibrate(raw_val, labels[val], calibrated_on, model, fold)
     save_model_file(out_dir / "model.pt", bundle)
     return {"model": model, "fold": fold, **info, "calibration": bundle["calibration"]}
+
+
+# The measured features whose range a model's training TCEs span, for the scores' out-of-domain flags.
+DOMAIN_FEATURES = ("period", "duration", "depth", "n_transits")
+
+
+def training_domain(shards: ShardSet, train: np.ndarray, cfg: dict) -> dict:
+    """What a model learned from, as scoring checks its inputs against (scoring.domain_flags): the
+    mission of its light curves (None for a views dataset, whose mission the files do not say) and
+    the 0.5th-99.5th percentile of each measured feature over its training TCEs."""
+    source = cfg["catalog"]["source"]
+    mission = ("tess" if source == "tess_spoc" or (source == "simulated" and cfg["survey"]["mission"] == "tess")
+               else None if source == "views" else "kepler")
+    ranges = {}
+    for name in DOMAIN_FEATURES:
+        if name in shards.scalar_names:
+            values = shards.scalars[train, shards.scalar_names.index(name)]
+            values = values[np.isfinite(values)]
+            if values.size:
+                ranges[name] = [float(v) for v in np.percentile(values, [0.5, 99.5])]
+    return {"mission": mission, "ranges": ranges}
 
 
 def _calibrate(raw_val: np.ndarray, y_val: np.ndarray, fitted_on: str, model: str, fold: int) -> dict:
@@ -221,6 +242,6 @@ def _train_trees(shards: ShardSet, labels: np.ndarray, train: np.ndarray, val: n
               "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
               "fold": fold, "best_val_pr_auc": float(val_score), "imbalance": cfg["training"]["imbalance"],
               "calibration": _calibrate(raw_val, labels[val], calibrated_on, "trees", fold),
-              "settings": model_settings(cfg)}
+              "settings": model_settings(cfg), "domain": training_domain(shards, train, cfg)}
     save_model_file(out_dir / "model.pt", bundle)
     return {"model": "trees", "fold": fold, "best_val_pr_auc": val_score, "iterations": int(clf.n_iter_)}

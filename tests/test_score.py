@@ -16,7 +16,8 @@ import torch
 from conftest import KEPLER_LC, needs_shared_data
 from exosieve.cli import main
 from exosieve.config import load
-from exosieve.model_files import ModelMismatchError, export_bundle, load_models, models_from
+from exosieve.model_files import (ModelMismatchError, export_bundle, load_model_file, load_models, models_from,
+                                  save_model_file)
 from exosieve.scoring import ScoreError, score
 from exosieve.training import train_fold
 from test_calibration import _imbalanced_shards
@@ -33,8 +34,13 @@ def run(tmp_path_factory):
                 "models": {"enabled": ["trees"], "primary": "trees"}})
     shards, folds_csv = _imbalanced_shards(tmp, cfg, n=900, planet_fraction=0.3)
     for fold in range(3):
-        train_fold(shards, folds_csv, fold, cfg, tmp / "results" / "models" / "trees" / f"fold_{fold}",
-                   model="trees", progress=False)
+        out = tmp / "results" / "models" / "trees" / f"fold_{fold}"
+        train_fold(shards, folds_csv, fold, cfg, out, model="trees", progress=False)
+        # Its features are synthetic numbers, whose ranges say nothing of a real light curve's
+        # period or depth: only the mission is kept of what it learned from.
+        contents = load_model_file(out / "model.pt")
+        assert contents["domain"]["mission"] == "kepler" and set(contents["domain"]["ranges"]) == {"depth", "period"}
+        save_model_file(out / "model.pt", {**contents, "domain": {"mission": "kepler", "ranges": {}}})
     os.makedirs(tmp / "results" / "folds")
     pd.read_csv(folds_csv).to_csv(tmp / "results" / "folds" / "folds.csv", index=False)
     return tmp, cfg
@@ -158,6 +164,26 @@ def test_a_signal_whose_transit_is_not_in_its_views_is_scored_with_a_flag_not_a_
     assert "is far below the catalog's 16000 ppm" in out.flag["nothing_there"]
     assert "a single transit" in out.flag["one_transit"]
     assert out.trees.notna().all()                       # scored all the same
+
+
+@needs_shared_data
+def test_a_tess_light_curve_given_to_kepler_models_is_flagged_and_so_is_a_value_outside_their_range(run):
+    """Issue 29: a score says when its inputs are unlike what the models learned from."""
+    from exosieve.model_files import ModelSet
+    from conftest import SHARED_DATA
+    folder, _ = run
+    wasp126 = sorted((SHARED_DATA / "tess" / "tid").rglob("*0000000025155310-*_lc.fits"))
+    out = score(wasp126, {"period": 3.28880, "epoch": 1326.5055, "duration_hours": 3.2, "star_id": "25155310"},
+                folder)
+    assert out.status.tolist() == ["flagged"] and out.trees.notna().all()
+    assert "a TESS light curve, and the models learned from Kepler ones" in out.flag.iloc[0]
+    models = load_models(folder)
+    narrow = ModelSet({n: [{**c, "domain": {"mission": "kepler", "ranges": {"depth": [10.0, 2000.0],
+                                                                                "period": [1.0, 100.0]}}}
+                           for c in folds] for n, folds in models.models.items()}, models.about, models.where)
+    kepler75 = score(kepler75_files(), KEPLER75, narrow)
+    assert kepler75.status.tolist() == ["flagged"]
+    assert kepler75.flag.iloc[0].startswith("its depth ") and "is outside the training TCEs' 10-2000" in kepler75.flag.iloc[0]
 
 
 @needs_shared_data
