@@ -14,7 +14,8 @@ from exosieve.config import load
 from exosieve.features import measure_features
 from exosieve.lightcurves.reader import LightCurve, read_kepler_lightcurve
 from exosieve.preprocess import detrend_star
-from exosieve.simulate.kepler_fits import sky_matrix
+from exosieve.simulate.common import sky_matrix
+from exosieve.simulate.kepler_fits import PIXEL_ARCSEC
 from exosieve.simulate.signals import KEPLER_LC_CADENCE
 from exosieve.views import phase_fold
 
@@ -30,13 +31,13 @@ def _blend(angles, offset_arcsec=(1.5, -0.8), seed=0) -> LightCurve:
     for i, angle in enumerate(angles):
         t = np.arange(i * 93.0, i * 93.0 + 90.0, KEPLER_LC_CADENCE)
         dip = 0.01 * (np.abs(phase_fold(t, PERIOD, EPOCH)) < 0.5 * DURATION)
-        shift_pixels = np.linalg.inv(sky_matrix(angle)) @ np.asarray(offset_arcsec)
+        shift_pixels = np.linalg.inv(sky_matrix(angle, PIXEL_ARCSEC)) @ np.asarray(offset_arcsec)
         col = 500 + 3e-3 * (t - t[0]) + dip * shift_pixels[0] + rng.normal(0, 2e-3, t.size)
         row = 200 - 2e-3 * (t - t[0]) + dip * shift_pixels[1] + rng.normal(0, 2e-3, t.size)
         parts.append((t, 1 - dip + rng.normal(0, 2e-4, t.size), col, row, np.full(t.size, i)))
     t, f, c, r, seg = (np.concatenate(x) for x in zip(*parts))
     return LightCurve("1", t, f, np.full(t.size, 2e-4), c, r, seg.astype(np.int16), len(angles),
-                      pixel_to_sky=np.stack([sky_matrix(a) for a in angles]))
+                      pixel_to_sky=np.stack([sky_matrix(a, PIXEL_ARCSEC) for a in angles]))
 
 
 def _centroid(lc: LightCurve) -> dict:
@@ -57,7 +58,7 @@ def test_a_blend_seen_through_differently_turned_files_keeps_its_significance():
     assert combined["centroid_sigma"] >= 0.9 * single["centroid_sigma"] > 10
     # Combined in pixels (every file read as if turned like the first), the shifts cancel.
     in_pixels = _blend(angles)
-    in_pixels.pixel_to_sky = np.stack([sky_matrix(angles[0])] * 4)
+    in_pixels.pixel_to_sky = np.stack([sky_matrix(angles[0], PIXEL_ARCSEC)] * 4)
     assert _centroid(in_pixels)["centroid_sigma"] < 0.3 * single["centroid_sigma"]
 
 
@@ -73,7 +74,7 @@ def test_the_simulated_survey_writes_the_orientation_its_blends_move_along(tmp_p
     lc = read_kepler_lightcurve(list(index.path), sid)
     angles = [np.arctan2(m[1, 0], -m[0, 0]) for m in lc.pixel_to_sky]    # sky_matrix's own parameter
     for m, a in zip(lc.pixel_to_sky, angles):
-        np.testing.assert_allclose(m, sky_matrix(a), atol=1e-9)
+        np.testing.assert_allclose(m, sky_matrix(a, PIXEL_ARCSEC), atol=1e-9)
     assert np.ptp(np.unwrap(angles)) > 0.1                                 # the seasons differ
 
 

@@ -107,7 +107,7 @@ def test_the_survey_is_as_hard_as_the_sky_where_the_readme_says_so(tmp_path):
     labelled = t[t.av_training_set != "UNK"]
     assert labelled.label_wrong.mean() == pytest.approx(0.03, abs=0.01)
     wrong = labelled[labelled.label_wrong]
-    from exosieve.simulate.population import DISPOSITION
+    from exosieve.simulate.common import DISPOSITION
     assert (wrong.av_training_set != wrong.true_class.map(DISPOSITION)).all()
     # False positives crowd the detection threshold, as DR24's do (depth over its error under 10 for
     # 52% of its AFPs and 82% of its NTPs, 10% of its PCs); the deep EBs are the minority.

@@ -96,7 +96,7 @@ def test_the_tce_and_toi_tables_read_as_the_real_ones(survey):
     truth = pd.read_csv(paths["truth"]).set_index("tce_id")
     assert set(tces.tce_id) <= set(truth.index)
     labelled = tces[tces.label >= 0].set_index("tce_id")
-    from exosieve.simulate.population import DISPOSITION
+    from exosieve.simulate.common import DISPOSITION
     true = truth.loc[labelled.index].true_class.map(DISPOSITION).map({"PC": 1, "AFP": 0, "NTP": 0})
     assert (true == labelled.label).mean() > 0.85                             # TOI dispositions mostly right
 

@@ -15,6 +15,7 @@ from astropy.io import fits
 from ..lightcurves.mast import kepler_lightcurve_path
 from ..lightcurves.reader import MISSION_PIXEL_SCALE
 from ..utils import atomic_output
+from .common import aperture_wcs
 
 LC_COLUMNS = [  # name, FITS format, unit
     ("TIME", "D", "BJD - 2454833"), ("TIMECORR", "E", "d"), ("CADENCENO", "J", None),
@@ -31,28 +32,6 @@ _DTYPES = {"D": ">f8", "E": ">f4", "J": ">i4"}
 PIXEL_ARCSEC = MISSION_PIXEL_SCALE["kepler"]
 
 
-def sky_matrix(orientation: float, scale: float = PIXEL_ARCSEC) -> np.ndarray:
-    """(column, row) pixel shifts -> (east, north) arcsec for an aperture WCS turned by
-    ``orientation`` [rad]: CDELT1 = -scale, CDELT2 = scale, PC a rotation, as written below and as
-    astropy reads it back (CDELT x PC)."""
-    c, s = np.cos(orientation), np.sin(orientation)
-    return np.diag([-scale, scale]) @ np.array([[c, -s], [s, c]])
-
-
-def aperture_wcs(orientation: float, ra: float, dec: float) -> list[tuple]:
-    """The celestial WCS keywords of a light-curve file's APERTURE extension."""
-    c, s = np.cos(orientation), np.sin(orientation)
-    deg = PIXEL_ARCSEC / 3600.0
-    return [("RADESYS", "ICRS", "reference frame of celestial coordinates"), ("RA_OBJ", ra, "[deg] right ascension"),
-            ("DEC_OBJ", dec, "[deg] declination"), ("EQUINOX", 2000.0, "equinox of celestial coordinate system"),
-            ("WCSAXES", 2, "number of WCS axes"), ("CTYPE1", "RA---TAN", "right ascension coordinate type"),
-            ("CTYPE2", "DEC--TAN", "declination coordinate type"), ("CRPIX1", 3.0, "[pixel] reference pixel along image axis 1"),
-            ("CRPIX2", 3.0, "[pixel] reference pixel along image axis 2"), ("CRVAL1", ra, "[deg] right ascension at reference pixel"),
-            ("CRVAL2", dec, "[deg] declination at reference pixel"), ("CUNIT1", "deg", "physical unit in column dimension"),
-            ("CUNIT2", "deg", "physical unit in row dimension"), ("CDELT1", -deg, "[deg] pixel scale in RA dimension"),
-            ("CDELT2", deg, "[deg] pixel scale in Dec dimension"), ("PC1_1", c, "linear transformation element cos(th)"),
-            ("PC1_2", -s, "linear transformation element -sin(th)"), ("PC2_1", s, "linear transformation element sin(th)"),
-            ("PC2_2", c, "linear transformation element cos(th)")]
 RECORD_DTYPE = np.dtype([(name, _DTYPES[fmt]) for name, fmt, _ in LC_COLUMNS])
 
 
@@ -79,7 +58,7 @@ def _table_hdu(n_rows: int) -> fits.BinTableHDU:
 def write_kepler_llc(root: str | Path, kepid: int, quarter: int, timestamp: str,
                      columns: dict[str, np.ndarray], star: dict, orientation: float = 0.0) -> Path:
     """Write one quarter of one star; returns the path (MAST layout under ``root``). The
-    aperture extension's WCS is turned by ``orientation`` [rad] (see ``sky_matrix``)."""
+    aperture extension's WCS is turned by ``orientation`` [rad] (see ``common.sky_matrix``)."""
     path = kepler_lightcurve_path(root, kepid, timestamp)
     n = len(columns["TIME"])
     records = np.zeros(n, RECORD_DTYPE)
@@ -124,7 +103,7 @@ def write_kepler_llc(root: str | Path, kepid: int, quarter: int, timestamp: str,
     # A position on the sky per star (the survey has none of its own; only the WCS's linear part,
     # the orientation and scale, means anything to ExoSieve).
     ra, dec = 280.0 + (int(kepid) % 10007) * 1e-3, 36.0 + (int(kepid) % 9973) * 1e-3
-    for key, value, comment in aperture_wcs(orientation, ra, dec):
+    for key, value, comment in aperture_wcs(orientation, ra, dec, PIXEL_ARCSEC, 3.0):
         aperture.header[key] = (value, comment)
     with atomic_output(path, ".fits") as tmp:
         fits.HDUList([primary, table, aperture]).writeto(tmp, checksum=True, overwrite=True, output_verify="ignore")

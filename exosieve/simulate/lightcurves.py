@@ -11,14 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .kepler_fits import PIXEL_ARCSEC, sky_matrix, write_kepler_llc
+from .common import OFFSET_PIXELS, blend_sources, blended_light, contaminant_shift, on_sky, sky_matrix, star_signal
+from .kepler_fits import PIXEL_ARCSEC, write_kepler_llc
 from .population import KEPLER_QUARTERS
-from .signals import (KEPLER_LC_CADENCE, eclipse_signal, ellipsoidal_variation, glitches, pulsation,
-                      rotational_modulation, sudden_drops)
-
-# Light that is not the target's: a background binary within a few pixels, a bright neighbour's
-# eclipses leaking in from the wings of its image much further out.
-OFFSET_PIXELS = {"blend": (0.5, 2.5), "leak": (4.0, 15.0)}
+from .signals import KEPLER_LC_CADENCE, rotational_modulation
 
 # Quality bits that lightkurve's default bitmask drops (their cadences are corrupted here) and
 # bits it keeps (their cadences are fine), as in real Kepler data.
@@ -59,47 +55,6 @@ def instrument_systematics(time: np.ndarray, quarter_start: float, sigma: float,
     return flux, 30.0 * (steps + ramp)     # a few millipixels of pointing with each
 
 
-def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of a star's astrophysical signals, and the part of it from blended background sources
-    (which moves the flux-weighted centroid)."""
-    total = np.zeros_like(time)
-    blended = np.zeros_like(time)
-    for sig in signals.itertuples(index=False):
-        kind = sig.sig_kind
-        if kind in ("planet", "eb", "blend", "leak"):
-            s = eclipse_signal(time, sig.sig_period, sig.sig_epoch, sig.sig_k, sig.sig_a_rs, sig.sig_b,
-                               sig.sig_u1, sig.sig_u2,
-                               secondary_ratio=0.0 if kind == "planet" else sig.sig_sec_ratio,
-                               secondary_phase=0.5 if kind == "planet" else sig.sig_sec_phase,
-                               dilution=1.0 if kind == "planet" else sig.sig_dilution)
-            if kind in OFFSET_PIXELS:
-                blended += s
-        elif kind == "ellipsoidal":
-            s = ellipsoidal_variation(time, sig.sig_period, sig.sig_epoch, sig.sig_amp, sig.sig_sec_ratio)
-        elif kind == "spots":
-            s = rotational_modulation(time, sig.sig_var_period, sig.sig_amp, rng, evolution=60.0)
-        elif kind == "pulsation":
-            n_modes = int(rng.integers(1, 4))
-            periods = sig.sig_period * np.r_[1.0, rng.uniform(0.5, 2.0, n_modes - 1)]
-            amps = sig.sig_amp * np.r_[1.0, rng.uniform(0.2, 0.6, n_modes - 1)]
-            # Phase chosen so the catalog epoch falls on a minimum of the main mode.
-            phases = np.r_[-2 * np.pi * sig.sig_epoch / sig.sig_period - np.pi / 2,
-                           rng.uniform(0, 2 * np.pi, n_modes - 1)]
-            s = pulsation(time, periods, amps, phases)
-        elif kind == "systematic":
-            events = [float(x) for x in str(sig.sig_events).split(";") if x]
-            s = sudden_drops(time, events, sig.sig_amp, sig.sig_event_width)
-        elif kind == "glitch":
-            events = [float(x) for x in str(sig.sig_events).split(";") if x]
-            s = glitches(time, events, sig.sig_amp, sig.sig_event_width)
-        elif kind in ("dump", "scattered"):
-            s = np.zeros_like(time)      # made by the spacecraft, not the star (simulate/tess.py)
-        else:
-            raise ValueError(f"unknown simulated signal kind {kind!r}")
-        total += s
-    return total, blended
-
-
 def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed: int,
                   root: str | Path) -> list[Path]:
     """Write every quarter of one star under ``root`` in MAST's layout; returns the paths."""
@@ -115,14 +70,10 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
     # cameras do from sector to sector; Kepler's kept theirs). Sources sit at fixed places on the
     # sky, so the same blend moves the centroid along other pixel axes each season.
     season_angle = rng.uniform(0, 2 * np.pi, 4)
-    to_pixels = [np.linalg.inv(sky_matrix(a)) for a in season_angle]
-
-    def on_sky(dist_pixels: float, angle: float) -> np.ndarray:     # (east, north) [arcsec]
-        return PIXEL_ARCSEC * dist_pixels * np.array([np.cos(angle), np.sin(angle)])
-
-    contaminant = on_sky(star["contaminant_dist"], star["contaminant_angle"])
-    blend_signals = signals[signals.sig_kind.isin(list(OFFSET_PIXELS))].drop_duplicates("sig_signal_id")
-    blend_offsets = [on_sky(float(rng.uniform(*OFFSET_PIXELS[kind])), float(rng.uniform(0, 2 * np.pi)))
+    to_pixels = [np.linalg.inv(sky_matrix(a, PIXEL_ARCSEC)) for a in season_angle]
+    contaminant = on_sky(PIXEL_ARCSEC * star["contaminant_dist"], star["contaminant_angle"])
+    blend_signals = blend_sources(signals)
+    blend_offsets = [on_sky(PIXEL_ARCSEC * float(rng.uniform(*OFFSET_PIXELS[kind])), float(rng.uniform(0, 2 * np.pi)))
                      for kind in blend_signals.sig_kind]
     paths = []
     unique_signals = signals.drop_duplicates("sig_signal_id")
@@ -132,31 +83,19 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
         season = (quarter + 2) % 4
         variability = rotational_modulation(time, star["var_period"], star["var_amp"], rng)
         astro, _ = star_signal(time, unique_signals, rng)
-        blended = np.zeros(n)
-        col_shift = np.zeros(n)
-        row_shift = np.zeros(n)
-        for sig, offset in zip(blend_signals.itertuples(index=False), blend_offsets):
-            _, b = star_signal(time, pd.DataFrame([sig._asdict()]), rng)
-            blended += b
-            # The flux-weighted centroid moves away from a background source while it dims.
-            dcol, drow = to_pixels[season] @ offset
-            col_shift += b * dcol
-            row_shift += b * drow
-        # On-target dimming moves the centroid a little too, through the contaminating light.
-        contamination = 1.0 - star["crowding"]
-        on_target = astro - blended
-        dcol, drow = to_pixels[season] @ contaminant
-        col_shift -= on_target * contamination * dcol
-        row_shift -= on_target * contamination * drow
+        # The centroid moves away from a background source while it dims, and (through the
+        # contaminating light) a little with the target's own dimming.
+        blended, shift = blended_light(time, blend_signals, blend_offsets, to_pixels[season], rng)
+        shift -= contaminant_shift(to_pixels[season], contaminant, astro - blended, star["crowding"])
         ramp = 2e-4 * rng.normal() * (time - time.mean()) / (q_end - q_start)
         systematics, pointing = instrument_systematics(time, q_start, sigma, rng)
-        col_shift += pointing
+        shift[0] += pointing
         rel = 1.0 + astro + variability + ramp + systematics + rng.normal(0, sigma, n)
         pdc = level * season_gain[season] * rel
         pdc_err = np.full(n, level * season_gain[season] * sigma)
         drift = np.cumsum(rng.normal(0, 2e-4, n))
-        mom_col = season_col[season] + drift + col_shift + rng.normal(0, star["jitter"], n)
-        mom_row = season_row[season] - 0.5 * drift + row_shift + rng.normal(0, star["jitter"], n)
+        mom_col = season_col[season] + drift + shift[0] + rng.normal(0, star["jitter"], n)
+        mom_row = season_row[season] - 0.5 * drift + shift[1] + rng.normal(0, star["jitter"], n)
         quality = np.zeros(n, dtype=np.int32)
         bad = rng.random(n) < 0.015
         quality[bad] = rng.choice(BAD_FLAGS, bad.sum())

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..utils import atomic_output
+from .common import DISPOSITION
 from .signals import transit_duration
 
 # (quarter, MAST file timestamp, first and last cadence time [BKJD]) of the real Kepler quarters.
@@ -44,9 +45,6 @@ R_EARTH_OVER_R_SUN = 0.009158
 # to days), and variability or systematics just above the noise.
 CLASS_FRACTIONS = {"planet": 0.14, "eb": 0.15, "blend": 0.15, "leak": 0.18, "ellipsoidal": 0.08,
                    "spots": 0.05, "pulsation": 0.04, "systematic": 0.04, "glitch": 0.035}
-DISPOSITION = {"planet": "PC", "eb": "AFP", "eb_secondary": "AFP", "blend": "AFP", "leak": "AFP",
-               "ellipsoidal": "AFP", "spots": "NTP", "pulsation": "NTP", "systematic": "NTP", "glitch": "NTP",
-               "dump": "NTP", "scattered": "NTP"}
 # TESS (simulate/tess.py): 21" pixels hold more and deeper blends; the spacecraft's momentum dumps
 # and scattered light make TCEs of their own; Kepler's sudden pixel-sensitivity drops do not occur.
 TESS_CLASS_FRACTIONS = {"planet": 0.15, "eb": 0.13, "blend": 0.22, "leak": 0.10, "ellipsoidal": 0.06,

@@ -31,7 +31,11 @@ import pandas as pd
 from astropy.io import fits
 
 from ..lightcurves.mast import tess_ffi_lightcurve_path, tess_lightcurve_path
+from ..lightcurves.reader import MISSION_PIXEL_SCALE
 from ..utils import atomic_output
+from .common import (DISPOSITION, OFFSET_PIXELS, aperture_wcs, blend_sources, blended_light, contaminant_shift, on_sky,
+                     sky_matrix, star_signal)
+from .signals import rotational_modulation
 
 SECTOR_DAYS = 27.4                 # between sector starts
 SECTOR_SPAN = 27.88                # TSTOP - TSTART of a sector's file
@@ -41,7 +45,7 @@ DUMP_INTERVAL = 2.5                # days between momentum dumps within an orbit
 DUMP_FLAGS = np.array([164, 164, 164, 160, 160, 32, 32])
 SPOC_CADENCE = 2.0 / 60 / 24
 FIRST_SIMULATED_TIC = 1_000_000_001
-PIXEL_ARCSEC = 21.0
+PIXEL_ARCSEC = MISSION_PIXEL_SCALE["tess"]
 SEARCH_STAMP = "tess2018206190142"
 REVISIT_SECTORS = 13               # a year later: TESS back in the same hemisphere
 
@@ -139,7 +143,6 @@ TOI_OUTCOMES = {
 def toi_table(truth: pd.DataFrame, rng) -> pd.DataFrame:
     """A TOI-like table (the Exoplanet Archive's columns: tid, toi, tfopwg_disp, pl_orbper,
     pl_tranmid [BJD], pl_trandurh, pl_trandep) for the TCEs that became TOIs."""
-    from .population import DISPOSITION
     rows, number = [], {}
     for t in truth.itertuples(index=False):
         group = {"PC": "planet", "AFP": "afp", "NTP": "ntp"}[DISPOSITION[t.true_class]]
@@ -275,22 +278,9 @@ def _template(product: str) -> tuple:
 def aperture_header(orientation: float, ra: float, dec: float, tic: int, column: float, row: float) -> list[tuple]:
     """The APERTURE extension's keywords: its celestial WCS (21" pixels, turned by the camera's
     orientation that sector) and the physical WCS of the stamp on the CCD, as in the real file."""
-    c, s = np.cos(orientation), np.sin(orientation)
-    deg = PIXEL_ARCSEC / 3600.0
     return [("TELESCOP", "TESS", "telescope"), ("INSTRUME", "TESS Photometer", "detector type"),
             ("OBJECT", f"TIC {tic}", "string version of target id"), ("TICID", tic, "unique tess target identifier"),
-            ("RADESYS", "ICRS", "reference frame of celestial coordinates"), ("RA_OBJ", ra, "[deg] right ascension"),
-            ("DEC_OBJ", dec, "[deg] declination"), ("EQUINOX", 2000.0, "equinox of celestial coordinate system"),
-            ("WCSAXES", 2, "number of WCS axes"), ("CTYPE1", "RA---TAN", "right ascension coordinate type"),
-            ("CTYPE2", "DEC--TAN", "declination coordinate type"),
-            ("CRPIX1", 6.0, "[pixel] reference pixel along image axis 1"),
-            ("CRPIX2", 6.0, "[pixel] reference pixel along image axis 2"),
-            ("CRVAL1", ra, "[deg] right ascension at reference pixel"),
-            ("CRVAL2", dec, "[deg] declination at reference pixel"),
-            ("CUNIT1", "deg", "physical unit in column dimension"), ("CUNIT2", "deg", "physical unit in row dimension"),
-            ("CDELT1", -deg, "[deg] pixel scale in RA dimension"), ("CDELT2", deg, "[deg] pixel scale in Dec dimension"),
-            ("PC1_1", c, "linear transformation element cos(th)"), ("PC1_2", -s, "linear transformation element -sin(th)"),
-            ("PC2_1", s, "linear transformation element sin(th)"), ("PC2_2", c, "linear transformation element cos(th)"),
+            *aperture_wcs(orientation, ra, dec, PIXEL_ARCSEC, 6.0),
             ("WCSNAMEP", "PHYSICAL", "name of world coordinate system alternate P"),
             ("WCSAXESP", 2, "number of WCS physical axes"), ("CTYPE1P", "RAWX", "physical WCS axis 1 type CCD col"),
             ("CUNIT1P", "PIXEL", "physical WCS axis 1 unit"), ("CRPIX1P", 1, "reference CCD column"),
@@ -405,22 +395,19 @@ def write_catalog_files(survey, out_dir: str | Path, n_sectors: int, seed: int) 
 
 def generate_tess_star(star, signals: pd.DataFrame, seed: int, root: str | Path, product: str = "spoc") -> list[Path]:
     """Write every sector of one star under ``root`` in MAST's layout; returns the paths. The
-    star's astrophysical signals (simulate/lightcurves.py), its noise, the spacecraft's flux jump
+    star's astrophysical signals (simulate/common.py), its noise, the spacecraft's flux jump
     at each momentum dump and scattered light near each orbit's ends, and its centroids on the
     camera and CCD of that sector, turned as that camera sees the sky."""
-    from .lightcurves import OFFSET_PIXELS, star_signal
-    from .kepler_fits import sky_matrix
     tic = int(star["tic"])
     rng = np.random.default_rng([seed, tic, 7])
     unique = signals.drop_duplicates("sig_signal_id")
     kinds = set(unique.sig_kind)
     dump_scale = star["dump_strength"] * (8.0 if "dump" in kinds else 1.0)
     light_scale = star["scattered_light"] * (6.0 if "scattered" in kinds else 1.0)
-    blends = unique[unique.sig_kind.isin(list(OFFSET_PIXELS))]
-    offsets = [PIXEL_ARCSEC * rng.uniform(*OFFSET_PIXELS[k]) / 4.0 * np.array([np.cos(a), np.sin(a)])
+    blends = blend_sources(unique)
+    offsets = [on_sky(PIXEL_ARCSEC * rng.uniform(*OFFSET_PIXELS[k]) / 4.0, a)
                for k, a in zip(blends.sig_kind, rng.uniform(0, 2 * np.pi, len(blends)))]
-    contaminant = PIXEL_ARCSEC * star["contaminant_dist"] * np.array([np.cos(star["contaminant_angle"]),
-                                                                       np.sin(star["contaminant_angle"])])
+    contaminant = on_sky(PIXEL_ARCSEC * star["contaminant_dist"], star["contaminant_angle"])
     paths = []
     for sector in (int(s) for s in str(star["sectors"]).split(";")):
         cadence = SPOC_CADENCE if product == "spoc" else ffi_cadence(sector)
@@ -430,12 +417,8 @@ def generate_tess_star(star, signals: pd.DataFrame, seed: int, root: str | Path,
         to_pixels = np.linalg.inv(sky_matrix(angle, PIXEL_ARCSEC))
         sigma = star["cdpp6"] * 1e-6 * np.sqrt(0.25 / cadence)
         astro, _ = star_signal(time, unique, rng)
-        shift = np.zeros((2, n))
-        for sig, offset in zip(blends.itertuples(index=False), offsets):
-            _, light = star_signal(time, pd.DataFrame([sig._asdict()]), rng)
-            shift += np.outer(to_pixels @ offset, light)
-        shift -= np.outer(to_pixels @ contaminant, astro * (1 - star["crowding"]))
-        from .signals import rotational_modulation
+        _, shift = blended_light(time, blends, offsets, to_pixels, rng)
+        shift -= contaminant_shift(to_pixels, contaminant, astro, star["crowding"])
         variability = rotational_modulation(time, star["var_period"], star["var_amp"], rng)
         quality = np.zeros(n, np.int32)
         jumps = np.zeros(n)

@@ -1,0 +1,123 @@
+"""What the Kepler and TESS simulators share: the dispositions of the simulated classes, a star's
+astrophysical signals, the light of its blended sources and how it moves the flux-weighted
+centroid, and a light-curve file's aperture orientation on the sky (its pixel scale turned by the
+camera's orientation), as both write it into the aperture WCS.
+
+``lightcurves`` (Kepler) and ``tess`` import this; it imports neither, nor ``population``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .signals import eclipse_signal, ellipsoidal_variation, glitches, pulsation, rotational_modulation, sudden_drops
+
+# The catalog's disposition of each simulated class (``truth.true_class``).
+DISPOSITION = {"planet": "PC", "eb": "AFP", "eb_secondary": "AFP", "blend": "AFP", "leak": "AFP",
+               "ellipsoidal": "AFP", "spots": "NTP", "pulsation": "NTP", "systematic": "NTP", "glitch": "NTP",
+               "dump": "NTP", "scattered": "NTP"}
+
+# Light that is not the target's: a background binary within a few pixels, a bright neighbour's
+# eclipses leaking in from the wings of its image much further out.
+OFFSET_PIXELS = {"blend": (0.5, 2.5), "leak": (4.0, 15.0)}
+
+
+def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of a star's astrophysical signals, and the part of it from blended background sources
+    (which moves the flux-weighted centroid)."""
+    total = np.zeros_like(time)
+    blended = np.zeros_like(time)
+    for sig in signals.itertuples(index=False):
+        kind = sig.sig_kind
+        if kind in ("planet", "eb", "blend", "leak"):
+            s = eclipse_signal(time, sig.sig_period, sig.sig_epoch, sig.sig_k, sig.sig_a_rs, sig.sig_b,
+                               sig.sig_u1, sig.sig_u2,
+                               secondary_ratio=0.0 if kind == "planet" else sig.sig_sec_ratio,
+                               secondary_phase=0.5 if kind == "planet" else sig.sig_sec_phase,
+                               dilution=1.0 if kind == "planet" else sig.sig_dilution)
+            if kind in OFFSET_PIXELS:
+                blended += s
+        elif kind == "ellipsoidal":
+            s = ellipsoidal_variation(time, sig.sig_period, sig.sig_epoch, sig.sig_amp, sig.sig_sec_ratio)
+        elif kind == "spots":
+            s = rotational_modulation(time, sig.sig_var_period, sig.sig_amp, rng, evolution=60.0)
+        elif kind == "pulsation":
+            n_modes = int(rng.integers(1, 4))
+            periods = sig.sig_period * np.r_[1.0, rng.uniform(0.5, 2.0, n_modes - 1)]
+            amps = sig.sig_amp * np.r_[1.0, rng.uniform(0.2, 0.6, n_modes - 1)]
+            # Phase chosen so the catalog epoch falls on a minimum of the main mode.
+            phases = np.r_[-2 * np.pi * sig.sig_epoch / sig.sig_period - np.pi / 2,
+                           rng.uniform(0, 2 * np.pi, n_modes - 1)]
+            s = pulsation(time, periods, amps, phases)
+        elif kind == "systematic":
+            events = [float(x) for x in str(sig.sig_events).split(";") if x]
+            s = sudden_drops(time, events, sig.sig_amp, sig.sig_event_width)
+        elif kind == "glitch":
+            events = [float(x) for x in str(sig.sig_events).split(";") if x]
+            s = glitches(time, events, sig.sig_amp, sig.sig_event_width)
+        elif kind in ("dump", "scattered"):
+            s = np.zeros_like(time)      # made by the spacecraft, not the star (simulate/tess.py)
+        else:
+            raise ValueError(f"unknown simulated signal kind {kind!r}")
+        total += s
+    return total, blended
+
+
+def blend_sources(signals: pd.DataFrame) -> pd.DataFrame:
+    """The star's signals whose light comes from another source (one row per signal)."""
+    return signals[signals.sig_kind.isin(list(OFFSET_PIXELS))].drop_duplicates("sig_signal_id")
+
+
+def on_sky(dist_arcsec: float, angle: float) -> np.ndarray:
+    """A source ``dist_arcsec`` away at position angle ``angle`` [rad]: its (east, north) offset [arcsec]."""
+    return dist_arcsec * np.array([np.cos(angle), np.sin(angle)])
+
+
+def sky_matrix(orientation: float, scale: float) -> np.ndarray:
+    """(column, row) pixel shifts -> (east, north) arcsec for an aperture WCS of ``scale``
+    [arcsec/pixel] turned by ``orientation`` [rad]: CDELT1 = -scale, CDELT2 = scale, PC a
+    rotation, as ``aperture_wcs`` writes it and as astropy reads it back (CDELT x PC)."""
+    c, s = np.cos(orientation), np.sin(orientation)
+    return np.diag([-scale, scale]) @ np.array([[c, -s], [s, c]])
+
+
+def aperture_wcs(orientation: float, ra: float, dec: float, scale: float, reference_pixel: float) -> list[tuple]:
+    """The celestial WCS keywords of a light-curve file's APERTURE extension (``sky_matrix``'s
+    orientation and scale, centred on ``reference_pixel``), as (keyword, value, comment)."""
+    c, s = np.cos(orientation), np.sin(orientation)
+    deg = scale / 3600.0
+    return [("RADESYS", "ICRS", "reference frame of celestial coordinates"), ("RA_OBJ", ra, "[deg] right ascension"),
+            ("DEC_OBJ", dec, "[deg] declination"), ("EQUINOX", 2000.0, "equinox of celestial coordinate system"),
+            ("WCSAXES", 2, "number of WCS axes"), ("CTYPE1", "RA---TAN", "right ascension coordinate type"),
+            ("CTYPE2", "DEC--TAN", "declination coordinate type"),
+            ("CRPIX1", reference_pixel, "[pixel] reference pixel along image axis 1"),
+            ("CRPIX2", reference_pixel, "[pixel] reference pixel along image axis 2"),
+            ("CRVAL1", ra, "[deg] right ascension at reference pixel"),
+            ("CRVAL2", dec, "[deg] declination at reference pixel"),
+            ("CUNIT1", "deg", "physical unit in column dimension"), ("CUNIT2", "deg", "physical unit in row dimension"),
+            ("CDELT1", -deg, "[deg] pixel scale in RA dimension"), ("CDELT2", deg, "[deg] pixel scale in Dec dimension"),
+            ("PC1_1", c, "linear transformation element cos(th)"), ("PC1_2", -s, "linear transformation element -sin(th)"),
+            ("PC2_1", s, "linear transformation element sin(th)"), ("PC2_2", c, "linear transformation element cos(th)")]
+
+
+def blended_light(time: np.ndarray, blends: pd.DataFrame, offsets: list[np.ndarray], to_pixels: np.ndarray,
+                  rng) -> tuple[np.ndarray, np.ndarray]:
+    """The light of the blended sources (``blend_sources``, each at its (east, north) offset
+    [arcsec]) and the (column, row) shift [pixel] of the flux-weighted centroid, which moves away
+    from a source while it dims. ``to_pixels``: (east, north) arcsec -> (column, row) pixels."""
+    light = np.zeros(time.size)
+    shift = np.zeros((2, time.size))
+    for sig, offset in zip(blends.itertuples(index=False), offsets):
+        _, dimming = star_signal(time, pd.DataFrame([sig._asdict()]), rng)
+        light += dimming
+        shift += np.outer(to_pixels @ offset, dimming)
+    return light, shift
+
+
+def contaminant_shift(to_pixels: np.ndarray, contaminant: np.ndarray, on_target: np.ndarray,
+                      crowding: float) -> np.ndarray:
+    """The (column, row) shift [pixel] of the centroid towards the contaminating star at
+    ``contaminant`` (east, north) [arcsec] while the target dims by ``on_target``: a crowding
+    of 1 (all the aperture's light the target's) leaves it where it is."""
+    return np.outer(to_pixels @ contaminant, on_target * (1 - crowding))
