@@ -143,10 +143,10 @@ def train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, out
 
     With ``scores_csv``, the saved model file then scores the fold's test TCEs and the unlabelled
     ones into it (evaluation.evaluate_fold), in the same job: a job of its own would spend more
-    on starting Python and importing torch than on scoring."""
-    if model in CNN_MODELS and cfg["models"][model].get("from_tuning"):
-        from .tuning import tuned_config      # only when tuned: the rest never loads it
-        cfg = tuned_config(cfg, model, fold)
+    on starting Python and importing torch than on scoring.
+
+    ``cfg`` is the configuration the fold trains under: a fold trained with its tuning study's
+    best settings (``models.<name>.from_tuning``) gets them from its caller (tuning.tuned_config)."""
     info = _train_fold(shard_paths, folds_csv, fold, cfg, Path(out_dir), model, progress)
     if scores_csv is not None:
         evaluate_fold(Path(out_dir) / "model.pt", shard_paths, folds_csv, fold, scores_csv, cfg)

@@ -97,17 +97,18 @@ def test_a_failed_trial_is_recorded_and_the_study_goes_on(views, tmp_path, monke
 
 
 def test_from_tuning_trains_each_fold_with_its_study_s_best_settings(views, tmp_path):
-    from exosieve.tuning import tune_fold
+    from exosieve.tuning import tune_fold, tuned_config
     cfg, shards, folds_csv = views
     cfg = study_config(cfg, trials=2)
     tune_fold(shards, folds_csv, 0, cfg, "astronet", tmp_path / "run" / "results" / "tune" / "astronet" / "fold_0")
     tuned = load({**cfg, "models": {**cfg["models"], "astronet": {**cfg["models"]["astronet"], "from_tuning": True}}})
-    train_fold(shards, folds_csv, 0, tuned, tmp_path / "m", model="astronet", progress=False)
+    train_fold(shards, folds_csv, 0, tuned_config(tuned, "astronet", 0), tmp_path / "m", model="astronet",
+               progress=False)
     best = yaml.safe_load((tmp_path / "run" / "results" / "tune" / "astronet" / "fold_0" / "best.yaml").read_text())
     model_cfg = load_model_file(tmp_path / "m" / "model.pt")["model_cfg"]
     assert all(model_cfg[k] == v for k, v in best["models"]["astronet"].items())
     with pytest.raises(FileNotFoundError, match="run the study first"):
-        train_fold(shards, folds_csv, 1, tuned, tmp_path / "m1", model="astronet", progress=False)
+        tuned_config(tuned, "astronet", 1)
 
 
 def test_jobs_that_do_not_tune_never_import_optuna():

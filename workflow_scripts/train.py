@@ -1,12 +1,15 @@
-# Thin entry point: rule train -> exosieve.training.train_fold.
+# Thin entry point: rule train -> exosieve.training.train_fold, with the fold's tuned settings when
+# models.<name>.from_tuning asks for them.
 import logging
 
 from exosieve.shards import read_shard_list
 from exosieve.training import train_fold
+from exosieve.tuning import tuned_config
 from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
-result = train_fold(read_shard_list(snakemake.input.shard_list), snakemake.input.folds, int(snakemake.wildcards.fold),
-                    snakemake.config, snakemake.params.out_dir, model=snakemake.wildcards.model,
+model, fold = snakemake.wildcards.model, int(snakemake.wildcards.fold)
+result = train_fold(read_shard_list(snakemake.input.shard_list), snakemake.input.folds, fold,
+                    tuned_config(snakemake.config, model, fold), snakemake.params.out_dir, model=model,
                     progress=False, scores_csv=snakemake.output.scores)
 logging.getLogger("exosieve").info("trained: %s", result)
