@@ -13,9 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
-from .calibration import Calibration
-from .features import ScalarScaler
-from .model_files import ModelMismatchError, check_model_settings, load_model_file  # noqa: F401  (re-exported)
+from .model_files import FoldModel
 from .shards import ShardData, ShardSet
 from .utils import atomic_output
 
@@ -87,117 +85,6 @@ def classification_metrics(y, score, threshold: float = 0.5, precision_target: f
         "ece": expected_calibration_error(y, score) if y.size else float("nan"),
         f"recall_at_precision_{precision_target:g}": recall_at_precision(y, score, precision_target),
     }
-
-
-def model_inputs(data: ShardData, arrays: list[str], scaler: ScalarScaler):
-    """Arrays a CNN takes: its view arrays, and the scalars in the scaler's order, scaled."""
-    cols = [data.scalar_names.index(n) for n in scaler.names]
-    raw = data.scalars[:, cols] if cols else np.zeros((len(data), 0), np.float32)
-    return {v: np.asarray(data.views[v], np.float32) for v in arrays}, scaler.transform(raw)
-
-
-class FoldModel:
-    """One fold's trained model, CNN or trees, behind one interface: ``score`` (calibrated
-    probability), ``raw_score`` and ``occlude``."""
-
-    def __init__(self, path: str | Path | None = None, bundle: dict | None = None, where: str | None = None):
-        self.path = Path(path) if path else None
-        self.where = where or (str(path) if path else None)
-        bundle = load_model_file(path) if bundle is None else bundle
-        self.bundle, self.kind, self.name = bundle, bundle["kind"], bundle["model"]
-        self.arrays = list(bundle["arrays"])
-        self.settings = bundle.get("settings")
-        self.calibration = None
-        if bundle.get("calibration") is not None:
-            self.calibration = Calibration.from_dict(bundle["calibration"])
-        if self.kind == "cnn":
-            from .models import build_cnn
-            self.scaler = ScalarScaler.from_dict(bundle["scaler"])
-            self.net = build_cnn(self.name, bundle["arrays"], len(self.scaler.names), bundle["model_cfg"])
-            self.net.load_state_dict(bundle["state_dict"])
-            self.net.eval()
-            self.medians = {k: np.asarray(v, np.float32) for k, v in bundle["medians"].items()}
-        else:
-            from .models import BoostedTrees
-            self.trees = BoostedTrees({k: v.numpy() for k, v in bundle["trees"].items()})
-
-    def check(self, cfg: dict, same_run: bool = True) -> None:
-        """Refuse to score under a configuration other than the one this model was trained in
-        (``same_run``: and to score for another CV run than its own)."""
-        check_model_settings(self.settings, cfg, self.where or f"{self.name} fold {self.bundle.get('fold')}", same_run)
-
-    def require_inputs(self, data: ShardData) -> None:
-        """Refuse, naming what is missing, data that lacks a view array or a scalar feature this
-        model reads (a model trained on a views dataset's own features, scored on light curves)."""
-        needs = self.bundle["features"] if self.kind == "trees" else self.scaler.names
-        missing_views = [a for a in self.arrays if a not in data.views]
-        missing = [n for n in needs if n not in data.scalar_names]
-        if missing_views or missing:
-            what = ", ".join([*(f"view {a}" for a in missing_views), *(f"feature {n}" for n in missing)])
-            raise ModelMismatchError(f"{self.where or self.name}: needs {what}, which these inputs lack (they hold "
-                                     f"views {', '.join(data.views) or 'none'} and features "
-                                     f"{', '.join(data.scalar_names) or 'none'})")
-
-    def calibrate(self, raw: np.ndarray) -> np.ndarray:
-        if self.calibration is None:
-            raise ValueError(f"{self.path or 'this model'} has no calibration: it was trained by ExoSieve before "
-                             "scores were calibrated; retrain it (snakemake --cores N --forcerun train)")
-        return self.calibration(raw)
-
-    @property
-    def branches(self) -> list[str]:
-        """Names of the input groups that occlusion can replace."""
-        if self.kind != "cnn":
-            return []
-        names = [b.name for b in self.net.branch_specs]
-        return names + (["scalars"] if self.net.scalar_branch is not None else [])
-
-    def _cnn_scores(self, views: dict, scalars: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-        import torch
-        out = []
-        with torch.no_grad():
-            for start in range(0, scalars.shape[0], batch_size):
-                sl = slice(start, start + batch_size)
-                # Writable as torch wants: an occluded view is a read-only broadcast of the median,
-                # contiguous (so never copied) when one TCE is scored.
-                logits = self.net({v: torch.from_numpy(np.require(views[v][sl], requirements=["C", "W"]))
-                                   for v in views}, torch.from_numpy(np.require(scalars[sl], requirements=["C", "W"])))
-                # float64: a float32 sigmoid is exactly 1.0 above a logit of ~17, and TCEs there would tie
-                out.append(torch.sigmoid(logits.double()).numpy())
-        return np.concatenate(out) if out else np.zeros(0)
-
-    def score(self, data: ShardData) -> np.ndarray:
-        """Calibrated probabilities of "planet candidate" for every TCE in ``data``."""
-        return self.calibrate(self.raw_score(data))
-
-    def raw_score(self, data: ShardData) -> np.ndarray:
-        """The model's own scores in [0, 1], before calibration."""
-        if self.kind == "trees":
-            from .models import tree_inputs
-            cols = [data.scalar_names.index(n) for n in self.bundle["features"]]
-            if not len(data):
-                return np.zeros(0)
-            return self.trees.predict_proba(tree_inputs(data.scalars[:, cols], data.views, self.arrays))
-        views, scalars = model_inputs(data, self.arrays, self.scaler)
-        return self._cnn_scores(views, scalars)
-
-    def occlude(self, data: ShardData, scores: np.ndarray) -> dict[str, np.ndarray]:
-        """Branch attributions by occlusion: the (calibrated) score minus the score with that
-        branch's input replaced by its training median (scalars: by the training median, 0 after
-        scaling). Positive means the branch pushed the TCE towards "planet"."""
-        if self.kind != "cnn":
-            return {}
-        views, scalars = model_inputs(data, self.arrays, self.scaler)
-        out = {}
-        for br in self.net.branch_specs:
-            occluded = dict(views)
-            for tower in br.towers:
-                for name in tower:
-                    occluded[name] = np.broadcast_to(self.medians[name], views[name].shape)
-            out[br.name] = scores - self.calibrate(self._cnn_scores(occluded, scalars))
-        if self.net.scalar_branch is not None:
-            out["scalars"] = scores - self.calibrate(self._cnn_scores(views, np.zeros_like(scalars)))
-        return out
 
 
 def load_fold_models(paths: list[str | Path], cfg: dict | None = None) -> list[FoldModel]:

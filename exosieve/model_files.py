@@ -1,24 +1,31 @@
 """The model file (``results/models/<model>/fold_K/model.pt``): its format, how it is written and
-read, and what it records about the run that trained it. Training writes it, evaluation, predict
-and scoring read it through here.
+read, and what it records about the run that trained it. Training writes it
+(``write_trained_model``); evaluation, predict and scoring read it through ``FoldModel`` here.
 
 A model file is one ``torch.save`` of a dict of tensors and plain values (never a pickled object):
 ``format``, ``kind`` (cnn or trees), ``model``, ``fold``, ``arrays`` (view array -> per-TCE shape),
 ``calibration``, ``settings`` (``model_settings``: preprocessing settings and their hash, shard
-schema, code version, source, the run's fold count and seed), and per kind the weights
-(``state_dict``, ``model_cfg``, ``scaler``, ``medians``) or the trees as arrays (``trees``,
-``features``). It is loaded weights-only, so opening a file someone shared cannot run code: a
-crafted pickle is refused unopened.
+schema, code version, source, the run's fold count and seed), ``domain`` (what its training TCEs
+span, training.training_domain), and per kind the weights (``state_dict``, ``model_cfg``,
+``scaler``, ``medians``) or the trees as arrays (``trees``, ``features``). It is loaded
+weights-only, so opening a file someone shared cannot run code: a crafted pickle is refused
+unopened.
 
-Light to import (torch is imported when a file is read or written): the workflow puts
-MODEL_FORMAT into the training rule's settings, so that a new format retrains.
+Light to import (torch, scipy and the networks are imported when a file is read or written): the
+workflow puts MODEL_FORMAT into the training rule's settings, so that a new format retrains.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
 
 from .utils import atomic_output, damage_reason
+
+if TYPE_CHECKING:
+    from .shards import ShardData
 
 # 2 = weights-only file, trees as arrays, calibration, settings; 3 = raw_flux with one tower per channel.
 MODEL_FORMAT = 3
@@ -29,9 +36,21 @@ class ModelMismatchError(ValueError):
 
 
 def save_model_file(path: str | Path, contents: dict) -> None:
+    """Write a model file: ``contents`` stamped with this ExoSieve's MODEL_FORMAT (the one place
+    that stamps it)."""
     import torch
     with atomic_output(path, ".pt") as tmp:
         torch.save({**contents, "format": MODEL_FORMAT}, tmp)
+
+
+def write_trained_model(path: str | Path, trained: dict, cfg: dict, domain: dict, calibration: dict) -> dict:
+    """Write the model file of a fold that training made: ``trained`` (its kind, name, fold, view
+    arrays, weights or trees, and what training says of them), with what every model file records
+    besides: the run's settings (``model_settings``), the training domain
+    (training.training_domain) and the calibration. Returns the contents."""
+    contents = {**trained, "settings": model_settings(cfg), "domain": domain, "calibration": calibration}
+    save_model_file(path, contents)
+    return contents
 
 
 def load_weights_only(path: str | Path, what: str = "ExoSieve model file") -> object:
@@ -117,6 +136,120 @@ def check_model_settings(settings: dict, cfg: dict, where: str, same_run: bool =
                                  "(snakemake --cores N), or score with the configuration these models were trained with.")
 
 
+# --- one fold's model, read from its file -------------------------------------------------------
+
+class FoldModel:
+    """One fold's trained model, CNN or trees, behind one interface: ``score`` (calibrated
+    probability), ``raw_score`` and ``occlude``."""
+
+    def __init__(self, path: str | Path | None = None, bundle: dict | None = None, where: str | None = None):
+        self.path = Path(path) if path else None
+        self.where = where or (str(path) if path else None)
+        bundle = load_model_file(path) if bundle is None else bundle
+        self.bundle, self.kind, self.name = bundle, bundle["kind"], bundle["model"]
+        self.arrays = list(bundle["arrays"])
+        self.settings = bundle.get("settings")
+        self.calibration = None
+        if bundle.get("calibration") is not None:
+            from .calibration import Calibration
+            self.calibration = Calibration.from_dict(bundle["calibration"])
+        if self.kind == "cnn":
+            from .features import ScalarScaler
+            from .models import build_cnn
+            self.scaler = ScalarScaler.from_dict(bundle["scaler"])
+            self.net = build_cnn(self.name, bundle["arrays"], len(self.scaler.names), bundle["model_cfg"])
+            self.net.load_state_dict(bundle["state_dict"])
+            self.net.eval()
+            self.medians = {k: np.asarray(v, np.float32) for k, v in bundle["medians"].items()}
+        else:
+            from .models import BoostedTrees
+            self.trees = BoostedTrees({k: v.numpy() for k, v in bundle["trees"].items()})
+
+    def check(self, cfg: dict, same_run: bool = True) -> None:
+        """Refuse to score under a configuration other than the one this model was trained in
+        (``same_run``: and to score for another CV run than its own)."""
+        check_model_settings(self.settings, cfg, self.where or f"{self.name} fold {self.bundle.get('fold')}", same_run)
+
+    def require_inputs(self, data: ShardData) -> None:
+        """Refuse, naming what is missing, data that lacks a view array or a scalar feature this
+        model reads (a model trained on a views dataset's own features, scored on light curves)."""
+        needs = self.bundle["features"] if self.kind == "trees" else self.scaler.names
+        missing_views = [a for a in self.arrays if a not in data.views]
+        missing = [n for n in needs if n not in data.scalar_names]
+        if missing_views or missing:
+            what = ", ".join([*(f"view {a}" for a in missing_views), *(f"feature {n}" for n in missing)])
+            raise ModelMismatchError(f"{self.where or self.name}: needs {what}, which these inputs lack (they hold "
+                                     f"views {', '.join(data.views) or 'none'} and features "
+                                     f"{', '.join(data.scalar_names) or 'none'})")
+
+    def calibrate(self, raw: np.ndarray) -> np.ndarray:
+        if self.calibration is None:
+            raise ValueError(f"{self.path or 'this model'} has no calibration: it was trained by ExoSieve before "
+                             "scores were calibrated; retrain it (snakemake --cores N --forcerun train)")
+        return self.calibration(raw)
+
+    @property
+    def branches(self) -> list[str]:
+        """Names of the input groups that occlusion can replace."""
+        if self.kind != "cnn":
+            return []
+        names = [b.name for b in self.net.branch_specs]
+        return names + (["scalars"] if self.net.scalar_branch is not None else [])
+
+    def _cnn_inputs(self, data: ShardData):
+        """Arrays a CNN takes: its view arrays, and the scalars in the scaler's order, scaled."""
+        cols = [data.scalar_names.index(n) for n in self.scaler.names]
+        raw = data.scalars[:, cols] if cols else np.zeros((len(data), 0), np.float32)
+        return {v: np.asarray(data.views[v], np.float32) for v in self.arrays}, self.scaler.transform(raw)
+
+    def _cnn_scores(self, views: dict, scalars: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        import torch
+        out = []
+        with torch.no_grad():
+            for start in range(0, scalars.shape[0], batch_size):
+                sl = slice(start, start + batch_size)
+                # Writable as torch wants: an occluded view is a read-only broadcast of the median,
+                # contiguous (so never copied) when one TCE is scored.
+                logits = self.net({v: torch.from_numpy(np.require(views[v][sl], requirements=["C", "W"]))
+                                   for v in views}, torch.from_numpy(np.require(scalars[sl], requirements=["C", "W"])))
+                # float64: a float32 sigmoid is exactly 1.0 above a logit of ~17, and TCEs there would tie
+                out.append(torch.sigmoid(logits.double()).numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def score(self, data: ShardData) -> np.ndarray:
+        """Calibrated probabilities of "planet candidate" for every TCE in ``data``."""
+        return self.calibrate(self.raw_score(data))
+
+    def raw_score(self, data: ShardData) -> np.ndarray:
+        """The model's own scores in [0, 1], before calibration."""
+        if self.kind == "trees":
+            from .models import tree_inputs
+            cols = [data.scalar_names.index(n) for n in self.bundle["features"]]
+            if not len(data):
+                return np.zeros(0)
+            return self.trees.predict_proba(tree_inputs(data.scalars[:, cols], data.views, self.arrays))
+        views, scalars = self._cnn_inputs(data)
+        return self._cnn_scores(views, scalars)
+
+    def occlude(self, data: ShardData, scores: np.ndarray) -> dict[str, np.ndarray]:
+        """Branch attributions by occlusion: the (calibrated) score minus the score with that
+        branch's input replaced by its training median (scalars: by the training median, 0 after
+        scaling). Positive means the branch pushed the TCE towards "planet"."""
+        if self.kind != "cnn":
+            return {}
+        views, scalars = self._cnn_inputs(data)
+        out = {}
+        for br in self.net.branch_specs:
+            occluded = dict(views)
+            for tower in br.towers:
+                for name in tower:
+                    occluded[name] = np.broadcast_to(self.medians[name], views[name].shape)
+            out[br.name] = scores - self.calibrate(self._cnn_scores(occluded, scalars))
+        if self.net.scalar_branch is not None:
+            out["scalars"] = scores - self.calibrate(self._cnn_scores(views, np.zeros_like(scalars)))
+        return out
+
+
 # --- several models' fold ensembles: a finished run's, or a portable bundle ----------------------
 
 BUNDLE_KIND = "exosieve-bundle"
@@ -152,8 +285,7 @@ class ModelSet:
                     ranges[name] = (min(lo, old[0]), max(hi, old[1]))
         return {"missions": missions - {None}, "ranges": ranges}
 
-    def fold_models(self, name: str):
-        from .evaluation import FoldModel
+    def fold_models(self, name: str) -> list[FoldModel]:
         return [FoldModel(bundle=c, where=f"{self.where}: {name} fold {c.get('fold')}") for c in self.models[name]]
 
 

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from .catalog.sources import build_catalog, get_source, target_ids
-from .evaluation import FoldModel, ensemble_scores, load_fold_models
+from .evaluation import ensemble_scores, load_fold_models
+from .model_files import FoldModel
 from .preprocess import _assemble, preprocess_stars
 from .utils import FLAGGED_STAGE, atomic_output
 

@@ -20,8 +20,8 @@ import pandas as pd
 import torch
 
 from .calibration import fit_calibration
-from .evaluation import FoldModel, evaluate_fold, pr_auc, raw_scores
-from .model_files import MODEL_FORMAT, model_settings, save_model_file
+from .evaluation import evaluate_fold, pr_auc, raw_scores
+from .model_files import FoldModel, write_trained_model
 from .folds import labels_and_folds, read_folds, validation_mask
 from .model_inputs import CNN_MODELS, feature_names, model_arrays
 from .models import BoostedTrees, build_trees, tree_inputs
@@ -177,11 +177,11 @@ def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, ou
             extra = extra_training_data(cfg, arrays, names, held_out)
         bundle, info = train_cnn(model, shards, labels, train, val, arrays, names, cols, fold, cfg, out_dir,
                                  progress, extra=extra)
-        bundle.update(format=MODEL_FORMAT, settings=model_settings(cfg), domain=training_domain(shards, train, cfg))
+        domain = training_domain(shards, train, cfg)
         raw_val = raw_scores(FoldModel(bundle=bundle), shards, val)
-    bundle["calibration"] = _calibrate(raw_val, labels[val], calibrated_on, model, fold)
-    save_model_file(out_dir / "model.pt", bundle)
-    return {"model": model, "fold": fold, **info, "calibration": bundle["calibration"]}
+    calibration = _calibrate(raw_val, labels[val], calibrated_on, model, fold)
+    write_trained_model(out_dir / "model.pt", bundle, cfg, domain, calibration)
+    return {"model": model, "fold": fold, **info, "calibration": calibration}
 
 
 # The measured features whose range a model's training TCEs span, for the scores' out-of-domain flags.
@@ -237,11 +237,9 @@ def _train_trees(shards: ShardSet, labels: np.ndarray, train: np.ndarray, val: n
     with atomic_output(out_dir / "metrics.csv", ".csv") as tmp:
         pd.DataFrame([{"epoch": clf.n_iter_ - 1, "val_pr_auc": val_score}]).to_csv(tmp, index=False)
     # The trees as arrays (models.BoostedTrees), never a pickled estimator.
-    bundle = {"format": MODEL_FORMAT, "kind": "trees", "model": "trees",
-              "trees": BoostedTrees.from_estimator(clf).to_tensors(), "features": names,
-              "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
-              "fold": fold, "best_val_pr_auc": float(val_score), "imbalance": cfg["training"]["imbalance"],
-              "calibration": _calibrate(raw_val, labels[val], calibrated_on, "trees", fold),
-              "settings": model_settings(cfg), "domain": training_domain(shards, train, cfg)}
-    save_model_file(out_dir / "model.pt", bundle)
+    trained = {"kind": "trees", "model": "trees", "trees": BoostedTrees.from_estimator(clf).to_tensors(),
+               "features": names, "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
+               "fold": fold, "best_val_pr_auc": float(val_score), "imbalance": cfg["training"]["imbalance"]}
+    write_trained_model(out_dir / "model.pt", trained, cfg, training_domain(shards, train, cfg),
+                        _calibrate(raw_val, labels[val], calibrated_on, "trees", fold))
     return {"model": "trees", "fold": fold, "best_val_pr_auc": val_score, "iterations": int(clf.n_iter_)}

@@ -11,8 +11,9 @@ from scipy.special import expit
 
 from exosieve.calibration import Calibration, fit_calibration
 from exosieve.config import load
-from exosieve.evaluation import FoldModel, evaluate_fold, expected_calibration_error, reliability, threshold_for_precision
+from exosieve.evaluation import evaluate_fold, expected_calibration_error, reliability, threshold_for_precision
 from exosieve.folds import assign_folds
+from exosieve.model_files import FoldModel
 from exosieve.shards import ShardData, provenance, write_shard
 from exosieve.training import train_fold
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from exosieve.config import load
-from exosieve.evaluation import FoldModel, ModelMismatchError
+from exosieve.model_files import FoldModel, ModelMismatchError
 from exosieve.models import BoostedTrees, build_trees
 from exosieve.predict import run_models
 from exosieve.shards import ShardError, read_shards

@@ -141,7 +141,7 @@ def test_scoring_one_tce_with_an_occluded_view_raises_no_warning():
     import warnings
     from types import SimpleNamespace
 
-    from exosieve.evaluation import FoldModel
+    from exosieve.model_files import FoldModel
     arrays = _arrays(DEFAULT)
     net = build_cnn("exominer", arrays, 5, DEFAULT["models"]["exominer"]).eval()
     views = {k: np.broadcast_to(np.zeros(shape, np.float32), (1, *shape)) for k, shape in arrays.items()}
