@@ -25,6 +25,21 @@ remedy for separation, smoothed targets ((N+ + 1) / (N+ + 2) for positives), is 
 every positive's target below 1, which flattened the slope and left the default run's
 probabilities around 0.5-0.9 too low. Isotonic regression would need far more validation TCEs and
 would make ties of distinct TCEs.
+
+Multiplicity as evidence (``evaluation.multiplicity_prior``, off by default): planets come in
+systems, so a TCE on a star with other TCEs is more often a planet (Lissauer et al. 2012; ExoMiner's
+multiplicity boost). With m = 1 when the TCE's star has at least two TCEs in the catalog (every TCE,
+labelled or not: what a vetter knows), Bayes' rule updates a calibrated probability p by the
+likelihood ratio of what was observed:
+
+    odds(PC | score, m) = odds(PC | score) * P(m | PC) / P(m | not PC)
+
+i.e. by LR_multi = q1 / q0 on multi-TCE stars and by LR_single = (1 - q1) / (1 - q0) on single-TCE
+stars, q_c being the fraction of class c's labelled TCEs on multi-TCE stars. Both sides move (the
+singles down when the multis go up), which keeps the probabilities calibrated: averaged over m the
+update leaves the planet fraction as it was. It assumes m tells nothing more about the class once
+the model's score is known (no model is given the star's TCE count), and that the labels' rates of
+multi-TCE stars hold for the TCEs scored.
 """
 
 from __future__ import annotations
@@ -33,9 +48,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import expit
+from scipy.special import expit, logit
 
 EPS = 1e-15  # keeps the logs finite for raw scores of exactly 0 or 1
+PROB_CLIP = 1e-6  # probabilities (written with 6 decimals) kept this far from 0 and 1 before taking odds
 FIT_CLIP = 16.0
 # The prior on (a, b, c): weak, centred on leaving the scores as they are.
 PRIOR_SLOPE_SD, PRIOR_OFFSET_SD = 5.0, 10.0
@@ -98,3 +114,38 @@ def fit_calibration(raw_scores, labels, fitted_on: str = "validation") -> Calibr
                       bounds=[(0.0, None), (0.0, None), (None, None)])
     a, b, c = (float(v) for v in result.x)
     return Calibration(a, b, c, fitted_on, int(y.size), n_pos)
+
+
+@dataclass(frozen=True)
+class MultiplicityRatio:
+    """The likelihood ratios of the multiplicity indicator: ``multi`` = P(>= 2 TCEs | PC) /
+    P(>= 2 TCEs | not PC) for a TCE on a multi-TCE star, ``single`` = P(1 TCE | PC) /
+    P(1 TCE | not PC) for one alone on its star; estimated from ``n_positive`` + ``n_negative``
+    labelled TCEs."""
+    multi: float
+    single: float
+    n_positive: int
+    n_negative: int
+
+
+def multiplicity_ratio(labels, multi) -> MultiplicityRatio:
+    """The two likelihood ratios from labelled TCEs (``labels`` 1 = PC, 0 = not; other values, e.g.
+    -1 for unlabelled, are ignored) and ``multi`` (whether each TCE's star has >= 2 TCEs). Each
+    class's multi fraction is the posterior mean under a uniform Beta(1, 1) prior, (k + 1) / (n + 2)
+    (one pseudo-count on each side), so a small fold gives ratios that are finite and positive, and
+    no labels at all give 1 (no update)."""
+    y = np.asarray(labels, float)
+    m = np.asarray(multi, bool)
+    pos, neg = y == 1, y == 0
+    q1 = (np.sum(m & pos) + 1.0) / (np.sum(pos) + 2.0)
+    q0 = (np.sum(m & neg) + 1.0) / (np.sum(neg) + 2.0)
+    return MultiplicityRatio(float(q1 / q0), float((1 - q1) / (1 - q0)), int(pos.sum()), int(neg.sum()))
+
+
+def apply_multiplicity(prob, multi, ratio: MultiplicityRatio) -> np.ndarray:
+    """Bayes' update of calibrated probabilities ``prob`` by each TCE's multiplicity: the odds
+    (of ``prob`` clipped to [PROB_CLIP, 1 - PROB_CLIP]) times ``ratio.multi`` where ``multi`` is
+    true, times ``ratio.single`` where it is false. NaN stays NaN."""
+    p = np.clip(np.asarray(prob, float), PROB_CLIP, 1 - PROB_CLIP)
+    lr = np.where(np.asarray(multi, bool), ratio.multi, ratio.single)
+    return expit(logit(p) + np.log(lr))

@@ -33,7 +33,8 @@ def _simulate(args) -> int:
 def _info(args) -> int:
     import h5py
     from .shards import ShardError, read_shard
-    path = Path(args.shard)
+    from .model_files import resolve_models
+    path = resolve_models(args.shard)          # a shipped bundle's name reads as its file
     if path.is_dir() or (path.is_file() and not h5py.is_hdf5(path) and path.suffix != ".h5"):
         return _info_models(path)
     try:
@@ -74,7 +75,7 @@ def _export_models(args) -> int:
     if cfg is None:
         return 2
     try:
-        out = export_bundle(Path.cwd(), args.out, cfg, args.models)
+        out = export_bundle(Path.cwd(), args.out, cfg, args.models, card=args.card)
     except (ModelMismatchError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -131,6 +132,7 @@ def _score(args) -> int:
                                              default=("-", 0))[0]} for m in names])
     print(f"{'KIC' if mission == 'kepler' else 'TIC'} {star}: P = {args.period:g} d, epoch {signal.epoch:.5f} "
           f"({'BKJD' if mission == 'kepler' else 'BTJD'}), duration {signal.duration * 24:.3g} h, {len(files)} file(s)")
+    print(f"models: {out.attrs['models']}{'' if args.models else ' (shipped with ExoSieve; exosieve info shows its card)'}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if signal.status == "flagged":
         print(f"flagged, not to be read as a verdict: {signal.flag}")
@@ -266,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     sim.add_argument("--seed", type=int, default=2024)
     info = sub.add_parser("info", help="print a shard's schema, counts and provenance, or what a model bundle or a "
                           "run's models hold")
-    info.add_argument("shard", metavar="PATH", help="a shard (.h5), a bundle, or a finished run's folder")
+    info.add_argument("shard", metavar="PATH", help="a shard (.h5), a bundle (or a shipped bundle's name, e.g. "
+                      "kepler_simulated), or a finished run's folder")
     chk = sub.add_parser("check-config", help="validate a config file and print it with defaults filled in")
     chk.add_argument("config", nargs="?", default="config.yaml")
     arc = sub.add_parser("check-archives", help="one small request to each archive endpoint (TAP tables, MAST "
@@ -295,13 +298,16 @@ def main(argv: list[str] | None = None) -> int:
     sc.add_argument("--time-system", choices=["BKJD", "BTJD", "BJD"], default=None)
     sc.add_argument("--lightcurves", help="folder of light curves in MAST's layout (default: the download cache)")
     sc.add_argument("--sectors", type=int, nargs="*", help="TESS: the sectors to download when not cached")
-    sc.add_argument("--models", required=True, help="a model bundle (exosieve export-models) or a finished run's folder")
+    sc.add_argument("--models", default=None, help="a model bundle (exosieve export-models), a shipped bundle's name, "
+                    "or a finished run's folder (default: the bundle ExoSieve ships for the light curves' mission)")
     sc.add_argument("--sheet", help="write the diagnostic sheet (views, score, attributions) to this PNG")
     sc.add_argument("--config", default=None, help="config for the download cache and archive (default: built-in)")
     exp = sub.add_parser("export-models", help="write a finished run's fold ensembles as one portable bundle")
     exp.add_argument("--config", default="config.yaml", help="the finished run's config (default config.yaml)")
     exp.add_argument("--out", default="models.exosieve", help="the bundle to write (default models.exosieve)")
     exp.add_argument("--models", nargs="*", default=None, help="which models (default every enabled one)")
+    exp.add_argument("--card", default=None, help="a model card (Markdown) to store in the bundle; exosieve info "
+                     "shows it")
     tun = sub.add_parser("tune", help="run (or resume) the hyperparameter studies of a run's CNNs, fold by fold, as "
                          "`snakemake tune` does; several at once share a study")
     tun.add_argument("--config", default="config.yaml")

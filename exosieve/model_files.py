@@ -320,10 +320,37 @@ def _models_dir(path: Path) -> Path:
                              "under it, its results/ and itself); give a finished run's folder or a bundle")
 
 
+# Bundles shipped with ExoSieve (exosieve/bundles/, each with its model card beside it), and the
+# one ``exosieve score`` and ``exosieve.score()`` use for each mission when no models are named.
+SHIPPED_DIR = Path(__file__).resolve().parent / "bundles"
+SHIPPED_FOR_MISSION = {"kepler": "kepler_simulated"}
+
+
+def shipped_bundles() -> dict[str, Path]:
+    """Name -> path of every bundle shipped with the package."""
+    return {p.stem: p for p in sorted(SHIPPED_DIR.glob(f"*{BUNDLE_SUFFIX}"))}
+
+
+def shipped_for(mission: str) -> Path:
+    """The shipped bundle for a mission's light curves; ModelMismatchError when there is none."""
+    name = SHIPPED_FOR_MISSION.get(mission)
+    path = shipped_bundles().get(name) if name else None
+    if path is None:
+        raise ModelMismatchError(f"ExoSieve ships no models for {mission.upper() if mission == 'tess' else mission} "
+                                 "light curves yet; name some: a bundle (exosieve export-models) or a finished run's "
+                                 "folder")
+    return path
+
+
+def resolve_models(path: str | Path) -> Path:
+    """A shipped bundle's name (``kepler_simulated``) as its path; any other path as given."""
+    return shipped_bundles().get(str(path), Path(path).expanduser())
+
+
 def load_models(path: str | Path, names=None) -> ModelSet:
-    """A bundle file, or a finished run's folder (the run folder, its results folder, or its
-    models folder); every file loaded weights-only."""
-    path = Path(path).expanduser()
+    """A bundle file (or a shipped bundle's name), or a finished run's folder (the run folder, its
+    results folder, or its models folder); every file loaded weights-only."""
+    path = resolve_models(path)
     if path.is_file():
         return load_bundle(path, names)
     if not path.exists():
@@ -337,11 +364,11 @@ def models_from(path: str | Path, cfg: dict, names) -> dict[str, list[Path]]:
     """For ``models.from``: the files behind each usable model of ``names`` in a bundle or a run's
     folder (what Snakemake tracks), after checking that every fold model reads inputs made as
     ``cfg`` makes them; raises ModelMismatchError naming the differences."""
+    path = resolve_models(path)
     model_set = load_models(path, names)
     for name in model_set.models:
         for fm in model_set.fold_models(name):
             fm.check(cfg, same_run=False)
-    path = Path(path).expanduser()
     if path.is_file():
         return {name: [path] for name in model_set.models}
     return run_model_paths(_models_dir(path), names=list(model_set.models))
@@ -368,10 +395,12 @@ def load_bundle(path: str | Path, names=None) -> ModelSet:
     return ModelSet(models, contents["about"], str(path))
 
 
-def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None) -> Path:
+def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, card: str | Path | None = None
+                  ) -> Path:
     """Every fold model of a finished run (``cfg``'s results) as one bundle: weights-only tensors,
     calibration, scaler, the preprocessing settings (views geometry, features) they need, the label
-    mapping, code version, a description of the training data and the cross-validated metrics."""
+    mapping, code version, a description of the training data and the cross-validated metrics;
+    ``card``, a model card (Markdown) that ``exosieve info`` shows."""
     import hashlib
 
     import pandas as pd
@@ -402,6 +431,8 @@ def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None) -
     if comparison.exists():
         about["metrics"] = {row["model"]: {k: str(v) for k, v in row.items() if k != "model"}
                             for row in pd.read_csv(comparison).to_dict("records") if row["model"] in models}
+    if card is not None:
+        about["card"] = Path(card).read_text()
     bundle = {"kind": BUNDLE_KIND, "bundle_version": BUNDLE_VERSION, "models": models, "about": about}
     import torch
     with atomic_output(out, ".tmp") as tmp:
@@ -435,4 +466,6 @@ def describe(models: ModelSet) -> str:
     for name, metrics in about.get("metrics", {}).items():
         lines.append(f"  {name} cross-validated: ROC-AUC {metrics.get('roc_auc')}, PR-AUC {metrics.get('pr_auc')}, "
                      f"ECE {metrics.get('ece')}")
+    if about.get("card"):
+        lines += ["", "model card:", about["card"].rstrip()]
     return "\n".join(lines)

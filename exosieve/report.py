@@ -284,6 +284,35 @@ def _read_scores(paths: list[str]) -> pd.DataFrame:
     return pd.concat([pd.read_csv(p, dtype={"tce_id": str}) for p in paths], ignore_index=True)
 
 
+def multiplicity_prior(scores: dict[str, pd.DataFrame], tces: pd.DataFrame, folds: pd.DataFrame
+                       ) -> tuple[dict[str, pd.DataFrame], dict]:
+    """evaluation.multiplicity_prior: every model's ``score`` updated by Bayes' rule with whether
+    the TCE's star has other TCEs in the catalog (exosieve.calibration). A labelled TCE's score in
+    fold k uses the likelihood ratios estimated from the labelled TCEs of the other folds (never
+    its own fold's labels); unlabelled TCEs' scores, those of every labelled TCE. ``score_raw`` and
+    the attributions stay as the model gave them. Returns the scores and the ratios by fold
+    (and "unlabelled")."""
+    from .calibration import apply_multiplicity, multiplicity_ratio
+    count = tces.groupby("star_id")["tce_id"].size()
+    multi = pd.Series(tces.star_id.map(count).to_numpy() >= 2, index=tces.tce_id)
+    labelled = folds[folds.label >= 0]
+    labelled_multi = labelled.tce_id.map(multi).fillna(False).to_numpy(bool)
+    others = {int(k): (labelled.fold != k).to_numpy() for k in sorted(labelled.fold.unique())}
+    ratios = {k: multiplicity_ratio(labelled.label[rows], labelled_multi[rows]) for k, rows in others.items()}
+    ratios["unlabelled"] = multiplicity_ratio(labelled.label, labelled_multi)
+    log.info("multiplicity prior: likelihood ratio multi-TCE / single-TCE star, by fold (labels of the other "
+             "folds): %s", ", ".join(f"{k}: {r.multi:.3g} / {r.single:.3g}" for k, r in ratios.items()))
+    out = {}
+    for model, s in scores.items():
+        m = s.tce_id.map(multi).fillna(False).to_numpy(bool)
+        score = s.score.to_numpy(float).copy()
+        for key, ratio in ratios.items():
+            rows = (s.role == "unlabelled" if key == "unlabelled" else (s.role == "test") & (s.fold == key)).to_numpy()
+            score[rows] = apply_multiplicity(score[rows], m[rows], ratio)
+        out[model] = s.assign(score=score)
+    return out, ratios
+
+
 def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_csvs: dict[str, list[str]],
                  failure_csvs, out_dir, cfg, truth_csv=None, shard_paths=(), test_csvs=None,
                  tuning_csvs=()) -> pd.DataFrame:
@@ -295,6 +324,10 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
     primary = cfg["models"]["primary"]
     tces = read_normalized(tces_csv)
     scores = {m: _read_scores(paths) for m, paths in score_csvs.items()}
+    ratios = None
+    if cfg["evaluation"]["multiplicity_prior"]:
+        from .folds import read_folds
+        scores, ratios = multiplicity_prior(scores, tces, read_folds(folds_csv))
     failures = pd.concat([pd.read_csv(p, dtype=str) for p in failure_csvs if Path(p).stat().st_size > 0],
                          ignore_index=True) if failure_csvs else pd.DataFrame(columns=["tce_id", "error"])
     oof = {m: s[s.role == "test"].copy() for m, s in scores.items()}
@@ -344,7 +377,7 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
         sheets = write_sheets(catalog, list(shard_paths), out / "sheets", rep["sheets"], cfg)
     tuning = tuning_section(list(tuning_csvs), out) if tuning_csvs else ""
     _write_html(out, cfg, metrics[metrics.model == primary], comparison, catalog, failures, cm, by_label,
-                by_class, test_metrics, sheets, len(tces), calibration, thresholds, plots, tuning)
+                by_class, test_metrics, sheets, len(tces), calibration, thresholds, plots, tuning, ratios)
     return comparison
 
 
@@ -403,7 +436,7 @@ def _threshold_rule(rep: dict) -> str:
 
 
 def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_label, by_class,
-                test_metrics, sheets, n_catalog, calibration, thresholds, plots, tuning="") -> None:
+                test_metrics, sheets, n_catalog, calibration, thresholds, plots, tuning="", ratios=None) -> None:
     rep = cfg["report"]
     primary = cfg["models"]["primary"]
     mean = metrics[metrics.fold == "mean"].iloc[0]
@@ -422,6 +455,14 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
         how_scored = (f"Each labelled TCE is scored by the one model that never saw its star ({cfg['cv']['folds']}-fold "
                       "cross-validation, grouped by star, stratified by label); unlabelled TCEs get the mean of all "
                       "fold models.")
+    prior = ""
+    if ratios:
+        folds = [r for k, r in ratios.items() if k != "unlabelled"]
+        prior = (" Every model's scores include the multiplicity prior (evaluation.multiplicity_prior): the odds of a "
+                 "TCE on a star with other TCEs were multiplied by the likelihood ratio "
+                 f"{', '.join(f'{r.multi:.2f}' for r in folds)} (fold by fold, from the other folds' labels; "
+                 f"{ratios['unlabelled'].multi:.2f} for unlabelled TCEs), those of a TCE alone on its star by "
+                 f"{', '.join(f'{r.single:.2f}' for r in folds)} ({ratios['unlabelled'].single:.2f}).")
     fig = lambda name, caption: (f'<figure><img src="{name}" alt="{html.escape(caption)}">'
                                  f"<figcaption>{html.escape(caption)}</figcaption></figure>")
     called = (f"Each cell is the fraction of the group's TCEs that the model calls a planet ({_threshold_rule(rep)}): "
@@ -492,7 +533,7 @@ figcaption {{ font-size: 0.85em; color: #555; }} .big {{ font-size: 1.3em; }}
 <h1>ExoSieve cross-validation report</h1>
 <p>Source: <b>{html.escape(source)}</b>. {n_catalog} TCEs in the catalog, {n_scored} scored.
 {how_scored}
-A score is a calibrated probability that the TCE is a planet candidate (see below). The vetted
+A score is a calibrated probability that the TCE is a planet candidate (see below).{prior} The vetted
 catalog and explanations come from <b>{html.escape(primary)}</b>.</p>
 <p class="big">{html.escape(primary)}, mean over folds: PR-AUC <b>{mean.pr_auc:.3f}</b>, ROC-AUC
 <b>{mean.roc_auc:.3f}</b>, precision {mean.precision:.3f} and recall {mean.recall:.3f} at threshold

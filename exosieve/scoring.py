@@ -216,14 +216,21 @@ def config_for(models: ModelSet) -> dict:
                 check_paths=False)
 
 
-def score(lightcurves, ephemerides, models, *, star_id=None, time_system: str | None = None,
+def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: str | None = None,
           attributions: bool = True) -> pd.DataFrame:
-    """Score one or many signals with every model of ``models`` (a run's folder, a bundle, or a
-    loaded ModelSet). See the module's docstring for the inputs; returns one row per signal."""
+    """Score one or many signals with every model of ``models`` (a run's folder, a bundle or a
+    shipped bundle's name, or a loaded ModelSet; by default the bundle ExoSieve ships for the light
+    curves' mission, named in the log and in ``out.attrs["models"]``). See the module's docstring
+    for the inputs; returns one row per signal."""
+    from .model_files import shipped_for
     from .preprocess import _assemble
+    by_star = lightcurves if isinstance(lightcurves, dict) and "time" not in lightcurves else {star_id: lightcurves}
+    if models is None:      # the light curves' mission picks the shipped models, read with their settings
+        first = to_lightcurve(next(iter(by_star.values())), next(iter(by_star)), time_system)
+        models = shipped_for(first.mission)
+        log.info("scoring with the models ExoSieve ships for %s light curves: %s", first.mission, models.name)
     model_set = models if isinstance(models, ModelSet) else load_models(models)
     cfg = config_for(model_set)
-    by_star = lightcurves if isinstance(lightcurves, dict) and "time" not in lightcurves else {star_id: lightcurves}
     curves = {}
     for sid, obj in by_star.items():
         lc = to_lightcurve(obj, sid, time_system, cfg)
@@ -248,6 +255,7 @@ def score(lightcurves, ephemerides, models, *, star_id=None, time_system: str | 
                              np.where(out.tce_id.map(flags).fillna("") != "", "flagged", "scored"))
     out["flag"] = out.tce_id.map(flags).fillna("")
     out["error"] = out.tce_id.map(errors)
+    out.attrs["models"] = model_set.where
     if not results:
         return out
     data = _assemble(results, cfg)

@@ -32,6 +32,8 @@ rule report:
                                                caption="../report/training_curves.rst", category="Primary model")}),
     params:
         report=config["report"],
+        # Turning the prior on or off redoes the report (it changes every score it shows).
+        multiplicity_prior=config["evaluation"]["multiplicity_prior"],
         # The primary model is behind the vetted catalog, the explanations and the sheets.
         primary=PRIMARY,
         out_dir=lambda wildcards, output: os.path.dirname(output.index),

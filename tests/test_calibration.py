@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from exosieve.calibration import Calibration, fit_calibration
+from exosieve.calibration import (Calibration, MultiplicityRatio, apply_multiplicity, fit_calibration,
+                                  multiplicity_ratio)
 from exosieve.config import load
 from exosieve.evaluation import evaluate_fold, expected_calibration_error, reliability, threshold_for_precision
 from exosieve.folds import assign_folds
@@ -157,3 +158,108 @@ def test_two_slopes_fit_a_model_sure_of_itself_at_one_end_only():
     assert np.all(np.diff(cal(grid)) >= 0)
     old = Calibration.from_dict({"a": 0.7, "b": -1.2, "fitted_on": "validation", "n": 90, "n_positive": 20})
     assert np.allclose(old(grid[1:-1]), expit(0.7 * np.log(grid[1:-1] / (1 - grid[1:-1])) - 1.2))
+
+
+def _multiplicity_sample(rng, n, planet_fraction=0.3, q_pc=0.45, q_not=0.15, separation=1.5):
+    """Labels, multiplicity (multi-TCE star with probability q_pc for PCs, q_not otherwise) and a
+    calibrated score from a feature independent of multiplicity given the class: P(PC | x) exactly."""
+    y = (rng.random(n) < planet_fraction).astype(int)
+    multi = rng.random(n) < np.where(y == 1, q_pc, q_not)
+    x = rng.normal(separation * y, 1.0)
+    prior = np.log(planet_fraction / (1 - planet_fraction))
+    return y, multi, expit(prior + separation * x - separation ** 2 / 2)
+
+
+def test_multiplicity_ratio_recovers_the_class_conditional_likelihood_ratios():
+    """Multis three times as common among planets (45% against 15%): LR 3 on multi-TCE stars and
+    0.55 / 0.85 on single ones; pseudo-counts keep tiny or one-class samples finite."""
+    rng = np.random.default_rng(31)
+    y, multi, _ = _multiplicity_sample(rng, 40000)
+    r = multiplicity_ratio(y, multi)
+    assert r.multi == pytest.approx(3.0, rel=0.08) and r.single == pytest.approx(0.55 / 0.85, rel=0.05)
+    assert (r.n_positive, r.n_negative) == (int(y.sum()), int((y == 0).sum()))
+    # Unlabelled rows (-1) are ignored.
+    assert multiplicity_ratio(np.r_[y, [-1] * 500], np.r_[multi, [True] * 500]) == r
+    # Laplace's pseudo-counts: (k + 1) / (n + 2) for each class.
+    tiny = multiplicity_ratio([1, 1, 0], [True, True, False])
+    assert tiny.multi == pytest.approx((3 / 4) / (1 / 3)) and tiny.single == pytest.approx((1 / 4) / (2 / 3))
+    assert multiplicity_ratio([], []) == MultiplicityRatio(1.0, 1.0, 0, 0)
+    assert np.isfinite([multiplicity_ratio([1, 1], [True, True]).multi, multiplicity_ratio([0], [True]).single]).all()
+
+
+def test_the_multiplicity_update_keeps_calibrated_scores_calibrated_and_ranks_better():
+    from sklearn.metrics import roc_auc_score
+    rng = np.random.default_rng(7)
+    y, multi, prob = _multiplicity_sample(rng, 60000)
+    train, test = slice(0, 20000), slice(20000, None)
+    ratio = multiplicity_ratio(y[train], multi[train])
+    updated = apply_multiplicity(prob[test], multi[test], ratio)
+    yt = y[test]
+    before, after = expected_calibration_error(yt, prob[test]), expected_calibration_error(yt, updated)
+    assert after < before + 0.005 and after < 0.015
+    assert updated.mean() == pytest.approx(yt.mean(), abs=0.01)
+    assert roc_auc_score(yt, updated) > roc_auc_score(yt, prob[test]) + 0.02
+    # Both sides move: multi-TCE stars up, single-TCE stars down; the order within each kept.
+    m, p = multi[test], prob[test]
+    assert (updated[m] > p[m]).all() and (updated[~m] < p[~m]).all()
+    # Probabilities of exactly 0 or 1 are clipped before taking odds; NaN stays NaN.
+    edge = apply_multiplicity([0.0, 1.0, np.nan], [True, False, True], ratio)
+    assert np.isfinite(edge[:2]).all() and 0 < edge[0] < 1e-4 and 1 - 1e-4 < edge[1] < 1 and np.isnan(edge[2])
+    # Multiplicity that carries nothing leaves calibrated scores as they were (ratios near 1).
+    y, multi, prob = _multiplicity_sample(rng, 40000, q_pc=0.2, q_not=0.2)
+    flat = apply_multiplicity(prob, multi, multiplicity_ratio(y, multi))
+    assert np.abs(flat - prob).max() < 0.03
+
+
+def _fold_tables(fold0_labels):
+    """Three folds grouped by star. In fold 0 every PC is on a two-TCE star and every other TCE
+    alone (its own labels would give an enormous ratio); in folds 1 and 2 multiplicity tells
+    nothing. Star 900 holds one labelled TCE and one unlabelled one: multi, counted over every TCE."""
+    rows = []
+    for i in range(20):
+        rows += [(f"{i}_1", str(i), fold0_labels, 0), (f"{i}_2", str(i), fold0_labels, 0)]
+        rows += [(f"{100 + i}_1", str(100 + i), 1 - fold0_labels, 0)]
+    for fold in (1, 2):
+        for i in range(20):
+            star = str(200 * fold + i)
+            rows += [(f"{star}_1", star, 1, fold), (f"{star}_2", star, 0, fold)]
+            rows += [(f"{star}9_1", f"{star}9", 1, fold), (f"{star}8_1", f"{star}8", 0, fold)]
+    rows += [("900_1", "900", 1, 1), ("900_2", "900", -1, -1), ("901_1", "901", -1, -1)]
+    folds = pd.DataFrame(rows, columns=["tce_id", "star_id", "label", "fold"])
+    tces = folds[["tce_id", "star_id"]].copy()
+    rng = np.random.default_rng(2)
+    test = folds[folds.label >= 0].assign(role="test")
+    unl = pd.concat([folds[folds.label < 0].assign(fold=k, role="unlabelled") for k in range(3)])
+    scores = pd.concat([test, unl], ignore_index=True).drop(columns="star_id")
+    scores["score"] = rng.uniform(0.05, 0.95, len(scores))
+    scores["score_raw"] = scores["score"]
+    return tces, folds, scores
+
+
+def test_a_folds_multiplicity_ratio_never_uses_that_folds_labels():
+    from exosieve.report import multiplicity_prior
+    tces, folds, scores = _fold_tables(fold0_labels=1)
+    multi = tces.star_id.map(tces.star_id.value_counts()).to_numpy() >= 2
+    is_multi = dict(zip(tces.tce_id, multi))
+    out, ratios = multiplicity_prior({"m": scores, "n": scores}, tces, folds)
+    lab = folds[folds.label >= 0]
+    lab_multi = lab.tce_id.map(is_multi).to_numpy(bool)
+    in0 = (lab.fold == 0).to_numpy()
+    assert multiplicity_ratio(lab.label[in0], lab_multi[in0]).multi > 10       # fold 0's own labels: enormous
+    assert ratios[0] == multiplicity_ratio(lab.label[~in0], lab_multi[~in0])    # what it used: the other folds'
+    assert ratios[0].multi == pytest.approx(1.0, abs=0.1)
+    assert ratios[1].multi > 1.5 and ratios["unlabelled"] == multiplicity_ratio(lab.label, lab_multi)
+    adjusted = out["m"]
+    for key, ratio in ratios.items():
+        rows = (scores.role == "unlabelled") if key == "unlabelled" else (scores.role == "test") & (scores.fold == key)
+        m = scores.tce_id[rows].map(is_multi).to_numpy(bool)
+        assert np.allclose(adjusted.score[rows], apply_multiplicity(scores.score[rows], m, ratio))
+    assert is_multi["900_1"] and is_multi["900_2"] and not is_multi["901_1"]
+    assert out["n"].score.equals(adjusted.score) and adjusted.score_raw.equals(scores.score_raw)
+    # Flip every fold-0 label: fold 0's scores do not move; the other folds' (which learn from it) do.
+    tces2, folds2, scores2 = _fold_tables(fold0_labels=0)
+    out2, ratios2 = multiplicity_prior({"m": scores2}, tces2, folds2)
+    f0 = (scores.role == "test") & (scores.fold == 0)
+    assert ratios2[0] == ratios[0] and np.allclose(out2["m"].score[f0], adjusted.score[f0])
+    f1 = (scores.role == "test") & (scores.fold == 1)
+    assert not np.allclose(out2["m"].score[f1], adjusted.score[f1])
