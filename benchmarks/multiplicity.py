@@ -1,8 +1,9 @@
 """Multiplicity as evidence (evaluation.multiplicity_prior), measured on a finished run.
 
 Planets come in systems: a TCE on a star with other TCEs is more often a planet (Lissauer et al.
-2012). The prior updates each calibrated score by Bayes' rule with whether the TCE's star has at
-least two TCEs in the run's catalog (exosieve/calibration.py), a fold's likelihood ratio estimated
+2012). The prior updates each calibrated score by Bayes' rule with whether the TCE's star has
+another TCE at a distinct period in the run's catalog (not this one's, twice or half it: an
+eclipsing binary's secondary is no second planet; exosieve/calibration.py), a fold's likelihood ratio estimated
 from the labels of the other folds only. This reads a run's out-of-fold scores (results/scores/<model>/
 fold_*.csv, as the models gave them; else the report's vetted_catalog.csv, if the report was built
 without the prior), its catalog (results/catalog/tces.csv: every TCE, labelled or not, counts towards
@@ -64,6 +65,7 @@ def main() -> int:
     from exosieve.catalog.table import read_normalized
     from exosieve.evaluation import classification_metrics, expected_calibration_error
     from exosieve.folds import read_folds
+    from exosieve.catalog.ephemeris import has_distinct_neighbour
     from exosieve.report import multiplicity_prior
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", type=Path, default=REPO, help="a workflow folder holding results/, or the "
@@ -78,12 +80,12 @@ def main() -> int:
     else:        # the scored labelled TCEs, with their folds
         folds = pd.concat(scores.values()).drop_duplicates("tce_id")[["tce_id", "label", "fold"]]
     adjusted, ratios = multiplicity_prior(scores, tces, folds)
-    multi = tces.star_id.map(tces.star_id.value_counts()) >= 2
+    multi = pd.Series(has_distinct_neighbour(tces), index=tces.index)
     labelled = tces[tces.label >= 0]
-    print(f"{results}: {len(tces)} TCEs on {tces.star_id.nunique()} stars, {multi.mean():.1%} on multi-TCE stars; "
-          f"of the labelled, {multi[tces.label == 1].mean():.1%} of PCs and {multi[tces.label == 0].mean():.1%} "
+    print(f"{results}: {len(tces)} TCEs on {tces.star_id.nunique()} stars, {multi.mean():.1%} with another TCE "
+          f"at a distinct period on their star; of the labelled, {multi[tces.label == 1].mean():.1%} of PCs and {multi[tces.label == 0].mean():.1%} "
           f"of the rest ({len(labelled)} labelled)")
-    print("likelihood ratio by fold (labels of the other folds), multi-TCE / single-TCE star: "
+    print("likelihood ratio by fold (labels of the other folds), with / without a distinct neighbour: "
           + ", ".join(f"{k}: {r.multi:.3f} / {r.single:.3f}" for k, r in ratios.items() if k != "unlabelled"))
     pd.set_option("display.width", 200)
     for model, before in scores.items():

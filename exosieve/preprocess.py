@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .catalog.ephemeris import same_signal
 from .catalog.table import STELLAR_COLUMNS
 from .detrend import detrend, fit_trend, robust_std, transit_mask
 from .features import measure_features
@@ -31,21 +32,6 @@ from .utils import FAILURE_COLUMNS, FLAGGED_STAGE, TargetError, atomic_output
 from .views import ViewMaker, array_shape, phase_fold, raw_flux_fold, raw_flux_view, shard_arrays
 
 log = logging.getLogger(__name__)
-
-
-# Period ratios at which another TCE of the star may be this TCE's own signal: the same period
-# (an eclipsing binary's secondary eclipse, found as a TCE of its own), twice it or half it (an EB
-# detected at half or twice its true period); within HARMONIC_TOLERANCE of it. The pipeline's
-# periods of one EB's eclipses differ by up to 1e-4 (KIC 1162345's three TCEs at 0.8318 d),
-# while planets near a 2:1 resonance sit 0.5-2% wide of it (Fabrycky et al. 2014).
-HARMONIC_RATIOS = (1.0, 2.0, 0.5)
-HARMONIC_TOLERANCE = 2e-3
-
-
-def same_signal(period: float, other_periods) -> np.ndarray:
-    """Which other TCEs may be this TCE's own signal: a period at one of HARMONIC_RATIOS of it."""
-    ratio = np.asarray(other_periods, float)[:, None] / (period * np.asarray(HARMONIC_RATIOS))
-    return (np.abs(ratio - 1.0) < HARMONIC_TOLERANCE).any(axis=1)
 
 
 def foreign_transits(time: np.ndarray, phase: np.ndarray, tce, others: pd.DataFrame, width: float) -> np.ndarray:

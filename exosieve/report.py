@@ -287,14 +287,15 @@ def _read_scores(paths: list[str]) -> pd.DataFrame:
 def multiplicity_prior(scores: dict[str, pd.DataFrame], tces: pd.DataFrame, folds: pd.DataFrame
                        ) -> tuple[dict[str, pd.DataFrame], dict]:
     """evaluation.multiplicity_prior: every model's ``score`` updated by Bayes' rule with whether
-    the TCE's star has other TCEs in the catalog (exosieve.calibration). A labelled TCE's score in
+    the TCE's star has another TCE at a distinct period in the catalog (catalog.ephemeris.
+    has_distinct_neighbour; exosieve.calibration). A labelled TCE's score in
     fold k uses the likelihood ratios estimated from the labelled TCEs of the other folds (never
     its own fold's labels); unlabelled TCEs' scores, those of every labelled TCE. ``score_raw`` and
     the attributions stay as the model gave them. Returns the scores and the ratios by fold
     (and "unlabelled")."""
     from .calibration import apply_multiplicity, multiplicity_ratio
-    count = tces.groupby("star_id")["tce_id"].size()
-    multi = pd.Series(tces.star_id.map(count).to_numpy() >= 2, index=tces.tce_id)
+    from .catalog.ephemeris import has_distinct_neighbour
+    multi = pd.Series(has_distinct_neighbour(tces), index=tces.tce_id)
     labelled = folds[folds.label >= 0]
     labelled_multi = labelled.tce_id.map(multi).fillna(False).to_numpy(bool)
     others = {int(k): (labelled.fold != k).to_numpy() for k in sorted(labelled.fold.unique())}

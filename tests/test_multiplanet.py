@@ -12,7 +12,8 @@ import pytest
 from conftest import DR24, KEPLER_LC, SHARED_DATA, needs_shared_data
 from exosieve.config import load
 from exosieve.lightcurves.reader import lightcurve_from_arrays
-from exosieve.preprocess import same_signal, star_views
+from exosieve.catalog.ephemeris import same_signal
+from exosieve.preprocess import star_views
 from exosieve.views import phase_fold
 
 CADENCE = 0.0204                  # Kepler long cadence [d]
@@ -74,6 +75,13 @@ def test_an_eclipsing_binarys_secondary_that_is_its_own_tce_is_still_found():
     assert feats["secondary_depth"] == pytest.approx(3000, rel=0.2)
     assert feats["secondary_phase"] == pytest.approx(0.5, abs=0.02)
     assert got["42_1"][0]["secondary"].min() < -0.3
+
+
+def test_a_second_planet_is_a_distinct_neighbour_and_an_eclipsing_binarys_secondary_is_not():
+    from exosieve.catalog.ephemeris import has_distinct_neighbour
+    tces = pd.DataFrame({"star_id": ["1", "1", "2", "2", "2", "3", "4", "4"],
+                         "period": [71.5, 369.1, 0.8318, 0.83179, 1.6636, 5.0, 3.0, np.nan]})
+    assert has_distinct_neighbour(tces).tolist() == [True, True, False, False, False, False, True, True]
 
 
 def test_same_signal_is_the_period_twice_or_half_it_and_not_a_near_resonance():

@@ -49,3 +49,34 @@ def match_ephemerides(tces: pd.DataFrame, objects: pd.DataFrame, period_tol: flo
     out = pd.Series(np.nan, index=np.arange(len(tces)), dtype=object)
     out[best.index] = best.to_numpy()
     return pd.Series(out.to_numpy(), index=tces.index, name="match")
+
+
+# Period ratios at which another TCE of the star may be this TCE's own signal: the same period
+# (an eclipsing binary's secondary eclipse, found as a TCE of its own), twice it or half it (an EB
+# detected at half or twice its true period); within HARMONIC_TOLERANCE of it. The pipeline's
+# periods of one EB's eclipses differ by up to 1e-4 (KIC 1162345's three TCEs at 0.8318 d),
+# while planets near a 2:1 resonance sit 0.5-2% wide of it (Fabrycky et al. 2014).
+HARMONIC_RATIOS = (1.0, 2.0, 0.5)
+HARMONIC_TOLERANCE = 2e-3
+
+
+def same_signal(period: float, other_periods) -> np.ndarray:
+    """Which other TCEs may be this TCE's own signal: a period at one of HARMONIC_RATIOS of it."""
+    ratio = np.asarray(other_periods, float)[:, None] / (period * np.asarray(HARMONIC_RATIOS))
+    return (np.abs(ratio - 1.0) < HARMONIC_TOLERANCE).any(axis=1)
+
+
+def has_distinct_neighbour(tces: pd.DataFrame) -> np.ndarray:
+    """Per TCE (``star_id``, ``period``), whether its star has another TCE that cannot be its own
+    signal (``same_signal``): a second periodic signal, as a planetary system shows and an
+    eclipsing binary's harmonics and secondaries do not. A period that is not known counts as
+    distinct. Vectorised over the pairs of TCEs of each star."""
+    t = pd.DataFrame({"row": np.arange(len(tces)), "star": tces["star_id"].astype(str).to_numpy(),
+                      "p": pd.to_numeric(tces["period"], errors="coerce").to_numpy(float)})
+    pairs = t.merge(t, on="star", suffixes=("", "_other"))
+    pairs = pairs[pairs.row != pairs.row_other]
+    ratio = pairs.p_other.to_numpy()[:, None] / (pairs.p.to_numpy()[:, None] * np.asarray(HARMONIC_RATIOS))
+    same = (np.abs(ratio - 1.0) < HARMONIC_TOLERANCE).any(axis=1)
+    out = np.zeros(len(tces), bool)
+    out[pairs.row.to_numpy()[~same]] = True
+    return out
