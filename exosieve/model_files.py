@@ -53,13 +53,34 @@ def write_trained_model(path: str | Path, trained: dict, cfg: dict, domain: dict
     return contents
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+# A compressed file that inflates beyond this is refused: no model file is this large.
+MAX_INFLATED_BYTES = 2**31
+
+
+def _inflated(path: str | Path):
+    """A gzip-compressed file (as bundles are written) as an in-memory stream; any other as its
+    path. The size is bounded, so a crafted file cannot fill the memory."""
+    import gzip
+    import io
+    with open(path, "rb") as fh:
+        if fh.read(2) != GZIP_MAGIC:
+            return path
+    with gzip.open(path, "rb") as fh:
+        data = fh.read(MAX_INFLATED_BYTES + 1)
+    if len(data) > MAX_INFLATED_BYTES:
+        raise ValueError(f"it inflates beyond {MAX_INFLATED_BYTES} bytes")
+    return io.BytesIO(data)
+
+
 def load_weights_only(path: str | Path, what: str = "ExoSieve model file") -> object:
-    """``torch.load`` of tensors and plain values only, refusing anything else unopened."""
+    """``torch.load`` of tensors and plain values only, refusing anything else unopened; a
+    gzip-compressed file (a bundle) is inflated first."""
     import pickle
 
     import torch
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(_inflated(path), map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise ModelMismatchError(f"{path}: no such {what}") from None
     except pickle.UnpicklingError as exc:
@@ -434,9 +455,16 @@ def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, c
     if card is not None:
         about["card"] = Path(card).read_text()
     bundle = {"kind": BUNDLE_KIND, "bundle_version": BUNDLE_VERSION, "models": models, "about": about}
+    import gzip
+    import io
+
     import torch
+    buffer = io.BytesIO()
+    torch.save(bundle, buffer)
+    # gzip (no timestamp: the same run gives the same file): the trees' arrays shrink to a third,
+    # and a shipped bundle must stay small.
     with atomic_output(out, ".tmp") as tmp:
-        torch.save(bundle, tmp)
+        tmp.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0))
     return Path(out)
 
 
