@@ -9,6 +9,7 @@ model's ROC-AUC on these TCEs.
 
     python benchmarks/real_tces.py                                   # the default run (results/)
     python benchmarks/real_tces.py --models results/benchmarks/real_views/dr24   # DR24-views-trained
+    python benchmarks/real_tces.py --models results/benchmarks/real_views/astronet_dr24 --only astronet
 
 The default run's models learned from the simulated survey only; a run on the real DR24 views
 (benchmarks/real_views.py, its stars of ../shared/data left out) learned from real labels at
@@ -43,8 +44,10 @@ def main() -> int:
     parser.add_argument("--models", default=str(REPO), help="a finished run's folder or a bundle (default: this "
                         "checkout's default run)")
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
+    parser.add_argument("--only", nargs="*", default=None, help="score with these of its models only (e.g. "
+                        "astronet of a run whose other models read a views dataset's own features)")
     args = parser.parse_args()
-    models = load_models(args.models)
+    models = load_models(args.models, names=args.only)
     root = args.data / "kepler" / "lightcurves"
     stars = sorted({p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()})
     dr24 = load_dr24(args.data / "catalogs" / "q1_q17_dr24_tce.csv", load()["catalog"]["labels"])[0]

@@ -14,6 +14,28 @@ Sets (../shared/data/views; see its README):
 - ``dr24_features``: the same records with each one's TCE recovered from the record order
   (benchmarks/dr24_views.py, checked record by record), so that exominer's scalar branch has the
   DR24 table's period, duration and depth, and the trees learn from the flattened views and those.
+- ``astronet_dr24``: Kepler DR24's autovetter training set as Astronet's own code makes it
+  (Shallue & Vanderburg 2018: spline detrending, no clip of the transit, global 2001 and local 201
+  bins, each view median 0 and minimum -1) for 2,263 TCEs on 2,110 stars (PC 1,058, AFP 471,
+  NTP 734), each record carrying every column of the DR24 TCE table. Not in ../shared/data and
+  not in this repository (the records come with no licence): fetch them with git from
+  github.com/Qkvad/exo_NN, commit 53872356, folder astronet/astronet/exo_nn_tfrecord/ (ten
+  TFRecord files, 29 MB), e.g.
+
+      git clone https://github.com/Qkvad/exo_NN && git -C exo_NN archive 53872356 \
+          astronet/astronet/exo_nn_tfrecord | tar -x --strip-components=3 -C DIR
+
+  and give DIR as --astronet-records (default: $EXOSIEVE_ASTRONET_RECORDS, else
+  ../data_ext/exo_nn beside the checkout); where it is absent the set is skipped, saying so. Labels PC = 1,
+  AFP and NTP = 0; the views' geometry is declared (views.preset: astronet); the 8 stars of
+  ../shared/data are left out as for dr24 (2 of the TCEs); exominer and the trees (flattened views
+  beside them) read the DR24 columns in ASTRONET_FEATURES as scalar features, astronet the views
+  only. The records' tce_duration is in days (Astronet's code divides the table's hours by 24),
+  declared as catalog.views_keys. No transit was clipped, so catalog.keep_damaged keeps every
+  record: the damage check, made for DART-Vetter's +-2.5-duration local views, flags 4 NTPs here
+  (3 of them with 3 transits, 2 with a clear dip in the local view) whose sparse cadences repeat
+  bins. exominer's and the trees' DR24 features are not measured from a light curve, so
+  benchmarks/real_tces.py --models can score light curves with this run's astronet only.
 - ``tess``: 1,506 TESS TOIs as SPOC 2-min views (each twice, two different views, so folds are
   grouped by TIC), labelled from today's TOI table (catalogs/toi.csv: CP/KP = PC, FP = AFP,
   FA = NTP; TOI PCs and APCs unlabelled).
@@ -22,12 +44,14 @@ Prints per set and model: ROC-AUC, average precision, recall at precision 0.99 a
 std over the 5 folds, and the ECE of all out-of-fold scores pooled. Work folders are kept under
 --work, so a rerun after a change retrains only what changed (Snakemake decides).
 
-    python benchmarks/real_views.py [--sets dr24,dr24_features,tess] [--cores 2] [--config 'training={max_epochs: 20}']
+    python benchmarks/real_views.py [--sets dr24,dr24_features,tess,astronet_dr24] [--cores 2]
+        [--config 'training={max_epochs: 20}'] [--astronet-records DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -47,6 +71,32 @@ ROC-AUC 0.958, AP 0.865 (a floor); Shallue & Vanderburg (2018) ROC-AUC 0.988 on 
 (2001/201-bin views); Exonet (Ansdell et al. 2018) AP 0.980 there; ExoMiner recall 0.936 at precision 0.99
 (Kepler DR25)."""
 
+# The DR24 TCE table's numeric columns that Astronet's records carry (github.com/Qkvad/exo_NN), used
+# as scalar features by exominer and the trees in the astronet_dr24 set: the transit fit, the DV
+# statistics (bootstrap, odd/even, centroid offsets, ghost and MES diagnostics) and the star. Left
+# out: the autovetter's own outputs (av_pp_*, av_vf_*: the labels' source), tce_nkoi (whether the
+# TCE became a KOI, which the labels follow), ids and times (kepid, tce_plnt_num, tce_time0*,
+# tce_quarters, tce_fwm_sra/sdec: where the star is), and columns empty or constant in every
+# record (the tcet_*, wst_*, tce_rb_*, albedo, planet temperature, insolation, tce_ioflag ...).
+ASTRONET_FEATURES = [
+    "tce_period", "tce_duration", "tce_depth", "tce_model_snr", "tce_max_mult_ev", "tce_max_sngle_ev",
+    "tce_num_transits", "tce_impact", "tce_ror", "tce_dor", "tce_incl", "tce_ingress", "tce_prad", "tce_sma",
+    "tce_eqt", "tce_model_chisq", "tce_model_dof", "tce_chisq1", "tce_chisq2", "tce_dof1", "tce_dof2",
+    "tce_full_conv", "tce_bin_oedp_stat", "boot_fap", "boot_mesmean", "boot_messtd", "boot_mesthresh",
+    "tce_robstat", "tce_rmesmad", "tce_rminmes", "tce_rsnrmes", "tce_mesmad", "tce_maxmes", "tce_maxmesd",
+    "tce_minmes", "tce_minmesd",
+    "tce_dicco_mra", "tce_dicco_mra_err", "tce_dicco_mdec", "tce_dicco_mdec_err", "tce_dicco_msky",
+    "tce_dicco_msky_err", "tce_dikco_mra", "tce_dikco_mra_err", "tce_dikco_mdec", "tce_dikco_mdec_err",
+    "tce_dikco_msky", "tce_dikco_msky_err", "tce_fwm_stat", "tce_fwm_srao", "tce_fwm_srao_err", "tce_fwm_sdeco",
+    "tce_fwm_sdeco_err", "tce_fwm_prao", "tce_fwm_prao_err", "tce_fwm_pdeco", "tce_fwm_pdeco_err",
+    "tce_steff", "tce_slogg", "tce_smet", "tce_sradius", "tce_ldm_coeff1", "tce_ldm_coeff2", "tce_ldm_coeff3",
+    "tce_ldm_coeff4",
+]
+# Beside the checkout, as ../shared/data is: data that may not enter the repository.
+ASTRONET_RECORDS = Path(os.environ.get("EXOSIEVE_ASTRONET_RECORDS", REPO.parent / "data_ext" / "exo_nn"))
+ASTRONET_FETCH = ("github.com/Qkvad/exo_NN, commit 53872356, folder astronet/astronet/exo_nn_tfrecord/ "
+                  "(see this file's docstring)")
+
 
 def real_kepler_stars() -> list[str]:
     """The stars whose full-mission light curves are in ../shared/data: left out of the DR24 runs,
@@ -55,7 +105,13 @@ def real_kepler_stars() -> list[str]:
     return sorted({p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()})
 
 
-def set_config(name: str, work: Path) -> dict:
+def has_tfrecords(folder: Path) -> bool:
+    """A folder holding at least one TFRecord file (a Git LFS pointer or an HTML page is not one)."""
+    from exosieve.catalog.tfrecord import is_tfrecord
+    return folder.is_dir() and any(p.is_file() and is_tfrecord(p) for p in folder.iterdir())
+
+
+def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS) -> dict:
     views = SHARED_DATA / "views"
     # The DR24 records' geometry, declared, so that these runs' models can score light curves.
     dr24 = {"views": {"preset": "dartvetter_dr24"}}
@@ -73,12 +129,20 @@ def set_config(name: str, work: Path) -> dict:
         catalog = {"source": "views", "path": str(views / "tess_toi_hultstrand"),
                    "labels_path": str(SHARED_DATA / "catalogs" / "toi.csv")}
         return {"catalog": catalog}
-    raise SystemExit(f"unknown set {name}; the sets are dr24, dr24_features, tess")
+    if name == "astronet_dr24":
+        catalog = {"source": "views", "path": str(astronet_records),
+                   "labels": {"positive": ["PC"], "negative": ["AFP", "NTP"]}, "exclude": real_kepler_stars(),
+                   "views_keys": {"duration": "tce_duration", "duration_unit": "days"},
+                   "views_features": ASTRONET_FEATURES, "keep_damaged": True}
+        models = {"enabled": ["exominer", "astronet", "trees"], "trees": {"inputs": "views"}}
+        return {"catalog": catalog, "models": models, "views": {"preset": "astronet"}}
+    raise SystemExit(f"unknown set {name}; the sets are dr24, dr24_features, tess, astronet_dr24")
 
 
-def run_set(name: str, work: Path, cores: int, extra: list[str]) -> tuple[pd.DataFrame, float]:
+def run_set(name: str, work: Path, cores: int, extra: list[str],
+            astronet_records: Path = ASTRONET_RECORDS) -> tuple[pd.DataFrame, float]:
     folder = work / name
-    cfg = {**set_config(name, work), "cv": {"folds": 5}, "report": {"sheets": 2}}
+    cfg = {**set_config(name, work, astronet_records), "cv": {"folds": 5}, "report": {"sheets": 2}}
     seconds = run_workflow(folder, cfg, cores, extra)
     return table(folder / "results" / "report", name), seconds
 
@@ -103,15 +167,25 @@ def main() -> int:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--work", type=Path, default=REPO / "results" / "benchmarks" / "real_views")
     ap.add_argument("--config", nargs="*", default=[], help="extra Snakemake --config items for every set")
+    ap.add_argument("--astronet-records", type=Path, default=ASTRONET_RECORDS,
+                    help="folder of Astronet's DR24 TFRecords for the astronet_dr24 set (default: "
+                         "$EXOSIEVE_ASTRONET_RECORDS, else ../data_ext/exo_nn beside the checkout)")
     args = ap.parse_args()
     if not (SHARED_DATA / "views").is_dir():
         print(f"real views not found at {SHARED_DATA / 'views'}; set EXOSIEVE_SHARED_DATA to the shared data folder")
         return 2
     tables = []
     for name in args.sets.split(","):
-        t, seconds = run_set(name, args.work, args.cores, args.config)
+        if name == "astronet_dr24" and not has_tfrecords(args.astronet_records):
+            print(f"astronet_dr24: skipped, no TFRecord files in {args.astronet_records}; fetch them from "
+                  f"{ASTRONET_FETCH} and give their folder as --astronet-records or $EXOSIEVE_ASTRONET_RECORDS",
+                  flush=True)
+            continue
+        t, seconds = run_set(name, args.work, args.cores, args.config, args.astronet_records)
         print(f"{name}: {seconds / 60:.1f} min", flush=True)
         tables.append(t)
+    if not tables:
+        return 2
     pd.set_option("display.width", 200)
     print()
     print(pd.concat(tables, ignore_index=True).to_string(index=False))

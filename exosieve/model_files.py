@@ -194,7 +194,7 @@ class FoldModel:
     def require_inputs(self, data: ShardData) -> None:
         """Refuse, naming what is missing, data that lacks a view array or a scalar feature this
         model reads (a model trained on a views dataset's own features, scored on light curves)."""
-        needs = self.bundle["features"] if self.kind == "trees" else self.scaler.names
+        needs = self.bundle["features"] if self.kind == "trees" else self._scalar_names()
         missing_views = [a for a in self.arrays if a not in data.views]
         missing = [n for n in needs if n not in data.scalar_names]
         if missing_views or missing:
@@ -217,11 +217,22 @@ class FoldModel:
         names = [b.name for b in self.net.branch_specs]
         return names + (["scalars"] if self.net.scalar_branch is not None else [])
 
+    def _scalar_names(self) -> list[str]:
+        """The scalar features a CNN reads: its scaler's, unless it has no scalar branch (astronet:
+        the scaler is kept, fitted on the shards' features, but the network never sees them, so
+        light curves without a views dataset's own features can still be scored)."""
+        return list(self.scaler.names) if self.net.scalar_branch is not None else []
+
     def _cnn_inputs(self, data: ShardData):
-        """Arrays a CNN takes: its view arrays, and the scalars in the scaler's order, scaled."""
-        cols = [data.scalar_names.index(n) for n in self.scaler.names]
-        raw = data.scalars[:, cols] if cols else np.zeros((len(data), 0), np.float32)
-        return {v: np.asarray(data.views[v], np.float32) for v in self.arrays}, self.scaler.transform(raw)
+        """Arrays a CNN takes: its view arrays, and the scalars in the scaler's order, scaled
+        (zeros for a CNN with no scalar branch, whose network ignores them)."""
+        if self.net.scalar_branch is None:
+            scalars = np.zeros((len(data), len(self.scaler.names)), np.float32)
+        else:
+            cols = [data.scalar_names.index(n) for n in self.scaler.names]
+            raw = data.scalars[:, cols] if cols else np.zeros((len(data), 0), np.float32)
+            scalars = self.scaler.transform(raw)
+        return {v: np.asarray(data.views[v], np.float32) for v in self.arrays}, scalars
 
     def _cnn_scores(self, views: dict, scalars: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         import torch

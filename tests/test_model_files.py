@@ -125,3 +125,31 @@ def test_a_views_trained_model_takes_light_curves_made_at_its_geometry_and_with_
         check_model_settings(settings, spline, "m.pt", same_run=False)
     with pytest.raises(ModelMismatchError, match="global_bins: 201 there, 301 here"):
         check_model_settings(settings, load({}), "m.pt", same_run=False)
+
+
+def test_a_cnn_without_a_scalar_branch_scores_inputs_that_lack_its_scalers_features():
+    """astronet trained on a views dataset fits a scaler on the dataset's own features but never
+    reads them: light curves, which lack those features, must still be scored."""
+    import pandas as pd
+
+    from exosieve.calibration import Calibration
+    from exosieve.features import ScalarScaler
+    from exosieve.models import build_cnn
+    from exosieve.shards import ShardData
+    cfg = load({"views": {"preset": "astronet"}})
+    arrays = {"global": (2001,), "local": (201,)}
+    net = build_cnn("astronet", arrays, 2, cfg["models"]["astronet"])
+    assert net.scalar_branch is None
+    bundle = {"kind": "cnn", "model": "astronet", "arrays": arrays, "fold": 0, "model_cfg": cfg["models"]["astronet"],
+              "scaler": ScalarScaler(["tce_period", "tce_model_snr"]).to_dict(), "state_dict": net.state_dict(),
+              "medians": {a: np.zeros(shape, np.float32) for a, shape in arrays.items()},
+              "calibration": Calibration(1.0, 1.0, 0.0, "validation", 100, 30).to_dict()}
+    model = FoldModel(bundle=bundle)
+    rng = np.random.default_rng(0)
+    data = ShardData(meta=pd.DataFrame({"tce_id": ["1_1", "2_1"], "star_id": ["1", "2"]}),
+                     views={a: rng.normal(size=(2, *shape)).astype(np.float32) for a, shape in arrays.items()},
+                     scalars=np.zeros((2, 1), np.float32), scalar_names=["snr"])
+    model.require_inputs(data)
+    scores = model.calibrate(model.raw_score(data))
+    assert scores.shape == (2,) and np.isfinite(scores).all()
+    assert set(model.occlude(data, scores)) == {"global", "local"}
