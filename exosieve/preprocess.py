@@ -251,10 +251,12 @@ def star_digests(targets: pd.DataFrame, files: dict[str, list]) -> dict[str, str
 
 
 def failed_stars(failures_csv: str | Path) -> set[str]:
+    """Stars with a failure in a shard's manifest (a flagged TCE was scored: no failure)."""
     path = Path(failures_csv)
     if not path.exists() or not path.stat().st_size:
         return set()
-    return set(pd.read_csv(path, dtype=str)["star_id"].dropna())
+    manifest = pd.read_csv(path, dtype=str)
+    return set(manifest.loc[manifest.stage != FLAGGED_STAGE, "star_id"].dropna())
 
 
 def kept_stars(held: pd.DataFrame, failed: set[str], digests: dict[str, str], targets: pd.DataFrame) -> set[str]:

@@ -59,8 +59,10 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     catalog = pd.read_csv(report / "vetted_catalog.csv", dtype={"tce_id": str})
     tces = pd.read_csv(tmp_path / "results" / "catalog" / "tces.csv", dtype={"tce_id": str})
     assert set(catalog.tce_id) == set(tces.tce_id)
-    scored = catalog[catalog.status == "scored"]
+    scored = catalog[catalog.status.isin(["scored", "flagged"])]     # flagged: scored, with a reason beside
     assert scored.score.between(0, 1).all() and len(scored) >= 0.95 * len(catalog)
+    flagged = catalog[catalog.status == "flagged"]
+    assert flagged.flag.str.len().gt(0).all() and catalog[catalog.status == "scored"].flag.isna().all()
     assert sorted(scored["rank"]) == list(range(1, len(scored) + 1))
     assert scored[scored.label < 0].n_models.eq(3).all()  # unlabelled: every fold model
     # Explanations: an attribution per exominer branch for every scored TCE, and the top branch.
