@@ -191,10 +191,12 @@ def domain_flags(domain: dict, mission: str, features: dict) -> list[str]:
     """Why a signal is unlike what the models learned from (ModelSet.domain), in words: a light
     curve of another mission, or a measured period, duration, depth or transit count outside the
     range of the training TCEs (0.5th-99.5th percentile). Flagged, not refused."""
+    def named(m: str) -> str:
+        return m.upper() if m == "tess" else m.title()
     reasons = []
     if domain["missions"] and mission not in domain["missions"]:
-        reasons.append(f"a {mission.upper() if mission == 'tess' else mission.title()} light curve, and the models "
-                       f"learned from {', '.join(sorted(m.upper() if m == 'tess' else m.title() for m in domain['missions']))} ones")
+        reasons.append(f"a {named(mission)} light curve, and the models learned from "
+                       f"{', '.join(sorted(named(m) for m in domain['missions']))} ones")
     for name, (lo, hi) in domain["ranges"].items():
         value = features.get(name)
         if value is not None and np.isfinite(value) and not lo <= value <= hi:
@@ -248,9 +250,9 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
         results += r
         errors.update(e)
     out = signals[["tce_id", "star_id", "period", "epoch", "duration", "depth"]].copy()
-    mission = next(iter(curves.values())).mission
-    flags = {tce.tce_id: "; ".join(r for r in (feats.get("flag", ""), *domain_flags(model_set.domain(), mission, feats))
-                                   if r) for tce, _, feats in results}
+    mission, domain = next(iter(curves.values())).mission, model_set.domain()
+    flags = {tce.tce_id: "; ".join(r for r in (feats.get("flag", ""), *domain_flags(domain, mission, feats)) if r)
+             for tce, _, feats in results}
     out["status"] = np.where(out.tce_id.isin(errors), "failed",
                              np.where(out.tce_id.map(flags).fillna("") != "", "flagged", "scored"))
     out["flag"] = out.tce_id.map(flags).fillna("")
