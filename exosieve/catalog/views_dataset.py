@@ -334,17 +334,23 @@ def _empty_bins(views: np.ndarray) -> np.ndarray:
     return out
 
 
+def _level_and_noise(views: np.ndarray, outside: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per record, the median of its bins where ``outside`` (a mask per record, or one for all) and
+    their robust scatter (1.4826 x the MAD); NaN for a record with no such bin."""
+    out_flux = np.where(np.broadcast_to(outside, views.shape), views, np.nan).astype(np.float64)
+    with warnings.catch_warnings():        # a record with no bin outside is left unjudged by its caller
+        warnings.simplefilter("ignore", RuntimeWarning)
+        level = np.nanmedian(out_flux, axis=1)
+        return level, 1.4826 * np.nanmedian(np.abs(out_flux - level[:, None]), axis=1)
+
+
 def _lost_transit(views: np.ndarray, centre: np.ndarray, outside: np.ndarray, mean: bool) -> dict[str, np.ndarray]:
     """Per record (``centre``/``outside``: bin masks, one row per record or one for all): whether the
     view lost its transit (no dip at the centre, and the centre's cadences gone), with the figures
     a reason quotes. ``mean``: the centre's level is its bins' mean (local view) rather than its
     lowest bin (global view, whose transit may fill a single bin)."""
     centre, outside = np.broadcast_to(centre, views.shape), np.broadcast_to(outside, views.shape)
-    out_flux = np.where(outside, views, np.nan).astype(np.float64)
-    with warnings.catch_warnings():        # a record with no bin outside is left unjudged below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        level = np.nanmedian(out_flux, axis=1)
-        noise = 1.4826 * np.nanmedian(np.abs(out_flux - level[:, None]), axis=1)
+    level, noise = _level_and_noise(views, outside)
     rel = views - level[:, None]
     n_centre = centre.sum(axis=1)
     dip = ((rel * centre).sum(axis=1) / np.maximum(n_centre, 1) if mean
@@ -364,10 +370,8 @@ def _lost_transit(views: np.ndarray, centre: np.ndarray, outside: np.ndarray, me
 def _points_up(local: np.ndarray, centre: np.ndarray, outside: np.ndarray) -> bool:
     """Whether the dataset's transits are bumps, not dips: most records whose local centre stands
     out from the out-of-transit level stand above it (some published views are flipped)."""
-    out_flux = local[:, outside]
-    level = np.median(out_flux, axis=1)
-    noise = 1.4826 * np.median(np.abs(out_flux - level[:, None]), axis=1) + 1e-30
-    z = (local[:, centre].mean(axis=1) - level) / noise
+    level, noise = _level_and_noise(local, outside)
+    z = (local[:, centre].mean(axis=1) - level) / (noise + 1e-30)
     return int((z >= DIP_SIGMA).sum()) > int((z <= -DIP_SIGMA).sum())
 
 
