@@ -190,11 +190,12 @@ DOMAIN_FEATURES = ("period", "duration", "depth", "n_transits")
 
 def training_domain(shards: ShardSet, train: np.ndarray, cfg: dict) -> dict:
     """What a model learned from, as scoring checks its inputs against (scoring.domain_flags): the
-    mission of its light curves (None for a views dataset, whose mission the files do not say) and
-    the 0.5th-99.5th percentile of each measured feature over its training TCEs."""
+    mission of its light curves where its source says it (None for a views dataset or a local table,
+    which may hold either mission's TCEs: no mission is then flagged) and the 0.5th-99.5th
+    percentile of each measured feature over its training TCEs."""
     source = cfg["catalog"]["source"]
-    mission = ("tess" if source == "tess_spoc" or (source == "simulated" and cfg["survey"]["mission"] == "tess")
-               else None if source == "views" else "kepler")
+    mission = {"kepler_dr24": "kepler", "kepler_dr25": "kepler", "tess_spoc": "tess",
+               "simulated": cfg["survey"]["mission"]}.get(source)
     ranges = {}
     for name in DOMAIN_FEATURES:
         if name in shards.scalar_names:
