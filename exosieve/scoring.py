@@ -39,6 +39,10 @@ TIME_SYSTEMS = {"BKJD": ("kepler", MISSION_BJD_REFERENCE["kepler"]), "BTJD": ("t
                 "BJD": (None, 0.0)}
 
 
+# How a light curve is read when no models say otherwise: the reader's defaults.
+DEFAULT_READING = {"flux_column": "PDCSAP_FLUX", "quality_bitmask": "default"}
+
+
 class ScoreError(ValueError):
     """Input that cannot be scored at all (no models, no signal, unknown time system)."""
 
@@ -79,7 +83,7 @@ def _is_lightkurve(obj) -> bool:
 def to_lightcurve(obj, star_id=None, time_system: str | None = None, cfg: dict | None = None) -> LightCurve:
     """Any supported light-curve input as the reader's LightCurve."""
     from .lightcurves.reader import header_target, read_kepler_lightcurve
-    lc_cfg = (cfg or {}).get("lightcurves", {"flux_column": "PDCSAP_FLUX", "quality_bitmask": "default"})
+    lc_cfg = (cfg or {}).get("lightcurves", DEFAULT_READING)
     if isinstance(obj, LightCurve):
         return obj
     if _is_lightkurve(obj):
@@ -227,15 +231,18 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     from .model_files import shipped_for
     from .preprocess import _assemble
     by_star = lightcurves if isinstance(lightcurves, dict) and "time" not in lightcurves else {star_id: lightcurves}
-    if models is None:      # the light curves' mission picks the shipped models, read with their settings
+    first = None
+    if models is None:      # the light curves' mission picks the shipped models
         first = to_lightcurve(next(iter(by_star.values())), next(iter(by_star)), time_system)
         models = shipped_for(first.mission)
         log.info("scoring with the models ExoSieve ships for %s light curves: %s", first.mission, models.name)
     model_set = models if isinstance(models, ModelSet) else load_models(models)
     cfg = config_for(model_set)
+    if first is not None and cfg["lightcurves"] != DEFAULT_READING:
+        first = None        # the models read light curves otherwise (another flux column or bitmask)
     curves = {}
-    for sid, obj in by_star.items():
-        lc = to_lightcurve(obj, sid, time_system, cfg)
+    for i, (sid, obj) in enumerate(by_star.items()):
+        lc = first if i == 0 and first is not None else to_lightcurve(obj, sid, time_system, cfg)
         curves[str(sid if sid is not None else lc.star_id)] = lc
     missions = {lc.mission for lc in curves.values()}
     if len(missions) > 1:
