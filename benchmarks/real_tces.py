@@ -1,4 +1,4 @@
-"""Trained models scoring the real labelled Kepler TCEs of ../shared/data from their light curves.
+"""Trained models scoring the real labelled Kepler (or TESS) TCEs of ../shared/data from their light curves.
 
 Every DR24 TCE of the real stars in ../shared/data (full-mission light curves in MAST's layout) is
 scored through the public scoring path (exosieve.score: the workflow's reader, detrending, views
@@ -10,8 +10,11 @@ model's ROC-AUC on these TCEs.
     python benchmarks/real_tces.py                                   # the default run (results/)
     python benchmarks/real_tces.py --models results/benchmarks/real_views/dr24   # DR24-views-trained
     python benchmarks/real_tces.py --models results/benchmarks/real_views/astronet_dr24 --only astronet
+    python benchmarks/real_tces.py --mission tess --models tess_simulated   # the 8 SPOC TOIs, TOI ephemerides
 
-The default run's models learned from the simulated survey only; a run on the real DR24 views
+With ``--mission tess`` the signals are the TOIs of the eight real SPOC 2-min light curves of
+sector 1 (catalogs/toi.csv's ephemerides and TFOPWG dispositions: CP/KP = PC, FP = AFP, APC
+unlabelled). The default run's models learned from the simulated survey only; a run on the real DR24 views
 (benchmarks/real_views.py, its stars of ../shared/data left out) learned from real labels at
 the DR24 views' geometry, and scores these light curves as unseen stars.
 """
@@ -32,12 +35,42 @@ sys.path.insert(0, str(REPO / "tests"))
 from conftest import SHARED_DATA  # noqa: E402
 
 
-def main() -> int:
-    from sklearn.metrics import roc_auc_score
-
+def kepler_tces(data: Path):
+    """The DR24 TCEs of the real Kepler stars with light curves, and how to find a star's files."""
     from exosieve.catalog.kepler import load_dr24
     from exosieve.config import load
     from exosieve.lightcurves.mast import find_kepler_lightcurves
+    root = data / "kepler" / "lightcurves"
+    stars = sorted({p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()})
+    dr24 = load_dr24(data / "catalogs" / "q1_q17_dr24_tce.csv", load()["catalog"]["labels"])[0]
+    return dr24[dr24.star_id.isin(stars)].reset_index(drop=True), lambda star: find_kepler_lightcurves(root, star)
+
+
+TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
+               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
+
+
+def tess_tces(data: Path):
+    """The TOIs of the real SPOC light curves (epochs to BTJD), labelled as the workflow labels
+    TOIs (CP/KP = PC, FP = AFP, FA = NTP), and how to find a star's files."""
+    from exosieve.catalog.table import normalize_columns
+    from exosieve.lightcurves.mast import find_tess_lightcurves, tic_string
+    root = data / "tess" / "tid"
+    stars = {p.name.split("-")[2].lstrip("0") for p in root.glob("s*/**/*_lc.fits")}
+    toi = pd.read_csv(data / "catalogs" / "toi.csv", comment="#", low_memory=False)
+    toi = toi[toi.tid.astype(str).isin(stars)]
+    tces, _ = normalize_columns(toi, TOI_COLUMNS, {"positive": ["CP", "KP"], "negative": ["FP", "FA"]},
+                                epoch_offset=2457000, mission="tess")
+    assert toi.tid.is_unique, "one TOI per star here: the TOI name follows the star"
+    tces["tce_id"] = "TOI-" + tces.star_id.map(dict(zip(toi.tid.astype(str), toi.toi.astype(str))))
+    names = {"CP": "PC", "KP": "PC", "FP": "AFP", "FA": "NTP"}
+    tces["disposition"] = tces["disposition"].map(names).fillna(tces["disposition"])
+    return tces.reset_index(drop=True), lambda star: find_tess_lightcurves(root, tic_string(star))
+
+
+def main() -> int:
+    from sklearn.metrics import roc_auc_score
+
     from exosieve.model_files import load_models
     from exosieve.scoring import score
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,28 +79,27 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--only", nargs="*", default=None, help="score with these of its models only (e.g. "
                         "astronet of a run whose other models read a views dataset's own features)")
+    parser.add_argument("--mission", choices=["kepler", "tess"], default="kepler")
     args = parser.parse_args()
     models = load_models(args.models, names=args.only)
-    root = args.data / "kepler" / "lightcurves"
-    stars = sorted({p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()})
-    dr24 = load_dr24(args.data / "catalogs" / "q1_q17_dr24_tce.csv", load()["catalog"]["labels"])[0]
-    tces = dr24[dr24.star_id.isin(stars)].reset_index(drop=True)
+    tces, find = kepler_tces(args.data) if args.mission == "kepler" else tess_tces(args.data)
     parts = []
     for star, group in tces.groupby("star_id", sort=False):
         signals = group[["tce_id", "star_id", "period", "epoch", "duration", "depth"]].to_dict("records")
-        parts.append(score(find_kepler_lightcurves(root, star), signals, models, attributions=False))
+        parts.append(score(find(star), signals, models, attributions=False))
     out = tces[["tce_id", "disposition", "period", "depth"]].merge(pd.concat(parts).drop(columns=["period", "depth"]),
                                                                   on="tce_id")
     names = list(models.models)
     pd.set_option("display.width", 220)
     geometry = models.settings["preprocessing"]["views"]
-    print(f"{len(out)} DR24 TCEs on {len(stars)} real Kepler stars, scored by {args.models} "
+    print(f"{len(out)} {'DR24 TCEs' if args.mission == 'kepler' else 'TOIs'} on {tces.star_id.nunique()} real "
+          f"{args.mission.title() if args.mission == 'kepler' else 'TESS'} stars, scored by {args.models} "
           f"(trained on the {models.settings['source']} source; views {geometry['global_bins']}/"
           f"{geometry['local_bins']} bins); score = mean calibrated probability over folds (std)\n")
     table = out[["tce_id", "disposition", "period", "depth"]].copy()
     for name in names:
         table[name] = [f"{m:.3f} ({s:.3f})" if np.isfinite(m) else "-" for m, s in zip(out[name], out[f"{name}_std"])]
-    table["note"] = out.error.fillna("").str[:60]
+    table["note"] = out.error.fillna(out.flag).fillna("").str[:70]
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     scored = out.dropna(subset=names)
     labelled = scored[scored.disposition.isin(["PC", "AFP", "NTP"])]

@@ -48,10 +48,10 @@ def published_views(folder: Path) -> dict[tuple[int, int], dict[str, np.ndarray]
 
 def ours(cfg: dict, tces: pd.DataFrame, root: Path) -> tuple[dict, dict]:
     from exosieve.lightcurves.mast import find_kepler_lightcurves
-    from exosieve.preprocess import _assemble, preprocess_stars
+    from exosieve.preprocess import assemble, preprocess_stars
     files = {s: find_kepler_lightcurves(root, s) for s in tces.star_id.unique()}
     results, failures = preprocess_stars(tces, files, set(), cfg, progress=False)
-    data = _assemble(results, cfg)
+    data = assemble(results, cfg)
     views = {t: {"global": data.views["global"][i], "local": data.views["local"][i]}
              for i, t in enumerate(data.meta.tce_id)}
     return views, {f["tce_id"]: f["error"] for f in failures if f.get("tce_id")}

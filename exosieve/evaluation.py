@@ -137,18 +137,22 @@ def score_fold_with(models: list[FoldModel], shard_paths, folds_csv, fold: int, 
 
 def _score_fold(models: list[FoldModel], shard_paths, folds_csv, fold: int, out_csv, cfg, chunk: int,
                 unlabelled: bool) -> pd.DataFrame:
+    from .domain import DOMAIN_VIEWS, merged_domain, source_mission, unlike_training
     from .folds import labels_and_folds, read_folds
     from .shards import check_settings
     first = models[0]
-    with ShardSet(shard_paths, first.arrays) as shards:
+    domain = merged_domain([m.domain for m in models])
+    mission = source_mission(cfg) if cfg is not None else None
+    with ShardSet(shard_paths) as shards:
         if cfg is not None:
             check_settings(shards.attrs, cfg, f"scoring with {first.where or first.name}")
         labels, fold_of = labels_and_folds(shards.meta.tce_id, read_folds(folds_csv))
         role = np.where(fold_of == fold, "test",
                         np.where(unlabelled & (labels < 0) & (fold_of == -1), "unlabelled", ""))
         keep = np.flatnonzero(role != "")
+        names = sorted(set(first.arrays) | {n for n in DOMAIN_VIEWS if n in shards.view_names})
         parts = []
-        for rows, data in shards.chunks(keep, chunk):
+        for rows, data in shards.chunks(keep, chunk, names):
             raws, scores, attrs = [], [], {}
             for model in models:
                 model.require_inputs(data)
@@ -160,11 +164,12 @@ def _score_fold(models: list[FoldModel], shard_paths, folds_csv, fold: int, out_
                     attrs.setdefault(branch, []).append(delta)
             out = pd.DataFrame({"tce_id": data.meta["tce_id"], "fold": fold, "role": role[rows],
                                 "label": labels[rows], "score": np.mean(scores, axis=0),
-                                "score_raw": np.mean(raws, axis=0)})
+                                "score_raw": np.mean(raws, axis=0),
+                                "domain_flag": unlike_training(domain, mission, data)})
             for branch, deltas in attrs.items():
                 out[f"attr_{branch}"] = np.mean(deltas, axis=0)
             parts.append(out)
-    columns = ["tce_id", "fold", "role", "label", "score", "score_raw",
+    columns = ["tce_id", "fold", "role", "label", "score", "score_raw", "domain_flag",
                *(f"attr_{b}" for b in first.branches)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     with atomic_output(out_csv, ".csv") as tmp:

@@ -6,7 +6,7 @@ A model file is one ``torch.save`` of a dict of tensors and plain values (never 
 ``format``, ``kind`` (cnn or trees), ``model``, ``fold``, ``arrays`` (view array -> per-TCE shape),
 ``calibration``, ``settings`` (``model_settings``: preprocessing settings and their hash, shard
 schema, code version, source, the run's fold count and seed), ``domain`` (what its training TCEs
-span, training.training_domain), and per kind the weights (``state_dict``, ``model_cfg``,
+span, domain.training_domain), and per kind the weights (``state_dict``, ``model_cfg``,
 ``scaler``, ``medians``) or the trees as arrays (``trees``, ``features``). It is loaded
 weights-only, so opening a file someone shared cannot run code: a crafted pickle is refused
 unopened.
@@ -47,7 +47,7 @@ def write_trained_model(path: str | Path, trained: dict, cfg: dict, domain: dict
     """Write the model file of a fold that training made: ``trained`` (its kind, name, fold, view
     arrays, weights or trees, and what training says of them), with what every model file records
     besides: the run's settings (``model_settings``), the training domain
-    (training.training_domain) and the calibration. Returns the contents."""
+    (domain.training_domain) and the calibration. Returns the contents."""
     contents = {**trained, "settings": model_settings(cfg), "domain": domain, "calibration": calibration}
     save_model_file(path, contents)
     return contents
@@ -186,6 +186,11 @@ class FoldModel:
             from .models import BoostedTrees
             self.trees = BoostedTrees({k: v.numpy() for k, v in bundle["trees"].items()})
 
+    @property
+    def domain(self) -> dict:
+        """What this model learned from (domain.training_domain)."""
+        return self.bundle.get("domain") or {}
+
     def check(self, cfg: dict, same_run: bool = True) -> None:
         """Refuse to score under a configuration other than the one this model was trained in
         (``same_run``: and to score for another CV run than its own)."""
@@ -305,17 +310,9 @@ class ModelSet:
         return next(iter(self.models.values()))[0]["settings"]
 
     def domain(self) -> dict:
-        """What every model of the set learned from (training.training_domain), merged: the missions
-        of its light curves, and per measured feature the widest range any fold model saw."""
-        missions, ranges = set(), {}
-        for folds in self.models.values():
-            for contents in folds:
-                domain = contents.get("domain") or {}
-                missions.add(domain.get("mission"))
-                for name, (lo, hi) in (domain.get("ranges") or {}).items():
-                    old = ranges.get(name, (lo, hi))
-                    ranges[name] = (min(lo, old[0]), max(hi, old[1]))
-        return {"missions": missions - {None}, "ranges": ranges}
+        """What every model of the set learned from, merged (domain.merged_domain)."""
+        from .domain import merged_domain
+        return merged_domain([c.get("domain") for folds in self.models.values() for c in folds])
 
     def fold_models(self, name: str) -> list[FoldModel]:
         return [FoldModel(bundle=c, where=f"{self.where}: {name} fold {c.get('fold')}") for c in self.models[name]]

@@ -15,7 +15,8 @@ import pandas as pd
 from .catalog.sources import build_catalog, get_source, target_ids
 from .evaluation import ensemble_scores, load_fold_models
 from .model_files import FoldModel
-from .preprocess import _assemble, preprocess_stars
+from .domain import merged_domain, source_mission, unlike_training
+from .preprocess import assemble, preprocess_stars
 from .utils import FLAGGED_STAGE, atomic_output
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,11 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
     out = tces[["tce_id", "star_id", "period", "epoch", "duration", "depth", "disposition"]].copy()
     out["flag"] = out.tce_id.map({t.tce_id: feats.get("flag", "") for t, _, feats in results}).fillna("")
     if results:
-        data = _assemble(results, cfg)
+        data = assemble(results, cfg)
+        unlike = dict(zip(data.meta.tce_id, unlike_training(
+            merged_domain([m.domain for ms in fold_models.values() for m in ms]), source_mission(cfg), data)))
+        why = out.tce_id.map(unlike).fillna("")
+        out["flag"] = [f"{a}; {b}" if a and b else a or b for a, b in zip(out["flag"], why)]
         for model, models in fold_models.items():
             scores = ensemble_scores(models, data).set_index("tce_id")
             out[f"score_{model}"] = out.tce_id.map(scores["score"])

@@ -324,7 +324,7 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
     results, fail = preprocess_stars(todo, files, {f["star_id"] for f in failures}, cfg,
                                      desc=f"shard {shard}", progress=progress)
     failures += fail
-    data = _assemble(results, cfg)
+    data = assemble(results, cfg)
     if kept is not None:
         data = ShardData.concat([kept, data])
     # Rows in the target list's order, digests as of now: a rerun writes what a first run would.
@@ -350,7 +350,9 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
             "stars_kept": len(kept_ids)}
 
 
-def _assemble(results, cfg) -> ShardData:
+def assemble(results, cfg) -> ShardData:
+    """Preprocessed TCEs (``preprocess_stars``' (tce, views, features) triples) as the rows a
+    shard holds: the inputs every scorer reads."""
     names = list(cfg["features"])
     meta = pd.DataFrame([{"tce_id": t.tce_id, "star_id": t.star_id, "period": t.period, "epoch": t.epoch,
                           "duration": t.duration, "flag": f.get("flag", "")} for t, _, f in results],

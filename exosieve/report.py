@@ -120,11 +120,29 @@ def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFr
     flag = (flagged.drop_duplicates("tce_id").set_index("tce_id")["error"].str.split(": ", n=1).str[-1]
             if len(flagged) else pd.Series(dtype=object))
     cat["flag"] = cat["tce_id"].map(flag).fillna("")
-    # A flagged TCE's views may not hold its transit: scored, but its score is no confident verdict.
+    unlike = _domain_flag_per_tce(scores)
+    if len(unlike):
+        why = cat["tce_id"].map(unlike).fillna("")
+        cat["flag"] = [f"{a}; {b}" if a and b else a or b for a, b in zip(cat["flag"], why)]
+    # A flagged TCE's views may not hold its transit, or it is unlike what the models learned from:
+    # scored, but its score is no confident verdict.
     cat["status"] = np.where(cat["score"].isna(), "failed", np.where(cat["flag"] != "", "flagged", "scored"))
     cat["above_threshold"] = cat["score"] >= threshold
     cat["rank"] = cat["score"].rank(ascending=False, method="first").astype("Int64")
     return cat.sort_values(["rank", "tce_id"], na_position="last").reset_index(drop=True)
+
+
+def _domain_flag_per_tce(scores: pd.DataFrame) -> pd.Series:
+    """Why each TCE is unlike what its models learned from (domain.domain_flags): its test fold
+    model's reason, or for an unlabelled TCE the first reason when most fold models give one."""
+    if "domain_flag" not in scores:
+        return pd.Series(dtype=object)
+    rows = scores.assign(domain_flag=scores["domain_flag"].fillna("").astype(str))
+    test = rows[rows.role == "test"].set_index("tce_id")["domain_flag"]
+    unl = rows[rows.role == "unlabelled"].groupby("tce_id")["domain_flag"].agg(
+        lambda s: s[s != ""].iloc[0] if 2 * (s != "").sum() > len(s) else "")
+    out = pd.concat([test, unl])
+    return out[out != ""]
 
 
 def _one_score_per_tce(scores: pd.DataFrame) -> pd.Series:
@@ -511,10 +529,14 @@ def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_l
                             "(catalog.drop_repeats): a copy in another fold than its original would inflate every "
                             'metric. They are listed in <a href="failures.csv">failures.csv</a> (stage repeat).</p>')
     if n_flagged:
-        failure_section += (f"<p>{n_flagged} TCE(s) were scored with a flag: their views may not hold their transit "
-                            "(too few in-transit cadences, a single transit, or a depth far below the catalog's), "
-                            "so their scores are no confident verdict. The vetted catalog gives each one's reason "
-                            "(column <code>flag</code>, status <code>flagged</code>).</p>")
+        unlike = int(catalog.flag.str.contains("training TCEs|learned from", regex=True).sum())
+        failure_section += (f"<p>{n_flagged} TCE(s) were scored with a flag, so their scores are no confident "
+                            "verdict: their views may not hold their transit (too few in-transit cadences, a single "
+                            "transit, or a depth far below the catalog's), or, for "
+                            f"{unlike} of them, they are unlike what the models learned from (another mission, a "
+                            "period, duration, depth or transit count outside the training TCEs' range, or views far "
+                            "from every training TCE's). The vetted catalog gives each one's reason (column "
+                            "<code>flag</code>, status <code>flagged</code>).</p>")
     if len(damaged):
         bands = (damaged.error.str.extract(r"depth band (\S+) ppm")[0].fillna("unknown").value_counts()
                  .reindex(BAND_NAMES, fill_value=0))

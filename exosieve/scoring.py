@@ -16,8 +16,9 @@ score, and per-branch attributions by occlusion; ``status`` and ``error`` say wh
 a signal that could not be scored, and what to change. A signal whose transit did not reach its
 views (too few in-transit cadences, a single transit, a depth far below the one given) is scored
 with ``status`` ``flagged`` and the reason in ``flag``: its score is no confident verdict. So is a
-signal unlike what the models learned from (``domain_flags``): another mission's light curve, or a
-measured period, duration, depth or transit count outside their training TCEs' range.
+signal unlike what the models learned from (``domain.domain_flags``): another mission's light
+curve, a measured period, duration, depth or transit count outside their training TCEs' range, or
+views far from every training TCE's.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog.table import STELLAR_COLUMNS
+from .domain import unlike_training
 from .lightcurves.reader import MISSION_BJD_REFERENCE, LightCurve, lightcurve_from_arrays
 from .model_files import ModelSet, load_models
 from .utils import TargetError
@@ -186,30 +188,6 @@ def _preprocess(lc: LightCurve, signals: pd.DataFrame, cfg: dict):
     return results, errors
 
 
-# How the measured features are named in an out-of-domain flag, with their units.
-DOMAIN_WORDS = {"period": ("period", "d"), "duration": ("duration", "h"), "depth": ("depth", "ppm"),
-                "n_transits": ("transit count", "")}
-
-
-def domain_flags(domain: dict, mission: str, features: dict) -> list[str]:
-    """Why a signal is unlike what the models learned from (ModelSet.domain), in words: a light
-    curve of another mission, or a measured period, duration, depth or transit count outside the
-    range of the training TCEs (0.5th-99.5th percentile). Flagged, not refused."""
-    def named(m: str) -> str:
-        return m.upper() if m == "tess" else m.title()
-    reasons = []
-    if domain["missions"] and mission not in domain["missions"]:
-        reasons.append(f"a {named(mission)} light curve, and the models learned from "
-                       f"{', '.join(sorted(named(m) for m in domain['missions']))} ones")
-    for name, (lo, hi) in domain["ranges"].items():
-        value = features.get(name)
-        if value is not None and np.isfinite(value) and not lo <= value <= hi:
-            word, unit = DOMAIN_WORDS.get(name, (name, ""))
-            reasons.append(f"its {word} {value:.4g}{' ' + unit if unit else ''} is outside the training TCEs' "
-                           f"{lo:.4g}-{hi:.4g}")
-    return reasons
-
-
 def config_for(models: ModelSet) -> dict:
     """The preprocessing configuration the models were trained under (views geometry, detrending,
     features), to make the same inputs from light curves."""
@@ -229,7 +207,7 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     curves' mission, named in the log and in ``out.attrs["models"]``). See the module's docstring
     for the inputs; returns one row per signal."""
     from .model_files import shipped_for
-    from .preprocess import _assemble
+    from .preprocess import assemble
     by_star = lightcurves if isinstance(lightcurves, dict) and "time" not in lightcurves else {star_id: lightcurves}
     first = None
     if models is None:      # the light curves' mission picks the shipped models
@@ -257,9 +235,12 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
         results += r
         errors.update(e)
     out = signals[["tce_id", "star_id", "period", "epoch", "duration", "depth"]].copy()
-    mission, domain = next(iter(curves.values())).mission, model_set.domain()
-    flags = {tce.tce_id: "; ".join(r for r in (feats.get("flag", ""), *domain_flags(domain, mission, feats)) if r)
-             for tce, _, feats in results}
+    flags = {}
+    if results:
+        data = assemble(results, cfg)
+        unlike = unlike_training(model_set.domain(), next(iter(curves.values())).mission, data)
+        flags = {tce.tce_id: "; ".join(r for r in (feats.get("flag", ""), why) if r)
+                 for (tce, _, feats), why in zip(results, unlike)}
     out["status"] = np.where(out.tce_id.isin(errors), "failed",
                              np.where(out.tce_id.map(flags).fillna("") != "", "flagged", "scored"))
     out["flag"] = out.tce_id.map(flags).fillna("")
@@ -267,7 +248,6 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     out.attrs["models"] = model_set.where
     if not results:
         return out
-    data = _assemble(results, cfg)
     row = {t: i for i, t in enumerate(data.meta.tce_id)}
     at = out.tce_id.map(row)
     measured = pd.DataFrame(data.scalars, columns=data.scalar_names)

@@ -378,13 +378,13 @@ class ShardSet:
         return ShardData(meta=meta, views=self.views_of(index, names), scalars=self.scalars[index],
                          scalar_names=self.scalar_names, attrs=self.attrs)
 
-    def chunks(self, index: np.ndarray, size: int = 4096):
-        """(rows, ``read(rows)``) in pieces of at most ``size`` rows of ``index``: memory stays
-        that of one piece."""
+    def chunks(self, index: np.ndarray, size: int = 4096, names: list[str] | None = None):
+        """(rows, ``read(rows, names)``) in pieces of at most ``size`` rows of ``index``: memory
+        stays that of one piece."""
         index = np.asarray(index, dtype=np.int64)
         for start in range(0, index.size, size):
             rows = index[start:start + size]
-            yield rows, self.read(rows)
+            yield rows, self.read(rows, names)
 
     def _open(self, k: int) -> h5py.File:
         if k not in self._files:

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from .calibration import fit_calibration
+from .domain import DOMAIN_VIEWS, source_mission, training_domain
 from .evaluation import evaluate_fold, pr_auc, raw_scores
 from .model_files import FoldModel, write_trained_model
 from .folds import labels_and_folds, read_folds, validation_mask
@@ -177,33 +178,20 @@ def _train_fold(shard_paths: list[str], folds_csv: str, fold: int, cfg: dict, ou
             extra = extra_training_data(cfg, arrays, names, held_out)
         bundle, info = train_cnn(model, shards, labels, train, val, arrays, names, cols, fold, cfg, out_dir,
                                  progress, extra=extra)
-        domain = training_domain(shards, train, cfg)
+        domain = fold_domain(shards, train, cfg)
         raw_val = raw_scores(FoldModel(bundle=bundle), shards, val)
     calibration = _calibrate(raw_val, labels[val], calibrated_on, model, fold)
     write_trained_model(out_dir / "model.pt", bundle, cfg, domain, calibration)
     return {"model": model, "fold": fold, **info, "calibration": calibration}
 
 
-# The measured features whose range a model's training TCEs span, for the scores' out-of-domain flags.
-DOMAIN_FEATURES = ("period", "duration", "depth", "n_transits")
-
-
-def training_domain(shards: ShardSet, train: np.ndarray, cfg: dict) -> dict:
-    """What a model learned from, as scoring checks its inputs against (scoring.domain_flags): the
-    mission of its light curves where its source says it (None for a views dataset or a local table,
-    which may hold either mission's TCEs: no mission is then flagged) and the 0.5th-99.5th
-    percentile of each measured feature over its training TCEs."""
-    source = cfg["catalog"]["source"]
-    mission = {"kepler_dr24": "kepler", "kepler_dr25": "kepler", "tess_spoc": "tess",
-               "simulated": cfg["survey"]["mission"]}.get(source)
-    ranges = {}
-    for name in DOMAIN_FEATURES:
-        if name in shards.scalar_names:
-            values = shards.scalars[train, shards.scalar_names.index(name)]
-            values = values[np.isfinite(values)]
-            if values.size:
-                ranges[name] = [float(v) for v in np.percentile(values, [0.5, 99.5])]
-    return {"mission": mission, "ranges": ranges}
+def fold_domain(shards: ShardSet, train: np.ndarray, cfg: dict) -> dict:
+    """The training TCEs' domain (domain.training_domain): the mission where the catalog source
+    says it, their measured features and their flux views (read here whatever views the model
+    itself reads)."""
+    with ShardSet(shards.paths) as every:
+        views = every.views_of(train, [n for n in DOMAIN_VIEWS if n in every.view_names])
+    return training_domain(shards.scalars[train], shards.scalar_names, views, source_mission(cfg))
 
 
 def _calibrate(raw_val: np.ndarray, y_val: np.ndarray, fitted_on: str, model: str, fold: int) -> dict:
@@ -241,6 +229,6 @@ def _train_trees(shards: ShardSet, labels: np.ndarray, train: np.ndarray, val: n
     trained = {"kind": "trees", "model": "trees", "trees": BoostedTrees.from_estimator(clf).to_tensors(),
                "features": names, "arrays": {n: tuple(int(d) for d in shape) for n, shape in arrays.items()},
                "fold": fold, "best_val_pr_auc": float(val_score), "imbalance": cfg["training"]["imbalance"]}
-    write_trained_model(out_dir / "model.pt", trained, cfg, training_domain(shards, train, cfg),
+    write_trained_model(out_dir / "model.pt", trained, cfg, fold_domain(shards, train, cfg),
                         _calibrate(raw_val, labels[val], calibrated_on, "trees", fold))
     return {"model": "trees", "fold": fold, "best_val_pr_auc": val_score, "iterations": int(clf.n_iter_)}

@@ -1,0 +1,179 @@
+"""What a model learned from, and whether a signal is like it: the out-of-domain flags.
+
+Every model file records its training domain (``training_domain``): the mission of the light
+curves, the 0.5th-99.5th percentile of the measured period, duration, depth and transit count
+over its training TCEs, and a summary of their flux views. A score whose inputs fall outside it is
+flagged with the reason (``domain_flags``), never refused: the score is still the models' best
+guess, but not one they were shown to make well.
+
+The views summary is model-agnostic (the trees read no views, the CNNs each their own): the
+global and local flux views, projected on their first principal components and whitened there.
+A signal is far from the training TCEs when its distance to the nearest of them exceeds the 99th
+percentile of the training TCEs' own nearest-neighbour distances, or when its views hold a shape
+those components do not (the residual off them beyond the training TCEs' 99th percentile). A
+k-d tree keeps the search O(n log n).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+# The measured features whose range a model's training TCEs span.
+DOMAIN_FEATURES = ("period", "duration", "depth", "n_transits")
+# How the measured features are named in a flag, with their units.
+DOMAIN_WORDS = {"period": ("period", "d"), "duration": ("duration", "h"), "depth": ("depth", "ppm"),
+                "n_transits": ("transit count", "")}
+# The views every preprocessing makes and whose distance from the training TCEs' is checked.
+DOMAIN_VIEWS = ("global", "local")
+# Principal components kept for the views distance: enough for the shapes a survey holds (the
+# transit's depth and width, the secondary, the noise level), few enough that a neighbour is near.
+VIEW_COMPONENTS = 8
+VIEW_PERCENTILE = 99.0
+
+
+def _flat_views(views: dict[str, np.ndarray], names) -> np.ndarray:
+    x = np.concatenate([np.asarray(views[n], np.float64).reshape(len(views[n]), -1) for n in names], axis=1)
+    return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def views_summary(views: dict[str, np.ndarray]) -> dict | None:
+    """The training TCEs' flux views as ``view_distances`` compares a signal's with them: the
+    mean, the leading principal components and their spreads, the training TCEs' whitened
+    coordinates, and the 99th percentiles of their nearest-neighbour distances and of their
+    residuals off the components. None when the views are missing or too few to summarise."""
+    import torch
+    from scipy.spatial import cKDTree
+    names = [n for n in DOMAIN_VIEWS if n in views]
+    if len(names) != len(DOMAIN_VIEWS) or len(views[names[0]]) < 3 * VIEW_COMPONENTS:
+        return None
+    x = _flat_views(views, names)
+    mean = x.mean(axis=0)
+    _, sing, vt = np.linalg.svd(x - mean, full_matrices=False)
+    k = min(VIEW_COMPONENTS, int((sing > sing[0] * 1e-6).sum()))
+    components = vt[:k]
+    scale = sing[:k] / np.sqrt(len(x) - 1)
+    coords = (x - mean) @ components.T / scale
+    residual = _residuals(x, mean, components, coords * scale)
+    # Each training TCE's nearest other training TCE (its second neighbour: the first is itself).
+    nearest = cKDTree(coords).query(coords, k=2)[0][:, 1]
+    return {"names": names, "shapes": [list(np.shape(views[n])[1:]) for n in names],
+            "mean": torch.from_numpy(mean.astype(np.float32)),
+            "components": torch.from_numpy(components.astype(np.float32)),
+            "scale": torch.from_numpy(scale.astype(np.float32)),
+            "coords": torch.from_numpy(coords.astype(np.float16)),
+            "nearest_limit": float(np.percentile(nearest, VIEW_PERCENTILE)),
+            "residual_limit": float(np.percentile(residual, VIEW_PERCENTILE))}
+
+
+def _residuals(x: np.ndarray, mean: np.ndarray, components: np.ndarray, projected: np.ndarray) -> np.ndarray:
+    """Root-mean-square of each row's part off the components."""
+    return np.sqrt(np.mean((x - mean - projected @ components) ** 2, axis=1))
+
+
+def view_distances(summary: dict, views: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each signal's distance to its nearest training TCE and its residual off the components,
+    both in units of the training TCEs' 99th percentile (above 1: farther than 99% of them)."""
+    from scipy.spatial import cKDTree
+    x = _flat_views(views, summary["names"])
+    mean, components, scale = (np.asarray(summary[k], np.float64) for k in ("mean", "components", "scale"))
+    coords = (x - mean) @ components.T / scale
+    nearest = cKDTree(np.asarray(summary["coords"], np.float64)).query(coords, k=1)[0]
+    residual = _residuals(x, mean, components, coords * scale)
+    return nearest / summary["nearest_limit"], residual / summary["residual_limit"]
+
+
+def source_mission(cfg: dict) -> str | None:
+    """The mission of a run's light curves where its catalog source says it; None for a views
+    dataset or a local table, which may hold either mission's TCEs (no mission is then flagged)."""
+    return {"kepler_dr24": "kepler", "kepler_dr25": "kepler", "tess_spoc": "tess",
+            "simulated": cfg["survey"]["mission"]}.get(cfg["catalog"]["source"])
+
+
+def training_domain(scalars: np.ndarray, scalar_names: list[str], views: dict[str, np.ndarray],
+                    mission: str | None) -> dict:
+    """What a model learned from, as ``domain_flags`` checks a signal against it: the mission of
+    its light curves (``source_mission``), the 0.5th-99.5th percentile of each measured feature over
+    its training TCEs (rows of ``scalars``), and their views' summary (``views_summary``)."""
+    ranges = {}
+    for name in DOMAIN_FEATURES:
+        if name in scalar_names:
+            values = scalars[:, scalar_names.index(name)]
+            values = values[np.isfinite(values)]
+            if values.size:
+                ranges[name] = [float(v) for v in np.percentile(values, [0.5, 99.5])]
+    return {"mission": mission, "ranges": ranges, "views": views_summary(views)}
+
+
+def merged_domain(domains: list[dict]) -> dict:
+    """The domain of an ensemble of models: the missions they learned from, per measured feature
+    the widest range any of them saw, and each one's views summary (one per distinct training set:
+    the models of one fold share theirs)."""
+    missions, ranges, views = set(), {}, {}
+    for domain in domains:
+        domain = domain or {}
+        missions.add(domain.get("mission"))
+        for name, (lo, hi) in (domain.get("ranges") or {}).items():
+            old = ranges.get(name, (lo, hi))
+            ranges[name] = (min(lo, old[0]), max(hi, old[1]))
+        summary = domain.get("views")
+        if summary is not None:
+            views.setdefault((summary["nearest_limit"], summary["residual_limit"]), summary)
+    return {"missions": missions - {None}, "ranges": ranges, "views": list(views.values())}
+
+
+def _fits(summary: dict, views: dict[str, np.ndarray]) -> bool:
+    """Whether ``views`` hold the summarised views at the summarised geometry."""
+    return all(n in views and list(np.shape(views[n])[1:]) == list(shape)
+               for n, shape in zip(summary["names"], summary["shapes"]))
+
+
+def _mission_name(m: str) -> str:
+    return m.upper() if m == "tess" else m.title()
+
+
+def features_of(scalars: np.ndarray, scalar_names: list[str]) -> list[dict]:
+    """Each row's measured features that a domain ranges over, by name."""
+    cols = {n: scalar_names.index(n) for n in DOMAIN_FEATURES if n in scalar_names}
+    return [{n: float(row[j]) for n, j in cols.items()} for row in np.asarray(scalars)]
+
+
+def domain_flags(domain: dict, mission: str | None, features: list[dict],
+                 views: dict[str, np.ndarray] | None = None) -> list[str]:
+    """Why each signal is unlike what the models learned from (``merged_domain``), in words, ""
+    when it is not: a light curve of another mission, a measured period, duration, depth or
+    transit count outside the training TCEs' range, or views far from every training TCE's (for
+    most of the ensemble's training sets). ``features`` holds each signal's measured features,
+    ``views`` their view arrays (stacked, in the same order). Flagged, not refused."""
+    reasons = [[] for _ in features]
+    if mission and domain["missions"] and mission not in domain["missions"]:
+        learned = ", ".join(sorted(_mission_name(m) for m in domain["missions"]))
+        for r in reasons:
+            r.append(f"a {_mission_name(mission)} light curve, and the models learned from {learned} ones")
+    for r, feats in zip(reasons, features):
+        for name, (lo, hi) in domain["ranges"].items():
+            value = feats.get(name)
+            if value is not None and np.isfinite(value) and not lo <= value <= hi:
+                word, unit = DOMAIN_WORDS.get(name, (name, ""))
+                r.append(f"its {word} {value:.4g}{' ' + unit if unit else ''} is outside the training TCEs' "
+                         f"{lo:.4g}-{hi:.4g}")
+    summaries = [s for s in domain.get("views") or [] if views is not None and _fits(s, views)]
+    if summaries and features:
+        distances = [view_distances(s, views) for s in summaries]
+        nearest = np.median([d[0] for d in distances], axis=0)
+        residual = np.median([d[1] for d in distances], axis=0)
+        far = np.mean([d[0] > 1 for d in distances], axis=0) > 0.5
+        odd = np.mean([d[1] > 1 for d in distances], axis=0) > 0.5
+        for i, r in enumerate(reasons):
+            if far[i]:
+                r.append(f"its views are far from every training TCE's ({nearest[i]:.2g} times the distance "
+                         f"within which 99% of the training TCEs have a neighbour)")
+            if odd[i]:
+                r.append(f"its views hold a shape the training TCEs' do not ({residual[i]:.2g} times their "
+                         f"99th-percentile residual)")
+    return ["; ".join(r) for r in reasons]
+
+
+def unlike_training(domain: dict, mission: str | None, data) -> list[str]:
+    """``domain_flags`` for the rows of ``data`` (a ShardData) against ``domain``
+    (``merged_domain`` of the scoring models'): what every scorer attaches to its scores."""
+    return domain_flags(domain, mission, features_of(data.scalars, data.scalar_names), data.views)
