@@ -83,14 +83,13 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
     TCEs' transits left out unless they may be this TCE's own signal (``foreign_transits``).
     ``features["flag"]`` says why its score may not be trusted (``transit_flag``), '' if nothing."""
     period, epoch, duration = float(tce.period), float(tce.epoch), float(tce.duration)
-    baseline = float(star.time[-1] - star.time[0])
-    if period > baseline:
-        raise TargetError(f"TCE {tce.tce_id}: period {period:.4g} d is longer than the "
-                          f"{baseline:.4g} d the light curve spans; it cannot be folded")
     phase = phase_fold(star.time, period, epoch)
     if not (np.abs(phase) < 0.5 * duration).any():
+        baseline = float(star.time[-1] - star.time[0])
+        longer = (f"; its period {period:.4g} d is longer than the {baseline:.4g} d the light curve spans"
+                  if period > baseline else "")
         raise TargetError(f"TCE {tce.tce_id}: no cadence falls inside any transit "
-                          f"(P={period:.5g} d, epoch={epoch:.5g}, duration={duration * 24:.3g} h)")
+                          f"(P={period:.5g} d, epoch={epoch:.5g}, duration={duration * 24:.3g} h){longer}")
     others = all_tces[all_tces.tce_id != tce.tce_id]
     width = cfg["detrend"]["mask_durations"]
     own = ~foreign_transits(star.time, phase, tce, others, width)

@@ -161,9 +161,10 @@ def _check_signal(sig, lc: LightCurve) -> None:
         raise TargetError(f"{sig.tce_id}: epoch {sig.epoch:.6g} is {abs(sig.epoch - start):.3g} days from the light "
                           f"curve ({start:.1f}-{end:.1f} {system}): it looks like another time system; give it in "
                           f"{system.split()[0]}, or say it is BJD (time_system='BJD'; exosieve score --time-system BJD)")
-    if sig.period > end - start:
+    in_transit = np.abs((lc.time - sig.epoch + 0.5 * sig.period) % sig.period - 0.5 * sig.period) < 0.5 * sig.duration
+    if sig.period > end - start and not in_transit.any():
         raise TargetError(f"{sig.tce_id}: period {sig.period:.4g} d is longer than the {end - start:.4g} d the light "
-                          "curve spans, so no two transits fold together; add quarters or sectors")
+                          "curve spans and none of its transits falls in it; add quarters or sectors")
 
 
 def _preprocess(lc: LightCurve, signals: pd.DataFrame, cfg: dict):

@@ -237,7 +237,8 @@ def _relative_scatter(std: np.ndarray, centres: np.ndarray, duration: float,
     beyond one duration)."""
     lo, hi = reference if reference is not None else (duration, np.inf)
     out = (np.abs(centres) > lo) & (np.abs(centres) < hi)
-    level = float(np.nanmedian(std[out])) if np.isfinite(std[out]).any() else float(np.nanmedian(std))
+    ref = std[out] if np.isfinite(std[out]).any() else std
+    level = float(np.nanmedian(ref)) if np.isfinite(ref).any() else float("nan")
     if not np.isfinite(level) or level <= 0:
         return np.zeros_like(std)
     return np.nan_to_num(std / level - 1.0, nan=0.0)

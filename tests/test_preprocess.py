@@ -20,13 +20,15 @@ def test_one_bad_target_never_stops_the_rest(small_survey, tmp_path, cfg):
     targets, index = _shard_inputs(small_survey, tmp_path)
     stars = sorted(targets.star_id.unique())
     # Star 0: its first quarter is a corrupt download. Star 1: one TCE with a period longer than
-    # the data. Star 2: no light-curve files at all.
+    # the data and no transit in it (one with a transit in it would be scored, flagged as a single
+    # transit). Star 2: no light-curve files at all.
     corrupt = tmp_path / "corrupt_llc.fits"
     corrupt.write_bytes(b"SIMPLE  =                    T" + b"\0" * 100)
     first = index.index[index.star_id == stars[0]][0]
     index.loc[first, "path"] = str(corrupt)
     long_tce = targets.index[targets.star_id == stars[1]][0]
     targets.loc[long_tce, "period"] = 5000.0
+    targets.loc[long_tce, "epoch"] += 2500.0
     index = index[index.star_id != stars[2]]
     targets.to_csv(tmp_path / "targets.csv", index=False)
     index.to_csv(tmp_path / "index.csv", index=False)
@@ -35,7 +37,8 @@ def test_one_bad_target_never_stops_the_rest(small_survey, tmp_path, cfg):
     failures = pd.read_csv(tmp_path / "f.csv", dtype=str)
     by_star = failures.groupby("star_id").error.first()
     assert "corrupt_llc.fits is not a valid light-curve FITS" in by_star[stars[0]]
-    assert "period 5000 d is longer than" in by_star[stars[1]]
+    assert "no cadence falls inside any transit" in by_star[stars[1]]
+    assert "its period 5000 d is longer than" in by_star[stars[1]]
     assert "no light-curve files found" in by_star[stars[2]]
     shard = read_shard(tmp_path / "s.h5")
     expected_ok = set(targets.tce_id) - set(failures.tce_id)

@@ -130,14 +130,16 @@ def test_bad_ephemerides_are_named_with_what_to_change_and_the_rest_are_scored(r
     folder, _ = run
     signals = [KEPLER75,
                {**KEPLER75, "tce_id": "bjd", "epoch": 134.452 + 2454833.0},
-               {**KEPLER75, "tce_id": "long", "period": 900.0},
+               {**KEPLER75, "tce_id": "long", "period": 900.0},        # one transit in the files: flagged
+               {**KEPLER75, "tce_id": "gone", "period": 900.0, "epoch": 134.452 + 450.0},   # none in them
                {**KEPLER75, "tce_id": "days", "duration": 24.0},      # hours given as days
                {"period": 8.884923, "epoch": 134.452, "duration_hours": 2.078, "tce_id": "hours"}]
     out = score(kepler75_files(), signals, folder).set_index("tce_id")
-    assert out.status.to_dict() == {"757450_1": "scored", "bjd": "failed", "long": "failed", "days": "failed",
-                                    "hours": "scored"}
+    assert out.status.to_dict() == {"757450_1": "scored", "bjd": "failed", "long": "flagged", "gone": "failed",
+                                    "days": "failed", "hours": "scored"}
     assert "looks like another time system; give it in BKJD" in out.error["bjd"]
-    assert "longer than the" in out.error["long"] and "add quarters or sectors" in out.error["long"]
+    assert "a single transit in the light curve" in out.flag["long"] and np.isfinite(out.trees["long"])
+    assert "longer than the" in out.error["gone"] and "add quarters or sectors" in out.error["gone"]
     assert "durations are in days (or give duration_hours)" in out.error["days"]
     assert out.trees["hours"] == pytest.approx(out.trees["757450_1"])
     with pytest.raises(ScoreError, match="name the arrays' time system"):
