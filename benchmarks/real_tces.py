@@ -106,10 +106,15 @@ def main() -> int:
     y = (labelled.disposition == "PC").to_numpy()
     pcs, others = labelled[y], labelled[~y]
     print()
+    trusted = (labelled.status == "scored").to_numpy()      # no flag: the scores a user may take as verdicts
     for name in names:
         ranks = labelled[name].rank(ascending=False, method="min")[y].astype(int).tolist()
+        unflagged = (f"; on the {trusted.sum()} unflagged ({y[trusted].sum()} PC) "
+                     f"{roc_auc_score(y[trusted], labelled[name][trusted]):.3f}"
+                     if 0 < y[trusted].sum() < trusted.sum() else "")
         print(f"{name:<9} PCs rank {sorted(ranks)} of {len(labelled)}; PCs above every AFP/NTP: "
-              f"{int((pcs[name] > others[name].max()).sum())} of {len(pcs)}; ROC-AUC {roc_auc_score(y, labelled[name]):.3f}")
+              f"{int((pcs[name] > others[name].max()).sum())} of {len(pcs)}; ROC-AUC {roc_auc_score(y, labelled[name]):.3f}"
+              f"{unflagged}")
     return 0
 
 

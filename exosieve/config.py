@@ -278,19 +278,11 @@ def preprocessing_hash(cfg: Mapping[str, Any]) -> str:
     return stable_hash(preprocessing_settings(cfg))
 
 
-# The modules whose code decides what a shard holds: a change to any of them rebuilds the shards.
-PREPROCESSING_CODE = ("lightcurves/reader.py", "detrend.py", "views.py", "features.py", "preprocess.py",
-                      "shards.py")
-
-
 def preprocessing_code_hash(package_dir: str | Path | None = None) -> str:
-    """Hash of the source of PREPROCESSING_CODE (recorded in each shard; a rule parameter, so that
-    Snakemake reruns preprocessing after a code change, not only after a settings change)."""
-    root = Path(package_dir) if package_dir else Path(__file__).parent
-    digest = hashlib.sha256()
-    for name in PREPROCESSING_CODE:
-        digest.update(name.encode() + b"\0" + (root / name).read_bytes())
-    return digest.hexdigest()[:12]
+    """Hash of the code that shapes a shard, the import closure of ``exosieve.preprocess``
+    (code_version): recorded in each shard, so that a shard made by other code is rebuilt."""
+    from .code_version import PACKAGE_DIR, code_hash
+    return code_hash("exosieve.preprocess", root=package_dir or PACKAGE_DIR)
 
 
 def preprocessing_mismatch(recorded_hash: Any, recorded_settings: Mapping[str, Any] | None,

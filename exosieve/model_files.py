@@ -352,7 +352,7 @@ def _models_dir(path: Path) -> Path:
 # Bundles shipped with ExoSieve (exosieve/bundles/, each with its model card beside it), and the
 # one ``exosieve score`` and ``exosieve.score()`` use for each mission when no models are named.
 SHIPPED_DIR = Path(__file__).resolve().parent / "bundles"
-SHIPPED_FOR_MISSION = {"kepler": "kepler_simulated"}
+SHIPPED_FOR_MISSION = {"kepler": "kepler_simulated", "tess": "tess_simulated"}
 
 
 def shipped_bundles() -> dict[str, Path]:

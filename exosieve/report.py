@@ -616,13 +616,15 @@ def run_summary(results: str | Path, since: float) -> str | None:
         return None
     failures = pd.read_csv(failures_csv, dtype=str)
     files = failures[failures.stage == "file"]
-    flagged = failures[failures.stage == FLAGGED_STAGE]
     failures = failures[failures.tce_id.notna() & (failures.stage != FLAGGED_STAGE)]
     skipped = (f" {len(files)} light-curve file(s) on {files.star_id.nunique()} star(s) were skipped and their "
                "stars' other files used (listed there too)." if len(files) else "")
-    if len(flagged):
-        skipped += (f" {flagged.tce_id.nunique()} TCE(s) were scored with a flag (their views may not hold their "
-                    "transit; the vetted catalog's column flag says why).")
+    catalog_csv = report / "vetted_catalog.csv"
+    n_flagged = (int((pd.read_csv(catalog_csv, usecols=["status"]).status == "flagged").sum())
+                 if catalog_csv.exists() else 0)
+    if n_flagged:
+        skipped += (f" {n_flagged} TCE(s) were scored with a flag (their views may not hold their transit, or they "
+                    "are unlike what the models learned from; the vetted catalog's column flag says why).")
     if failures.empty:
         return f"ExoSieve: every TCE was scored.{skipped} Report: {report / 'index.html'}"
     stages = failures.groupby("stage")["tce_id"].nunique()

@@ -22,7 +22,7 @@ path                   dtype, shape    meaning
 =====================  ==============  ======================================================
 
 Root attributes: ``schema_version``, ``config_hash`` (hash of ``preprocessing``, the settings that
-shaped the shard, as JSON), ``code_hash`` (of the code that shaped it, config.PREPROCESSING_CODE),
+shaped the shard, as JSON), ``code_hash`` (of the code that shaped it: config.preprocessing_code_hash),
 ``source``, ``package_version``, ``shard``, ``n_tces`` and
 ``complete`` (written last). Files are written under a temporary name
 and renamed, so a reader never sees a half-written shard; one without ``complete`` is refused.

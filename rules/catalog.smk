@@ -6,6 +6,7 @@ if config["catalog"]["source"] == "simulated":
         output:
             **{k: str(v) for k, v in SOURCE.raw_catalog_files().items()},
         params:
+            code=CODE["raw_catalog"],
             survey=config["survey"],
         # Seconds of work: run on the submitting host, not as a cluster job.
         localrule: True
@@ -31,6 +32,7 @@ if config["catalog"]["source"] in ARCHIVE_SOURCES:
         output:
             **{k: str(v) for k, v in SOURCE.raw_catalog_files().items()},
         params:
+            code=CODE["raw_catalog"],
             tap_url=config["archive"]["tap_url"],
             mast_url=config["archive"]["mast_url"],
             tess_runs=config["catalog"]["tess_runs"],
@@ -60,6 +62,7 @@ rule catalog:
         tces=f"{R}/catalog/tces.csv",
         rejected=f"{R}/catalog/rejected.csv",
     params:
+        code=CODE["catalog"],
         catalog=config["catalog"],
     # Seconds of work: run on the submitting host, not as a cluster job.
     localrule: True

@@ -17,7 +17,8 @@ export_to_jobs(_REPO)
 from exosieve import cluster
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
 from exosieve.catalog.views_dataset import views_paths
-from exosieve.config import ConfigError, load as load_config, preprocessing_code_hash, preprocessing_hash, stable_hash
+from exosieve.code_version import code_hash
+from exosieve.config import ConfigError, load as load_config, preprocessing_hash, stable_hash
 from exosieve.model_files import MODEL_FORMAT
 from exosieve.shards import read_manifest_shards
 
@@ -34,9 +35,15 @@ RUNTIME = config["resources"]["runtime_min"]
 # On a cluster, rules that download run on the submitting host unless compute nodes have internet.
 DOWNLOAD_LOCALLY = config["catalog"]["source"] in ARCHIVE_SOURCES and not config["resources"]["nodes_have_internet"]
 
-# Each rule reruns only when the settings it depends on change (Snakemake's params trigger).
+# Each rule reruns only when the settings it depends on change (Snakemake's params trigger)...
 PREPROCESS_SETTINGS = preprocessing_hash(config)
-PREPROCESS_CODE = preprocessing_code_hash()  # a code change rebuilds the shards too
+# ...or the package code its script runs: every rule's params hold CODE[its script], the hash of
+# the script's import closure in the package (exosieve/code_version.py), computed, never listed.
+CODE = {
+    name[:-3]: code_hash(os.path.join(_REPO, "workflow_scripts", name))
+    for name in os.listdir(os.path.join(_REPO, "workflow_scripts"))
+    if name.endswith(".py")
+}
 MODELS = config["models"]["enabled"]
 if config["catalog"]["source"] == "views":
     from exosieve.model_inputs import usable_models

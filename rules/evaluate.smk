@@ -9,6 +9,8 @@ rule score_test_set:
         test=views_paths(config["evaluation"]["test_path"]) if config["evaluation"]["test_path"] else [],
     output:
         scores=f"{R}/test_set/{{model}}/scores.csv",
+    params:
+        code=CODE["score_test_set"],
     wildcard_constraints:
         model="|".join(MODELS),
     log:

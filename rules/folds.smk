@@ -7,6 +7,7 @@ rule folds:
     output:
         folds=f"{R}/folds/folds.csv",
     params:
+        code=CODE["folds"],
         folds=config["cv"]["folds"],
         seed=config["cv"]["seed"],
     # Seconds of work: run on the submitting host, not as a cluster job.

@@ -12,6 +12,7 @@ if config["catalog"]["source"] != "views":
             index=f"{R}/lightcurves/{{shard}}.csv",
             failures=f"{R}/lightcurves/{{shard}}.failures.csv",
         params:
+            code=CODE["lightcurves"],
             root=str(SOURCE.lightcurve_root()),
             sectors=lightcurve_sectors,
             files=lightcurve_files_digest,

@@ -7,6 +7,7 @@ rule predict:
     output:
         scores=f"{R}/predictions/predictions.csv",
     params:
+        code=CODE["predict"],
         targets=config["predict"]["targets"],
     # It may download light curves: it runs where the internet is (resources.nodes_have_internet).
     localrule: DOWNLOAD_LOCALLY

@@ -14,8 +14,8 @@ if config["catalog"]["source"] != "views":
             shard=update(f"{R}/shards/{{shard}}.h5"),
             failures=update(f"{R}/shards/{{shard}}.failures.csv"),
         params:
+            code=CODE["preprocess"],
             settings=PREPROCESS_SETTINGS,
-            code=PREPROCESS_CODE,
         group: "shard"
         log:
             f"{R}/logs/preprocess/{{shard}}.log",
@@ -42,6 +42,7 @@ else:
             shard=f"{R}/shards/{{shard}}.h5",
             failures=f"{R}/shards/{{shard}}.failures.csv",
         params:
+            code=CODE["import_views"],
             settings=PREPROCESS_SETTINGS,
         group: "shard"
         log:

@@ -31,6 +31,7 @@ rule report:
         **({} if FROM else {"training": report(f"{R}/report/training_curves.png",
                                                caption="../report/training_curves.rst", category="Primary model")}),
     params:
+        code=CODE["report"],
         report=config["report"],
         # Turning the prior on or off redoes the report (it changes every score it shows).
         multiplicity_prior=config["evaluation"]["multiplicity_prior"],

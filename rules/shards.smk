@@ -9,6 +9,7 @@ checkpoint assign_shards:
     output:
         manifest=f"{R}/shards/manifest.csv",
     params:
+        code=CODE["assign_shards"],
         shards=config["shards"],
         targets_dir=f"{R}/shards/targets",
     # Seconds of work: run on the submitting host, not as a cluster job.
@@ -37,6 +38,8 @@ rule shard_list:
         failures=shard_paths(f"{R}/shards/{{shard}}.failures.csv"),
     output:
         shard_list=f"{R}/shards/shard_list.csv",
+    params:
+        code=CODE["shard_list"],
     # Reads each shard's header only: run on the submitting host.
     localrule: True
     log:

@@ -17,6 +17,7 @@ if not FROM:
             history=f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv",
             scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
         params:
+            code=CODE["train"],
             settings=lambda wc: TRAIN_SETTINGS[wc.model],
             out_dir=f"{R}/models/{{model}}/fold_{{fold}}",
         wildcard_constraints:
@@ -56,6 +57,7 @@ else:
         output:
             scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
         params:
+            code=CODE["score_with_models"],
             source=FROM,
         wildcard_constraints:
             model="|".join(MODELS),

@@ -12,6 +12,7 @@ rule tune_fold:
         trials=f"{R}/tune/{{model}}/fold_{{fold}}/trials.csv",
         importances=f"{R}/tune/{{model}}/fold_{{fold}}/importances.csv",
     params:
+        code=CODE["tune"],
         # A new search space or budget reruns the study (a fresh one in the same journal file).
         tune=config["tune"],
         model=lambda wc: config["models"][wc.model],

@@ -1,6 +1,7 @@
 """The models ExoSieve ships (exosieve/bundles/): small enough to ship, loaded weights-only, used
-by default by exosieve score and exosieve.score(), with a model card, and rebuilt from the recipe
-its card gives (the default run's folds table, digest for digest)."""
+by default by exosieve score and exosieve.score() for their mission, each with a model card, and
+rebuilt from the recipe its card gives (the run's folds table, digest for digest); a light curve
+of another mission, or a single transit, is scored with a flag."""
 
 from __future__ import annotations
 
@@ -9,19 +10,31 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import yaml
 
-from conftest import KEPLER_LC, REPO, needs_shared_data
+from conftest import KEPLER_LC, REPO, SHARED_DATA, needs_shared_data
 from exosieve.cli import main
 from exosieve.model_files import SHIPPED_FOR_MISSION, load_models, shipped_bundles, shipped_for
 
-KEPLER = shipped_bundles()["kepler_simulated"]
+BUNDLES = shipped_bundles()
+# Each shipped bundle, its mission and the config its recipe runs.
+SHIPPED = {"kepler_simulated": ("kepler", "config.yaml"),
+           "tess_simulated": ("tess", "exosieve/bundles/tess_simulated.yaml")}
+TESS_LC = SHARED_DATA / "tess" / "tid"
+# WASP-126 b = TOI-114.01 (KP), in sector 1: its TOI ephemeris on BTJD.
+WASP126 = {"tic": "25155310", "period": 3.2887897, "epoch": 1326.0389, "duration_hours": 3.4368}
+needs_tess_data = pytest.mark.skipif(not TESS_LC.is_dir(), reason=f"real TESS light curves not found at {TESS_LC}")
 
 
-def test_the_kepler_bundle_is_small_and_says_what_it_learned_from(capsys):
-    assert KEPLER.stat().st_size <= 2_000_000
-    assert shipped_for("kepler") == KEPLER and SHIPPED_FOR_MISSION["kepler"] == "kepler_simulated"
-    models = load_models("kepler_simulated")              # a shipped bundle by name
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_each_bundle_is_small_and_says_what_it_learned_from(name, capsys):
+    mission, _ = SHIPPED[name]
+    path = BUNDLES[name]
+    assert path.stat().st_size <= 2_000_000
+    assert shipped_for(mission) == path and SHIPPED_FOR_MISSION[mission] == name
+    models = load_models(name)                            # a shipped bundle by name
     about = models.about
     assert set(models.models) == {"trees", "raw_flux"} and all(len(f) == 5 for f in models.models.values())
     assert about["source"] == "simulated" and about["training_data"]["positive"] > 200
@@ -31,18 +44,21 @@ def test_the_kepler_bundle_is_small_and_says_what_it_learned_from(capsys):
         metrics = about["metrics"][model]
         assert f"{model} ROC-AUC {metrics['roc_auc']}, average precision {metrics['pr_auc']}" in card
     for fold in (f for folds in models.models.values() for f in folds):
-        assert fold["domain"]["mission"] == "kepler" and {"period", "depth"} <= set(fold["domain"]["ranges"])
-    assert main(["info", "kepler_simulated"]) == 0
+        domain = fold["domain"]
+        assert domain["mission"] == mission and {"period", "depth"} <= set(domain["ranges"])
+        assert domain["views"]["names"] == ["global", "local"] and domain["views"]["nearest_limit"] > 0
+    assert main(["info", name]) == 0
     out = capsys.readouterr().out
     assert "model card:" in out and "Known limits" in out and "BSD-3-Clause" in out
-    # The card beside the bundle is the one inside it.
-    assert (KEPLER.parent / "README.md").read_text().strip() == about["card"].strip()
+    # The card beside the bundle is the one inside it, and the folder's README lists it.
+    assert (path.parent / f"{name}.md").read_text().strip() == about["card"].strip()
+    assert f"[{name}.md]({name}.md)" in (path.parent / "README.md").read_text()
 
 
-def test_no_tess_bundle_is_shipped_yet_and_the_error_says_what_to_do():
+def test_a_mission_without_a_bundle_gets_an_error_saying_what_to_do():
     from exosieve.model_files import ModelMismatchError
-    with pytest.raises(ModelMismatchError, match="ships no models for TESS light curves yet; name some"):
-        shipped_for("tess")
+    with pytest.raises(ModelMismatchError, match="ships no models for k2 light curves yet; name some"):
+        shipped_for("k2")
 
 
 @needs_shared_data
@@ -56,15 +72,57 @@ def test_exosieve_score_vets_a_real_signal_with_no_models_named(tmp_path, capsys
     assert "trees" in out and "raw_flux" in out and (tmp_path / "kepler75.png").stat().st_size > 10000
 
 
+@needs_tess_data
+def test_a_tess_planet_is_scored_by_the_tess_bundle_and_flagged_by_the_kepler_one(capsys):
+    """WASP-126 b from its real SPOC file: the TESS bundle by default, unflagged and confident;
+    the Kepler bundle scores it too, flagged as another mission's light curve."""
+    from exosieve.lightcurves.mast import find_tess_lightcurves
+    from exosieve.scoring import score
+    args = ["score", "--tic", WASP126["tic"], "--period", str(WASP126["period"]), "--t0", str(WASP126["epoch"]),
+            "--duration", f"{WASP126['duration_hours']}h", "--lightcurves", str(TESS_LC)]
+    assert main(args) == 0
+    assert "tess_simulated.exosieve (shipped with ExoSieve" in capsys.readouterr().out
+    files = find_tess_lightcurves(TESS_LC, WASP126["tic"])
+    signal = {k: WASP126[k] for k in ("period", "epoch", "duration_hours")}
+    own = score(files, signal)
+    assert own.attrs["models"].endswith("tess_simulated.exosieve")
+    assert own.status[0] == "scored" and own.trees[0] > 0.8 and own.raw_flux[0] > 0.5
+    other = score(files, signal, "kepler_simulated")
+    assert other.status[0] == "flagged"
+    assert other.flag[0].startswith("a TESS light curve, and the models learned from Kepler ones")
+    assert np.isfinite(other.trees[0])                    # flagged, not refused
+
+
+@needs_shared_data
+def test_a_single_transit_is_scored_with_a_flag_and_a_planet_without_one():
+    """Kepler-75 b's files with its ephemeris, and with a period so long that one transit falls
+    in them: the shipped models score both, the second flagged."""
+    from exosieve.lightcurves.mast import find_kepler_lightcurves
+    from exosieve.scoring import score
+    files = find_kepler_lightcurves(KEPLER_LC, 757450)
+    out = score(files, [{"tce_id": "b", "period": 8.884923, "epoch": 134.452, "duration_hours": 2.078},
+                        {"tce_id": "once", "period": 2000.0, "epoch": 134.452, "duration_hours": 2.078}])
+    out = out.set_index("tce_id")
+    assert out.status["b"] == "scored" and out.flag["b"] == ""
+    assert out.status["once"] == "flagged" and "a single transit in the light curve" in out.flag["once"]
+    assert np.isfinite(out.trees["once"])
+
+
 @pytest.mark.slow
-def test_the_bundle_was_trained_on_what_its_recipe_makes(tmp_path):
-    """The recipe is the default run: its folds table (catalog and folds, from the seeds in
-    config.yaml) must be the one whose digest the bundle records."""
-    for name in ("Snakefile", "config.yaml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    for name in ("rules", "workflow_scripts", "report", "envs"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    subprocess.run([sys.executable, "-m", "snakemake", "--cores", "1", "results/folds/folds.csv"], cwd=tmp_path,
-                   check=True, capture_output=True)
-    digest = hashlib.sha256((tmp_path / "results" / "folds" / "folds.csv").read_bytes()).hexdigest()[:16]
-    assert load_models(KEPLER).about["training_data"]["digest"] == digest
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_each_bundle_was_trained_on_what_its_recipe_makes(name, tmp_path):
+    """The recipe is a run of the workflow with the card's config: its folds table (catalog and
+    folds, from the seeds) must be the one whose digest the bundle records."""
+    _, config = SHIPPED[name]
+    for item in ("Snakefile", "config.yaml"):
+        shutil.copy(REPO / item, tmp_path / item)
+    for item in ("rules", "workflow_scripts", "report", "envs"):
+        shutil.copytree(REPO / item, tmp_path / item)
+    cmd = [sys.executable, "-m", "snakemake", "--cores", "1"]
+    results = "results"
+    if config != "config.yaml":
+        cmd += ["--configfile", str(REPO / config)]
+        results = yaml.safe_load((REPO / config).read_text())["results"]
+    subprocess.run([*cmd, f"{results}/folds/folds.csv"], cwd=tmp_path, check=True, capture_output=True)
+    digest = hashlib.sha256((tmp_path / results / "folds" / "folds.csv").read_bytes()).hexdigest()[:16]
+    assert load_models(BUNDLES[name]).about["training_data"]["digest"] == digest

@@ -1,0 +1,103 @@
+"""Which code made an output: the hash of the package modules a stage runs.
+
+A stage's code is the import closure of its entry modules inside the package (every
+``import``/``from ... import`` of ``exosieve`` at any depth of a module, function-level ones
+included; the top level of the packages' ``__init__`` files on the way, which is all that importing
+them runs), found by reading the sources rather than listed by hand,
+so a new helper module cannot be forgotten. The workflow passes each rule its stage's hash as a
+parameter (Snakemake reruns a rule when a parameter changes) and the stage records it in its
+outputs. Reading the closure over-approximates what runs (an import in a branch never taken
+counts): a change may rerun a stage that did not need it, never the reverse.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from pathlib import Path
+
+PACKAGE = "exosieve"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _module_file(name: str, root: Path) -> Path | None:
+    """The source file of package module ``name`` (dotted, starting with the package) under
+    ``root`` (the package folder), or None when it is not one of the package's modules."""
+    parts = name.split(".")
+    if parts[0] != PACKAGE:
+        return None
+    base = root.joinpath(*parts[1:])
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _module_name(path: Path, root: Path) -> str:
+    rel = path.relative_to(root).with_suffix("")
+    parts = [p for p in rel.parts if p != "__init__"]
+    return ".".join([PACKAGE, *parts])
+
+
+def _imported(path: Path, root: Path) -> set[str]:
+    """Package modules that the source at ``path`` imports, anywhere in it."""
+    is_package = path.name == "__init__.py"
+    here = _module_name(path, root).split(".") if path.is_relative_to(root) else [PACKAGE]
+    package = here if is_package else here[:-1]
+    tree = ast.parse(path.read_text(), str(path))
+    # A package's __init__ runs only its top level on import; a module's functions may all run.
+    nodes = tree.body if is_package else ast.walk(tree)
+    found = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[:len(package) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.add(module)
+            # ``from .pkg import name``: name may be a submodule.
+            found.update(f"{module}.{a.name}" for a in node.names)
+    out = set()
+    for name in found:
+        parts = name.split(".")
+        # Importing a.b.c runs a/__init__, a/b/__init__ and c.
+        for k in range(1, len(parts) + 1):
+            if _module_file(".".join(parts[:k]), root) is not None:
+                out.add(".".join(parts[:k]))
+    return out
+
+
+def closure(entries, root: Path = PACKAGE_DIR) -> list[Path]:
+    """The source files of the package modules that ``entries`` (module names, or paths of
+    scripts outside the package) import, directly or not, themselves included; sorted."""
+    root = Path(root)
+    seen: dict[str, Path] = {}
+    todo = []
+    for entry in entries:
+        if isinstance(entry, Path) or str(entry).endswith(".py"):
+            todo += sorted(_imported(Path(entry), root))
+        else:
+            todo.append(entry)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        path = _module_file(name, root)
+        if path is None:
+            continue
+        seen[name] = path
+        todo += sorted(_imported(path, root) - set(seen))
+    return sorted(seen.values())
+
+
+def code_hash(*entries, root: str | Path = PACKAGE_DIR) -> str:
+    """Hash of the sources of ``closure(entries)``: changes when any module a stage runs does.
+    Read afresh each time (a few milliseconds): a cached value would miss an edit."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    for path in closure(entries, root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]

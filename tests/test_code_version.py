@@ -1,0 +1,94 @@
+"""A change to the code a stage runs reruns that stage and what depends on it, nothing else:
+each rule's parameters hold the hash of its script's import closure (exosieve/code_version.py).
+Checked on a finished small run in a copy of the repository and package, by editing one module
+at a time and asking `snakemake -n` what it would run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO
+from exosieve.code_version import closure, code_hash
+
+SCRIPTS = REPO / "workflow_scripts"
+
+
+def stage_files(script: str) -> set[str]:
+    return {str(p.relative_to(REPO / "exosieve")) for p in closure([SCRIPTS / f"{script}.py"])}
+
+
+def test_each_stage_runs_what_its_script_imports_and_no_hand_list_decides_it():
+    # The views import reads TFRecords: a change there must rebuild a views run's shards.
+    assert "catalog/tfrecord.py" in stage_files("import_views")
+    # Imported inside a function (Lightning costs seconds to import), still the training's code.
+    assert {"training.py", "cnn_training.py", "models.py", "domain.py"} <= stage_files("train")
+    preprocess = stage_files("preprocess")
+    assert {"preprocess.py", "views.py", "detrend.py", "features.py", "lightcurves/reader.py"} <= preprocess
+    # exosieve/__init__ imports the scorer inside a function that importing the package never runs.
+    assert not {"scoring.py", "models.py", "report.py", "training.py"} & preprocess
+    assert "plots.py" in stage_files("report") and "plots.py" not in stage_files("train")
+    assert code_hash(SCRIPTS / "train.py") == code_hash(SCRIPTS / "tune.py")   # the same closure
+
+
+def _planned(workdir: Path) -> set[str]:
+    """The rules `snakemake -n` would run in ``workdir`` (its job-stats table)."""
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=workdir,
+                         capture_output=True, text=True, check=True)
+    text = out.stdout + out.stderr
+    if "Nothing to be done" in text:
+        return set()
+    table = text.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+$", table, re.M)} - {"total", "job", "all"}
+
+
+# Module edited -> the rules that must rerun: the stages that run it, then everything downstream.
+AFTER_PREPROCESS = {"preprocess", "shard_list", "train", "report"}
+EDITS = {
+    "plots.py": {"report"},
+    "models.py": {"train", "report"},
+    "domain.py": {"train", "report"},
+    "folds.py": {"folds", "train", "report"},
+    "views.py": AFTER_PREPROCESS,
+}
+# The simulator writes the FITS files the reader reads: an edit reruns simulation and everything
+# after it. A dry run cannot show that (the shard jobs behind the assign_shards checkpoint are
+# planned only once it has rerun), so this one is run.
+EVERY_RULE = {"simulate_survey_catalog", "catalog", "assign_shards", "lightcurves", "folds", *AFTER_PREPROCESS}
+
+
+@pytest.mark.slow
+def test_editing_one_module_reruns_its_stage_and_what_depends_on_it_only(tmp_path):
+    work = tmp_path / "repo"
+    work.mkdir()
+    for item in ("Snakefile",):
+        shutil.copy(REPO / item, work / item)
+    for item in ("rules", "workflow_scripts", "report", "envs", "exosieve"):
+        shutil.copytree(REPO / item, work / item, ignore=shutil.ignore_patterns("__pycache__"))
+    cfg = {"survey": {"stars": 60, "quarters": 2, "seed": 3}, "shards": 1, "cv": {"folds": 2},
+           "models": {"enabled": ["trees"], "primary": "trees"}, "report": {"sheets": 0}}
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--quiet", "rules"], cwd=work,
+                   capture_output=True, text=True, check=True)
+    assert _planned(work) == set()
+    for name, expected in EDITS.items():
+        path = work / "exosieve" / name
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n# an edit\n")
+        try:
+            assert _planned(work) == expected, name
+        finally:
+            path.write_bytes(original)
+    assert _planned(work) == set()
+    reader = work / "exosieve" / "lightcurves" / "reader.py"
+    reader.write_bytes(reader.read_bytes() + b"\n# an edit\n")
+    done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work, capture_output=True,
+                          text=True, check=True)
+    ran = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):$", done.stdout + done.stderr, re.M)) - {"all"}
+    assert ran == EVERY_RULE
