@@ -59,10 +59,8 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
-from conftest import SHARED_DATA  # noqa: E402
-from workflow_run import run_workflow  # noqa: E402
+from helpers import SHARED_DATA, run_workflow  # noqa: E402
 
 METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
 # Anchors on the DR24 views, for the table (README, "Real labelled data").
@@ -120,7 +118,7 @@ def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS)
                    "labels": {"positive": [1], "negative": [0]}, "exclude": real_kepler_stars()}
         return {"catalog": catalog, **dr24}
     if name == "dr24_features":
-        from dr24_views import with_tce_ids
+        from helpers import with_tce_ids
         path = with_tce_ids(SHARED_DATA, work / "dr24_tce_views")
         catalog = {"source": "views", "path": str(path), "views_features": ["tce_period", "tce_duration", "tce_depth"],
                    "exclude": real_kepler_stars()}

@@ -22,9 +22,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from workflow_run import run_workflow
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+from helpers import run_workflow  # noqa: E402
+
 TESS_GROUPS = ["momentum_dump", "flux_trend", "periodogram"]
 CLASSES = ["dump", "scattered"]
 

@@ -30,9 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from conftest import SHARED_DATA  # noqa: E402
+from helpers import SHARED_DATA, run_workflow  # noqa: E402
 from real_views import run_set, set_config  # noqa: E402
-from workflow_run import run_workflow  # noqa: E402
 
 METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
 

@@ -28,10 +28,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-sys.path.insert(0, str(REPO / "benchmarks"))
 
-from conftest import SHARED_DATA  # noqa: E402
-from dr24_views import with_tce_ids  # noqa: E402
+from helpers import SHARED_DATA, with_tce_ids  # noqa: E402
 
 DEEP_PPM = 500.0
 

@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from archive_server import ArchiveServer
-from conftest import SHARED_DATA, needs_shared_data
-from test_workflow import job_counts, snakemake
+from helpers import SHARED_DATA, job_counts, needs_shared_data, snakemake
 
 pytestmark = [pytest.mark.slow, needs_shared_data]
 SIX_STARS = [757450, 892667, 892772, 1162345, 1292087, 2019477]

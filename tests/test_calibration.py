@@ -13,10 +13,9 @@ from exosieve.calibration import (Calibration, MultiplicityRatio, apply_multipli
                                   multiplicity_ratio)
 from exosieve.config import load
 from exosieve.evaluation import evaluate_fold, expected_calibration_error, reliability, threshold_for_precision
-from exosieve.folds import assign_folds
 from exosieve.model_files import FoldModel
-from exosieve.shards import ShardData, provenance, write_shard
 from exosieve.training import train_fold
+from helpers import imbalanced_shards
 
 
 def test_calibration_turns_class_weighted_scores_back_into_probabilities():
@@ -68,28 +67,13 @@ def test_calibration_metrics_on_known_cases():
     assert threshold_for_precision(label, score, 0.5) == pytest.approx(0.1)    # everything
 
 
-def _imbalanced_shards(tmp_path, cfg, n=5000, planet_fraction=0.03, seed=3):
-    """Scalar features that tell planets apart only noisily, 3% planets, one TCE per star."""
-    rng = np.random.default_rng(seed)
-    y = (rng.random(n) < planet_fraction).astype(int)
-    x = np.column_stack([rng.normal(2.6 * y, 1.0), rng.normal(1.2 * y, 1.0), rng.normal(0, 1, n)])
-    meta = pd.DataFrame({"tce_id": [f"{i + 1}_1" for i in range(n)], "star_id": [str(i + 1) for i in range(n)],
-                         "disposition": np.where(y == 1, "PC", "AFP"), "label": y,
-                         "period": 5.0, "epoch": 131.0, "duration": 0.1})
-    data = ShardData(meta=meta, views={}, scalars=x.astype(np.float32), scalar_names=["snr", "depth", "period"])
-    write_shard(tmp_path / "000.h5", data, provenance(cfg, "000"))
-    folds = assign_folds(meta.assign(star_id=meta.star_id), 3, seed=1)
-    folds.to_csv(tmp_path / "folds.csv", index=False)
-    return [str(tmp_path / "000.h5")], str(tmp_path / "folds.csv")
-
-
 @pytest.mark.parametrize("imbalance", ["class_weight", "none"])
 def test_out_of_fold_scores_are_probabilities_on_an_imbalanced_set(tmp_path, imbalance):
     """The real training and evaluation path (trees: seconds on CPU), 3% planets: out of fold, the
     precision observed above 0.5 matches the mean calibrated probability there, where the raw
     scores promise far more than they deliver; the mean probability is the planet fraction."""
     cfg = load({"features": ["snr", "depth", "period"], "training": {"imbalance": imbalance}, "cv": {"folds": 3}})
-    shards, folds_csv = _imbalanced_shards(tmp_path, cfg)
+    shards, folds_csv = imbalanced_shards(tmp_path, cfg)
     oof = []
     for fold in range(3):
         train_fold(shards, folds_csv, fold, cfg, tmp_path / f"fold_{fold}", model="trees", progress=False)
@@ -111,7 +95,7 @@ def test_out_of_fold_scores_are_probabilities_on_an_imbalanced_set(tmp_path, imb
 
 def test_a_model_file_without_calibration_is_refused_with_what_to_do(tmp_path):
     cfg = load({"features": ["snr", "depth", "period"], "cv": {"folds": 3}})
-    shards, folds_csv = _imbalanced_shards(tmp_path, cfg, n=600, planet_fraction=0.3)
+    shards, folds_csv = imbalanced_shards(tmp_path, cfg, n=600, planet_fraction=0.3)
     train_fold(shards, folds_csv, 0, cfg, tmp_path / "f", model="trees", progress=False)
     import torch
     bundle = torch.load(tmp_path / "f" / "model.pt", weights_only=True)

@@ -2,10 +2,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DR24, needs_shared_data
 from exosieve.catalog import CatalogError
 from exosieve.catalog.kepler import load_dr24, normalize_dr24
 from exosieve.catalog.table import write_normalized
+from helpers import DR24, needs_shared_data
 
 LABELS = {"positive": ["PC"], "negative": ["AFP", "NTP"]}
 

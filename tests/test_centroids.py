@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DR24, KEPLER_LC, SHARED_DATA, needs_shared_data
 from exosieve.config import load
 from exosieve.features import measure_features
 from exosieve.lightcurves.reader import LightCurve, read_kepler_lightcurve
@@ -18,6 +17,7 @@ from exosieve.simulate.common import sky_matrix
 from exosieve.simulate.kepler_fits import PIXEL_ARCSEC
 from exosieve.simulate.signals import KEPLER_LC_CADENCE
 from exosieve.views import phase_fold
+from helpers import DR24, KEPLER_LC, SHARED_DATA, needs_shared_data
 
 PERIOD, EPOCH, DURATION = 5.3, 2.1, 0.2
 

@@ -4,9 +4,9 @@ import sys
 import yaml
 
 from archive_server import ArchiveServer
-from conftest import SHARED_DATA, needs_shared_data
 from exosieve import __version__
 from exosieve.cli import main
+from helpers import SHARED_DATA, needs_shared_data, shard_data
 
 
 def test_version():
@@ -15,9 +15,8 @@ def test_version():
 
 
 def test_info_prints_schema_counts_provenance(tmp_path, capsys):
-    from test_shards import _data
     from exosieve.shards import SCHEMA_VERSION, write_shard
-    write_shard(tmp_path / "s.h5", _data(), {"config_hash": "abc123", "source": "simulated", "shard": "007"})
+    write_shard(tmp_path / "s.h5", shard_data(), {"config_hash": "abc123", "source": "simulated", "shard": "007"})
     assert main(["info", str(tmp_path / "s.h5")]) == 0
     out = capsys.readouterr().out
     assert "config_hash: abc123" in out and f"schema_version: {SCHEMA_VERSION}" in out

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO
 from exosieve.code_version import closure, code_hash
+from helpers import REPO
 
 SCRIPTS = REPO / "workflow_scripts"
 

@@ -12,7 +12,7 @@ def test_defaults_fill_every_section():
 
 
 def test_repo_config_yaml_is_valid():
-    from conftest import REPO
+    from helpers import REPO
     cfg = load(REPO / "config.yaml")
     assert cfg["survey"]["stars"] >= 1000
 

@@ -1,13 +1,16 @@
 """Snakemake's conventions: the workflow lints clean (`snakemake --lint`), and every result the
-report registers with report() has its caption under report/."""
+report registers with report() has its caption under report/. And the tests' own: tests and
+benchmarks take shared helpers from tests/helpers.py, never from conftest or a test module."""
 
 from __future__ import annotations
 
+import ast
 import re
+from pathlib import Path
 import subprocess
 import sys
 
-from conftest import REPO
+from helpers import REPO
 
 
 def test_snakemake_lint_reports_nothing(tmp_path):
@@ -23,3 +26,38 @@ def test_every_report_caption_exists():
     for caption in captions:
         assert (REPO / caption).stat().st_size > 50, caption
     assert 'report: "report/workflow.rst"' in (REPO / "Snakefile").read_text()
+
+
+def forbidden_imports(path: Path) -> list[str]:
+    """Every import in ``path`` (at any depth) of conftest or of a test_* module, as
+    ``file:line: import``, in line order. Such an import ties a file to another test file's
+    internals (renaming a test's helper breaks an unrelated module); plain helpers belong in
+    helpers.py, and fixtures in conftest.py, where pytest hands them out without an import."""
+    name = path.relative_to(REPO) if path.is_relative_to(REPO) else path
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            modules = [node.module]
+        else:
+            continue
+        if any(m.split(".")[0] == "conftest" or m.split(".")[0].startswith("test_") for m in modules):
+            found.append((node.lineno, f"{name}:{node.lineno}: {ast.unparse(node)}"))
+    return [line for _, line in sorted(found)]
+
+
+def test_no_test_or_benchmark_imports_conftest_or_a_test_module():
+    files = sorted((REPO / "tests").glob("*.py")) + sorted((REPO / "benchmarks").glob("*.py"))
+    assert len(files) > 40 and REPO / "tests" / "helpers.py" in files
+    found = [line for path in files for line in forbidden_imports(path)]
+    assert not found, "import these from tests/helpers.py instead:\n" + "\n".join(found)
+
+
+def test_the_import_check_finds_every_kind_of_bad_import(tmp_path):
+    planted = tmp_path / "test_planted.py"
+    planted.write_text("import os\nfrom conftest import REPO\nfrom helpers import SHARED_DATA\nimport testing_tools\n\n\n"
+                       "def test_x():\n    from test_shards import shard_data\n    import test_views_source as views\n")
+    assert forbidden_imports(planted) == [f"{planted}:2: from conftest import REPO",
+                                          f"{planted}:8: from test_shards import shard_data",
+                                          f"{planted}:9: import test_views_source as views"]

@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from conftest import synthetic_lightcurve
 from exosieve.config import load
 from exosieve.detrend import _fit_segment, detrend, transit_mask
 from exosieve.simulate.signals import KEPLER_LC_CADENCE
 from exosieve.views import phase_fold
+from helpers import synthetic_lightcurve
 
 
 def test_the_default_mask_covers_the_whole_transit_even_when_the_catalog_duration_is_40_percent_short():

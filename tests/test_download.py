@@ -7,7 +7,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import SHARED_DATA, needs_shared_data
 from exosieve.catalog.archive import (QUERIES, TapQueryError, download_tables, dr25_dispositions, load_dr25,
                                       tap_error_message)
 from exosieve.catalog.kepler import read_archive_csv
@@ -15,6 +14,7 @@ from exosieve.http import DownloadError, RetryPolicy, fetch, retry_after_seconds
 from exosieve.lightcurves.download import download_kepler, fetch_star, kepler_star_url, listed_files
 from exosieve.lightcurves.mast import find_kepler_lightcurves
 from exosieve.lightcurves.reader import read_kepler_lightcurve
+from helpers import SHARED_DATA, needs_shared_data
 
 pytestmark = needs_shared_data
 FAST = RetryPolicy(retries=3, backoff=0.05, max_wait=2.0, timeout=1.0)
@@ -208,7 +208,7 @@ def test_dr25_labels_come_from_matching_kois(tmp_path):
 def hundred_star_archive(tmp_path_factory):
     """100 simulated stars' Kepler files (2 quarters each, in MAST's layout and format) for the
     local archive to serve."""
-    from conftest import write_survey
+    from helpers import write_survey
     survey = write_survey(tmp_path_factory.mktemp("hundred"), 100, 2, 5)
     return survey["ids"], survey["lightcurves"]
 

@@ -91,7 +91,7 @@ def test_a_bad_quarter_is_skipped_and_recorded_and_the_star_still_scored(tmp_pat
     """Real Kepler quarters of KIC 757450 (Kepler-75 b, DR24 PC): one truncated download and one
     quarter whose flux is all NaN are skipped, each recorded by file; the other quarters are used."""
     import shutil
-    from conftest import DR24, KEPLER_LC, needs_shared_data
+    from helpers import DR24, KEPLER_LC, needs_shared_data
     if not (DR24.exists() and KEPLER_LC.is_dir()):
         pytest.skip(needs_shared_data.kwargs["reason"])
     from exosieve.catalog.kepler import load_dr24

@@ -17,7 +17,7 @@ from exosieve.models import BoostedTrees, build_trees
 from exosieve.predict import run_models
 from exosieve.shards import ShardError, read_shards
 from exosieve.training import train_fold
-from test_calibration import _imbalanced_shards
+from helpers import imbalanced_shards
 
 FEATURES = ["snr", "depth", "period"]
 
@@ -59,7 +59,7 @@ def run(tmp_path):
     """A finished 3-fold trees run (results/models/trees/fold_K/model.pt) on synthetic shards."""
     cfg = load({"results": str(tmp_path / "results"), "features": FEATURES, "cv": {"folds": 3},
                 "models": {"enabled": ["trees"], "primary": "trees"}})
-    shards, folds_csv = _imbalanced_shards(tmp_path, cfg, n=900, planet_fraction=0.3)
+    shards, folds_csv = imbalanced_shards(tmp_path, cfg, n=900, planet_fraction=0.3)
     for fold in range(3):
         train_fold(shards, folds_csv, fold, cfg, tmp_path / "results" / "models" / "trees" / f"fold_{fold}",
                    model="trees", progress=False)

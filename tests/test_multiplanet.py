@@ -9,12 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import DR24, KEPLER_LC, SHARED_DATA, needs_shared_data
 from exosieve.config import load
 from exosieve.lightcurves.reader import lightcurve_from_arrays
 from exosieve.catalog.ephemeris import same_signal
 from exosieve.preprocess import star_views
 from exosieve.views import phase_fold
+from helpers import DR24, KEPLER_LC, SHARED_DATA, needs_shared_data
 
 CADENCE = 0.0204                  # Kepler long cadence [d]
 SPAN = 1470.0                     # about 17 quarters [d]

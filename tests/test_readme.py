@@ -13,8 +13,8 @@ import sys
 import pytest
 import yaml
 
-from conftest import REPO
 from exosieve.config import load, schema
+from helpers import REPO
 
 README = (REPO / "README.md").read_text()
 

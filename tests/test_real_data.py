@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from conftest import DR24, KEPLER_LC, needs_shared_data
 from exosieve.catalog.kepler import load_dr24
 from exosieve.lightcurves.mast import find_kepler_lightcurves
 from exosieve.preprocess import preprocess_star
+from helpers import DR24, KEPLER_LC, needs_shared_data
 
 pytestmark = needs_shared_data
 

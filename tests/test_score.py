@@ -13,14 +13,13 @@ import pandas as pd
 import pytest
 import torch
 
-from conftest import KEPLER_LC, needs_shared_data
 from exosieve.cli import main
 from exosieve.config import load
 from exosieve.model_files import (ModelMismatchError, export_bundle, load_model_file, load_models, models_from,
                                   save_model_file)
 from exosieve.scoring import ScoreError, score
 from exosieve.training import train_fold
-from test_calibration import _imbalanced_shards
+from helpers import KEPLER_LC, imbalanced_shards, needs_shared_data
 
 # Kepler-75 b (KIC 757450): DR24 TCE 1, P = 8.884923 d, epoch 134.452 BKJD, 2.078 h.
 KEPLER75 = {"period": 8.884923, "epoch": 134.452, "duration": 2.078 / 24}
@@ -32,7 +31,7 @@ def run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("run")
     cfg = load({"results": str(tmp / "results"), "features": ["snr", "depth", "period"], "cv": {"folds": 3},
                 "models": {"enabled": ["trees"], "primary": "trees"}})
-    shards, folds_csv = _imbalanced_shards(tmp, cfg, n=900, planet_fraction=0.3)
+    shards, folds_csv = imbalanced_shards(tmp, cfg, n=900, planet_fraction=0.3)
     for fold in range(3):
         out = tmp / "results" / "models" / "trees" / f"fold_{fold}"
         train_fold(shards, folds_csv, fold, cfg, out, model="trees", progress=False)
@@ -172,7 +171,7 @@ def test_a_signal_whose_transit_is_not_in_its_views_is_scored_with_a_flag_not_a_
 def test_a_tess_light_curve_given_to_kepler_models_is_flagged_and_so_is_a_value_outside_their_range(run):
     """Issue 29: a score says when its inputs are unlike what the models learned from."""
     from exosieve.model_files import ModelSet
-    from conftest import SHARED_DATA
+    from helpers import SHARED_DATA
     folder, _ = run
     wasp126 = sorted((SHARED_DATA / "tess" / "tid").rglob("*0000000025155310-*_lc.fits"))
     out = score(wasp126, {"period": 3.28880, "epoch": 1326.5055, "duration_hours": 3.2, "star_id": "25155310"},

@@ -8,24 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exosieve.shards import (SCHEMA_VERSION, ShardData, ShardError, assign_shards, read_shard, read_shard_list,
-                             read_shards, shard_of, write_shard, write_shard_list)
-
-
-def _data(n=5, seed=0):
-    rng = np.random.default_rng(seed)
-    meta = pd.DataFrame({"tce_id": [f"{100 + i}_1" for i in range(n)], "star_id": [str(100 + i) for i in range(n)],
-                         "period": rng.uniform(1, 10, n), "epoch": rng.uniform(130, 140, n),
-                         "duration": rng.uniform(0.05, 0.3, n),
-                         "flag": ["a single transit in the light curve: nothing confirms its period" if i == 1 else ""
-                                  for i in range(n)]})
-    return ShardData(meta=meta, views={"global": rng.normal(size=(n, 301)).astype(np.float32),
-                                       "local": rng.normal(size=(n, 31)).astype(np.float32)},
-                     scalars=rng.normal(size=(n, 3)).astype(np.float32), scalar_names=["period", "depth", "snr"])
+from exosieve.shards import (SCHEMA_VERSION, ShardError, assign_shards, read_shard, read_shard_list, read_shards,
+                             shard_of, write_shard, write_shard_list)
+from helpers import shard_data
 
 
 def test_round_trip(tmp_path):
-    d = _data()
+    d = shard_data()
     write_shard(tmp_path / "s.h5", d, {"config_hash": "abc", "source": "test", "shard": "000"})
     back = read_shard(tmp_path / "s.h5")
     pd.testing.assert_frame_equal(back.meta, d.meta, check_dtype=False, check_like=True)
@@ -36,13 +25,13 @@ def test_round_trip(tmp_path):
 
 
 def test_same_inputs_give_byte_identical_shards(tmp_path):
-    write_shard(tmp_path / "a.h5", _data(), {"config_hash": "x"})
-    write_shard(tmp_path / "b.h5", _data(), {"config_hash": "x"})
+    write_shard(tmp_path / "a.h5", shard_data(), {"config_hash": "x"})
+    write_shard(tmp_path / "b.h5", shard_data(), {"config_hash": "x"})
     assert (tmp_path / "a.h5").read_bytes() == (tmp_path / "b.h5").read_bytes()
 
 
 def test_truncated_shard_is_refused(tmp_path):
-    write_shard(tmp_path / "s.h5", _data(), {"config_hash": "abc"})
+    write_shard(tmp_path / "s.h5", shard_data(), {"config_hash": "abc"})
     raw = (tmp_path / "s.h5").read_bytes()
     (tmp_path / "t.h5").write_bytes(raw[: len(raw) // 2])
     with pytest.raises(ShardError, match="t.h5 is corrupt or truncated"):
@@ -50,7 +39,7 @@ def test_truncated_shard_is_refused(tmp_path):
 
 
 def test_shard_without_complete_mark_is_refused(tmp_path):
-    write_shard(tmp_path / "s.h5", _data(), {"config_hash": "abc"})
+    write_shard(tmp_path / "s.h5", shard_data(), {"config_hash": "abc"})
     with h5py.File(tmp_path / "s.h5", "a") as h5:
         del h5.attrs["complete"]
     with pytest.raises(ShardError, match="incomplete"):
@@ -58,8 +47,8 @@ def test_shard_without_complete_mark_is_refused(tmp_path):
 
 
 def test_shards_of_different_settings_are_not_mixed(tmp_path):
-    write_shard(tmp_path / "a.h5", _data(), {"config_hash": "one"})
-    write_shard(tmp_path / "b.h5", _data(), {"config_hash": "two"})
+    write_shard(tmp_path / "a.h5", shard_data(), {"config_hash": "one"})
+    write_shard(tmp_path / "b.h5", shard_data(), {"config_hash": "two"})
     with pytest.raises(ShardError, match="different preprocessing settings"):
         read_shards([tmp_path / "a.h5", tmp_path / "b.h5"])
 
@@ -67,8 +56,8 @@ def test_shards_of_different_settings_are_not_mixed(tmp_path):
 def test_the_shard_list_names_each_shard_with_its_size_and_refuses_an_incomplete_one(tmp_path):
     from exosieve import cluster
     paths = [tmp_path / "000.h5", tmp_path / "001.h5"]
-    write_shard(paths[0], _data(5), {})
-    write_shard(paths[1], _data(3, seed=1), {})
+    write_shard(paths[0], shard_data(5), {})
+    write_shard(paths[1], shard_data(3, seed=1), {})
     table = write_shard_list([str(p) for p in paths], tmp_path / "shard_list.csv")
     assert list(table.n_tces) == [5, 3]
     assert read_shard_list(tmp_path / "shard_list.csv") == [str(p) for p in paths]
@@ -81,7 +70,7 @@ def test_the_shard_list_names_each_shard_with_its_size_and_refuses_an_incomplete
 
 
 def test_failed_write_leaves_no_file(tmp_path):
-    bad = _data()
+    bad = shard_data()
     bad.scalars = np.zeros((2, 3), np.float32)  # wrong row count -> write fails
     with pytest.raises(Exception):
         write_shard(tmp_path / "s.h5", bad, {})
@@ -197,7 +186,7 @@ def test_a_shard_set_reads_any_rows_in_any_order_as_a_full_read_does(tmp_path):
     from exosieve.shards import ShardSet
     paths = []
     for k, n in enumerate([7, 0, 12, 3]):
-        d = _data(n, seed=k)
+        d = shard_data(n, seed=k)
         d.meta["tce_id"] = [f"{k}{i:02d}_1" for i in range(n)][::-1]      # out of id order within the file
         d.meta["star_id"] = [t[:-2] for t in d.meta["tce_id"]]
         paths.append(tmp_path / f"{k}.h5")

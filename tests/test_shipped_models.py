@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import KEPLER_LC, REPO, SHARED_DATA, needs_shared_data
 from exosieve.cli import main
 from exosieve.model_files import SHIPPED_FOR_MISSION, load_models, shipped_bundles, shipped_for
+from helpers import KEPLER_LC, REPO, SHARED_DATA, needs_shared_data
 
 BUNDLES = shipped_bundles()
 # Each shipped bundle, its mission and the config its recipe runs.

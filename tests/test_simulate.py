@@ -3,8 +3,8 @@ import pandas as pd
 import pytest
 from astropy.io import fits
 
-from conftest import KEPLER_LC, needs_shared_data
 from exosieve.simulate import KEPLER_QUARTERS, draw_survey
+from helpers import KEPLER_LC, needs_shared_data
 
 
 def test_survey_is_deterministic_and_seed_dependent():
@@ -138,7 +138,7 @@ def test_simulate_prints_a_command_that_snakemake_accepts(tmp_path):
     import shlex
     import subprocess
     import sys
-    from conftest import REPO
+    from helpers import REPO
     out = subprocess.run([sys.executable, "-m", "exosieve.cli", "simulate", "--out", str(tmp_path / "sim"),
                           "--stars", "6", "--quarters", "1"], capture_output=True, text=True, check=True).stdout
     command = shlex.split(out.split("Use it as a local source: ")[1].strip())

@@ -12,7 +12,6 @@ import pandas as pd
 import pytest
 
 from archive_server import PI_MEN_TIC, WASP126_FILE, WASP126_TIC
-from conftest import SHARED_DATA
 from exosieve.catalog.sources import build_catalog, get_source
 from exosieve.catalog.table import CatalogError, normalize_columns
 from exosieve.catalog.tess import one_per_signal, read_spoc_table, toi_dispositions
@@ -22,6 +21,7 @@ from exosieve.lightcurves.download import download_tess
 from exosieve.lightcurves.mast import tess_sector_dir
 from exosieve.lightcurves.reader import read_kepler_lightcurve
 from exosieve.preprocess import preprocess_star
+from helpers import SHARED_DATA
 
 TESS = SHARED_DATA / "tess"
 SPOC_TABLES = TESS / "catalogs" / "tce"

@@ -14,12 +14,12 @@ import pytest
 import yaml
 from astropy.io import fits
 
-from conftest import REPO, SHARED_DATA
 from exosieve.config import load
 from exosieve.lightcurves.mast import find_tess_lightcurves, index_lightcurves
 from exosieve.lightcurves.reader import read_kepler_lightcurve
 from exosieve.simulate import draw_survey
 from exosieve.simulate.tess import DUMP_INTERVAL, generate_tess_star, write_catalog_files
+from helpers import REPO, SHARED_DATA
 
 REAL_SPOC = SHARED_DATA / "tess" / "tid" / "s0001" / "0000" / "0000" / "2515" / "5310" / \
     "tess2018206045859-s0001-0000000025155310-0120-s_lc.fits"

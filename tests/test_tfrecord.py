@@ -12,12 +12,12 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import SHARED_DATA
 from exosieve.catalog.table import CatalogError
 from exosieve.catalog.tfrecord import (ExampleError, TFRecordError, compression, encode_example, frame_record,
                                        iter_records, masked_crc, parse_example, read_examples, write_tfrecord)
 from exosieve.catalog.views_dataset import ViewsDataset, views_paths
 from exosieve.config import load
+from helpers import SHARED_DATA
 
 VIEWS = SHARED_DATA / "views"
 needs_views = pytest.mark.skipif(not (VIEWS / "kepler_dr24_dartvetter").is_dir(),
@@ -234,7 +234,7 @@ def test_the_real_tess_views_take_labels_from_the_toi_table():
 @needs_views
 def test_fuzzed_real_records_never_crash_and_every_bad_record_is_named(tmp_path):
     import sys
-    from conftest import REPO
+    from helpers import REPO
     sys.path.insert(0, str(REPO / "tests"))
     from fuzzing import TFRecordFuzzer, tally
     logging.disable(logging.CRITICAL)
@@ -254,7 +254,7 @@ def test_fuzzed_real_records_never_crash_and_every_bad_record_is_named(tmp_path)
 def test_the_tfrecord_fuzzer_sees_a_record_read_wrongly(tmp_path, monkeypatch):
     """The checks can fail: a reader that loses a record's bad value is reported."""
     import sys
-    from conftest import REPO
+    from helpers import REPO
     sys.path.insert(0, str(REPO / "tests"))
     from fuzzing import TFRecordFuzzer
     import exosieve.catalog.views_dataset as vd

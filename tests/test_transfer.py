@@ -9,33 +9,10 @@ import pandas as pd
 import pytest
 import torch
 
-from exosieve.catalog.views_dataset import views_catalog, write_views_shard
-from exosieve.catalog.table import write_normalized
 from exosieve.config import load
-from exosieve.folds import assign_folds
 from exosieve.model_files import load_model_file
 from exosieve.training import extra_training_data, train_fold
-from test_views_source import LABELS, make_views
-
-
-def views_run(folder, arrays, **cfg_extra):
-    """A views dataset's catalog, folds and one shard, as the workflow writes them."""
-    folder.mkdir(parents=True, exist_ok=True)
-    np.savez(folder / "views.npz", **arrays)
-    cfg = load({"catalog": {"source": "views", "path": str(folder / "views.npz"), "labels": LABELS},
-                "cv": {"folds": 2}, "models": {"enabled": ["astronet"], "primary": "astronet"},
-                "training": {"max_epochs": 3, "patience": 2, "min_epochs": 1, **cfg_extra},
-                "results": str(folder / "results")})
-    tces, _ = views_catalog(folder / "views.npz", cfg["catalog"])
-    write_normalized(tces, folder / "tces.csv")
-    (folder / "results" / "folds").mkdir(parents=True)
-    assign_folds(tces, 2, 17).to_csv(folder / "results" / "folds" / "folds.csv", index=False)
-    (folder / "results" / "shards").mkdir()
-    shard = folder / "results" / "shards" / "000.h5"
-    write_views_shard(folder / "views.npz", folder / "tces.csv", cfg, "000", shard, folder / "f.csv")
-    pd.DataFrame({"shard": ["results/shards/000.h5"], "n_tces": [len(tces)], "bytes": [shard.stat().st_size]}).to_csv(
-        folder / "results" / "shards" / "shard_list.csv", index=False)
-    return cfg, [str(shard)], str(folder / "results" / "folds" / "folds.csv")
+from helpers import make_views, views_run
 
 
 def test_extra_rows_join_training_but_never_a_held_out_star(tmp_path):

@@ -12,13 +12,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
 from exosieve.config import load
 from exosieve.folds import labels_and_folds, read_folds
 from exosieve.model_files import load_model_file
 from exosieve.training import train_fold
-from test_transfer import views_run
-from test_views_source import make_views
+from helpers import REPO, make_views, views_run
 
 SPACE = {"filters": [4, 16], "dropout": [0.0, 0.4], "learning_rate": [0.0005, 0.005], "fc_units": [[16], [32, 16]],
          "conv_blocks": [], "kernel_size": [], "weight_decay": [], "batch_size": [], "mirror": [], "noise": []}

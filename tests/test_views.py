@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from conftest import synthetic_lightcurve
 from exosieve.detrend import detrend, segment_bounds, transit_mask
 from exosieve.features import measure_features
 from exosieve.views import binned_median, global_view, local_view, phase_fold
+from helpers import synthetic_lightcurve
 
 
 def test_binned_median_matches_numpy_per_bin():

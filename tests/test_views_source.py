@@ -10,32 +10,16 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, SHARED_DATA
 from exosieve.catalog.table import CatalogError
 from exosieve.catalog.views_dataset import ViewsDataset, depth_bands, read_views_dataset
 from exosieve.config import load
-
-LABELS = {"positive": ["PC", "EB"], "negative": ["NTP"]}
+from helpers import LABELS, REPO, SHARED_DATA, make_views, with_tce_ids
 
 
 def catalog_cfg(path, features=(), **extra):
     """The validated catalog section of a views-source config."""
     return load({"catalog": {"source": "views", "path": str(path), "labels": LABELS,
                              "views_features": list(features), **extra}})["catalog"]
-
-
-def make_views(n=240, seed=0, g=61, l=21):
-    """Planets dip in both views; NTPs do not; EBs dip deeper; a few unlabelled (UNK)."""
-    rng = np.random.default_rng(seed)
-    label = rng.choice(["PC", "NTP", "EB", "UNK"], size=n, p=[0.4, 0.4, 0.15, 0.05])
-    depth = np.where(label == "NTP", 0.0, np.where(label == "EB", 1.0, 0.6))
-    gv = rng.normal(0, 0.15, (n, g))
-    lv = rng.normal(0, 0.15, (n, l))
-    gv[:, g // 2 - 1: g // 2 + 2] -= depth[:, None]
-    lv[:, l // 2 - 3: l // 2 + 4] -= depth[:, None]
-    return {"global_view": gv.astype(np.float32), "local_view": lv.astype(np.float32),
-            "label": label.astype("U3"), "star_id": np.array([f"{1000 + i // 2}" for i in range(n)]),
-            "snr": (depth * 20 + rng.normal(0, 3, n)).astype(np.float32)}
 
 
 def test_npz_and_hdf5_read_the_same(tmp_path):
@@ -222,8 +206,6 @@ def test_the_real_dr24_records_that_lost_their_transit_are_found(tmp_path):
     """DART-Vetter's DR24 records with each TCE's DR24 depth recovered (benchmarks/dr24_views.py):
     the deep PCs whose transit the records' 3-sigma clip erased are found; the shallow PCs, whose
     transits survive, are not (measured: 0 of 1,430 below 300 ppm, 5 of 1,426 at 300-1,000 ppm)."""
-    sys.path.insert(0, str(REPO / "benchmarks"))
-    from dr24_views import with_tce_ids
     path = with_tce_ids(SHARED_DATA, tmp_path / "dr24")
     dataset = ViewsDataset(path, catalog_cfg(path, labels={"positive": ["PC"], "negative": ["AFP", "NTP"]},
                                              keep_damaged=True))

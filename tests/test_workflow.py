@@ -12,23 +12,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, SHARED_DATA
 from exosieve.shards import shard_of
+from helpers import SHARED_DATA, SNAKEMAKE, job_counts, snakemake
 
 pytestmark = pytest.mark.slow
-SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2"]
-
-
-def snakemake(workdir: Path, *args: str) -> str:
-    out = subprocess.run([*SNAKEMAKE, "--directory", str(workdir), *args], capture_output=True, text=True)
-    if out.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{out.stdout[-4000:]}\n{out.stderr[-6000:]}")
-    return out.stdout + out.stderr
-
-
-def job_counts(dry_run_output: str) -> dict[str, int]:
-    table = dry_run_output.split("Job stats:")[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
 
 
 def planned_wildcards(dry_run_output: str, rule: str) -> list[str]:
@@ -158,7 +145,7 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
 @pytest.fixture(scope="module")
 def local_survey(tmp_path_factory):
     """A simulated survey written to disk, used through the `local` source like a bulk download."""
-    from conftest import write_survey
+    from helpers import write_survey
     written = write_survey(tmp_path_factory.mktemp("data"), 70, 2, 21)
     return written["dir"], written["survey"]
 
