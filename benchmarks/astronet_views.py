@@ -40,7 +40,8 @@ from exosieve.config import load  # noqa: E402
 from exosieve.lightcurves.mast import find_kepler_lightcurves  # noqa: E402
 from exosieve.preprocess import preprocess_star  # noqa: E402
 
-SHARED = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO / "tests"))
+from helpers import SHARED_DATA as SHARED  # noqa: E402
 ASTRONET_GEOMETRY = {"global_bins": 2001, "local_bins": 201, "local_durations": 4.0, "local_bin_width": 0.16,
                      "global_bin_width": "spacing"}
 

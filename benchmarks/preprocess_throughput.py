@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +23,9 @@ from exosieve.catalog.kepler import load_dr24  # noqa: E402
 from exosieve.config import load  # noqa: E402
 from exosieve.lightcurves.mast import find_kepler_lightcurves  # noqa: E402
 from exosieve.preprocess import preprocess_star  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import SHARED_DATA  # noqa: E402
 
 COLUMNS = ["TIME", "PDCSAP_FLUX", "PDCSAP_FLUX_ERR", "SAP_QUALITY", "MOM_CENTR1", "MOM_CENTR2"]
 
@@ -37,7 +41,7 @@ def read_columns_only(paths) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data")
+    ap.add_argument("--data", type=Path, default=SHARED_DATA)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     lc_root = args.data / "kepler" / "lightcurves"
