@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -125,3 +126,40 @@ def test_each_bundle_was_trained_on_what_its_recipe_makes(name, tmp_path):
                    cwd=tmp_path, check=True, capture_output=True)
     digest = hashlib.sha256((tmp_path / results / "folds" / "folds.csv").read_bytes()).hexdigest()[:16]
     assert load_models(BUNDLES[name]).about["training_data"]["digest"] == digest
+
+
+# The real stars of ../shared/data as a local catalog: Kepler's DR24 table, or the TOI table through
+# a column mapping (TOI CP/KP planets, FP/FA not).
+TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
+               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
+REAL_CATALOGS = {
+    "kepler_simulated": lambda: {"source": "local", "path": str(SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv"),
+                                 "lightcurve_dir": str(KEPLER_LC),
+                                 "targets": sorted(p.name.lstrip("0") for p in KEPLER_LC.glob("*/*") if p.is_dir())},
+    "tess_simulated": lambda: {"source": "local", "path": str(SHARED_DATA / "catalogs" / "toi.csv"),
+                               "lightcurve_dir": str(TESS_LC), "columns": TOI_COLUMNS, "epoch_offset": 2457000,
+                               "mission": "tess", "labels": {"positive": ["CP", "KP"], "negative": ["FP", "FA"]},
+                               "targets": sorted(p.name.split("-")[2].lstrip("0") for p in TESS_LC.glob("s*/**/*_lc.fits"))},
+}
+
+
+@needs_shared_data
+@needs_tess_data
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_a_real_catalog_is_vetted_by_a_shipped_bundle_training_nothing(name, tmp_path):
+    """models={from: <shipped name>}: the real stars' catalog through the workflow into a vetted
+    catalog and a report, scored by the shipped fold ensembles; no rule trains."""
+    cfg = {"catalog": REAL_CATALOGS[name](), "shards": 1, "cv": {"folds": 2},
+           "models": {"from": name, "enabled": ["trees", "raw_flux"], "primary": "trees"}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2",
+                           "--configfile", str(tmp_path / "config.yaml")], cwd=tmp_path, capture_output=True,
+                          text=True)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert "rule train:" not in log and "score_with_models" in log
+    catalog = pd.read_csv(tmp_path / "results" / "report" / "vetted_catalog.csv", dtype={"tce_id": str})
+    assert len(catalog) >= 8 and catalog.score_raw_flux.notna().any()
+    assert (catalog.status != "failed").sum() >= 7 and catalog.score.dropna().between(0, 1).all()
+    assert "trained elsewhere" in (tmp_path / "results" / "report" / "index.html").read_text()
