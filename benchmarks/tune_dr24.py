@@ -33,6 +33,8 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 from helpers import SHARED_DATA, run_workflow  # noqa: E402
 from real_views import run_set, set_config  # noqa: E402
 
+from exosieve.layout import RunLayout  # noqa: E402
+
 METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
 
 
@@ -68,7 +70,7 @@ def main() -> int:
         print("the tuned and the default run have different folds; nothing to compare")
         return 1
     for k in range(5):
-        study = folder / "results" / "tune" / "astronet" / f"fold_{k}"
+        study = Path(RunLayout(folder / "results").tune_dir("astronet", k))
         trials = pd.read_csv(study / "trials.csv")
         best = yaml.safe_load((study / "best.yaml").read_text())
         print(f"fold {k}: {len(trials)} trials ({(trials.state == 'COMPLETE').sum()} complete, "

@@ -172,6 +172,7 @@ def _score_sheet(out, model: str, path: str) -> None:
 
 
 def _tune(args) -> int:
+    from .layout import RunLayout
     from .shards import read_shard_list
     from .tuning import tune_fold
     from .utils import setup_logging
@@ -179,8 +180,8 @@ def _tune(args) -> int:
     cfg = _load_config(args.config)
     if cfg is None:
         return 2
-    results = Path(cfg["results"])
-    shard_list, folds_csv = results / "shards" / "shard_list.csv", results / "folds" / "folds.csv"
+    layout = RunLayout(cfg["results"])
+    shard_list, folds_csv = Path(layout.shard_list()), Path(layout.folds())
     if not shard_list.exists() or not folds_csv.exists():
         print(f"exosieve tune: {shard_list} or {folds_csv} is missing; build them first: "
               "snakemake --cores N shard_list folds", file=sys.stderr)
@@ -189,7 +190,7 @@ def _tune(args) -> int:
     for model in args.models or cfg["tune"]["models"]:
         for fold in folds:
             summary = tune_fold(read_shard_list(shard_list), str(folds_csv), fold, cfg, model,
-                                results / "tune" / model / f"fold_{fold}")
+                                layout.tune_dir(model, fold))
             print(f"{model} fold {fold}: {summary['trials']} trials ({summary['pruned']} pruned, {summary['failed']} "
                   f"failed), best inner PR-AUC {summary['best_value']:.4f}: {summary['best']}")
     return 0

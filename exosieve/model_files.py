@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .layout import RunLayout
 from .utils import atomic_output, damage_reason
 
 if TYPE_CHECKING:
@@ -318,18 +319,19 @@ class ModelSet:
         return [FoldModel(bundle=c, where=f"{self.where}: {name} fold {c.get('fold')}") for c in self.models[name]]
 
 
-def run_model_paths(models_dir: str | Path, folds: int | None = None, names=None) -> dict[str, list[Path]]:
-    """Each model's fold files under ``models_dir`` (``<model>/fold_K/model.pt``): exactly folds
-    0..folds-1 when ``folds`` is given (never leftovers of a run with more folds), else 0, 1, ...
-    as far as they go."""
-    root = Path(models_dir)
+def run_model_paths(results: str | Path, folds: int | None = None, names=None) -> dict[str, list[Path]]:
+    """Each model's fold files of the run whose results folder is ``results`` (layout.RunLayout):
+    exactly folds 0..folds-1 when ``folds`` is given (never leftovers of a run with more folds),
+    else 0, 1, ... as far as they go."""
+    layout = RunLayout(results)
+    root = Path(layout.models_dir())
     out = {}
     for model_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
         if names is not None and model_dir.name not in names:
             continue
         paths = []
         for k in range(folds if folds is not None else 10_000):
-            path = model_dir / f"fold_{k}" / "model.pt"
+            path = Path(layout.model_file(model_dir.name, k))
             if not path.exists():
                 if folds is not None:
                     raise FileNotFoundError(f"{model_dir.name}: fold {k} of {folds} is missing ({path}); finish "
@@ -341,9 +343,12 @@ def run_model_paths(models_dir: str | Path, folds: int | None = None, names=None
     return out
 
 
-def _models_dir(path: Path) -> Path:
-    for candidate in (path / "results" / "models", path / "models", path):
-        if candidate.is_dir() and any((d / "fold_0" / "model.pt").exists() for d in candidate.iterdir() if d.is_dir()):
+def _results_dir(path: Path) -> Path:
+    """The results folder of a run given as its folder, its results folder or its models folder."""
+    for candidate in (path / "results", path, path.parent):
+        models = Path(RunLayout(candidate).models_dir())
+        if models.is_dir() and any(Path(RunLayout(candidate).model_file(d.name, 0)).exists()
+                                   for d in models.iterdir() if d.is_dir()):
             return candidate
     raise ModelMismatchError(f"{path}: no trained models there (looked for models/<model>/fold_0/model.pt "
                              "under it, its results/ and itself); give a finished run's folder or a bundle")
@@ -384,7 +389,7 @@ def load_models(path: str | Path, names=None) -> ModelSet:
         return load_bundle(path, names)
     if not path.exists():
         raise ModelMismatchError(f"{path} does not exist: give a bundle (exosieve export-models) or a finished run's folder")
-    paths = run_model_paths(_models_dir(path), names=names)
+    paths = run_model_paths(_results_dir(path), names=names)
     models = {name: [load_model_file(p) for p in files] for name, files in paths.items()}
     return ModelSet(models, {"from": str(path)}, str(path))
 
@@ -400,7 +405,7 @@ def models_from(path: str | Path, cfg: dict, names) -> dict[str, list[Path]]:
             fm.check(cfg, same_run=False)
     if path.is_file():
         return {name: [path] for name in model_set.models}
-    return run_model_paths(_models_dir(path), names=list(model_set.models))
+    return run_model_paths(_results_dir(path), names=list(model_set.models))
 
 
 def load_bundle(path: str | Path, names=None) -> ModelSet:
@@ -436,9 +441,10 @@ def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, c
 
     from . import __version__
     results = Path(run_dir) / cfg["results"] if not Path(cfg["results"]).is_absolute() else Path(cfg["results"])
-    paths = run_model_paths(results / "models", cfg["cv"]["folds"], names or cfg["models"]["enabled"])
+    layout = RunLayout(results)
+    paths = run_model_paths(results, cfg["cv"]["folds"], names or cfg["models"]["enabled"])
     if not paths:
-        raise ModelMismatchError(f"{results / 'models'}: no trained models; run the workflow first (snakemake --cores N)")
+        raise ModelMismatchError(f"{layout.models_dir()}: no trained models; run the workflow first (snakemake --cores N)")
     models = {name: [load_model_file(p) for p in files] for name, files in paths.items()}
     for name, folds in models.items():
         for p, contents in zip(paths[name], folds):
@@ -448,7 +454,7 @@ def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, c
                  "positive": [str(v) for v in cfg["catalog"]["labels"]["positive"]],
                  "negative": [str(v) for v in cfg["catalog"]["labels"]["negative"]]},
              "folds": int(cfg["cv"]["folds"]), "cv_seed": int(cfg["cv"]["seed"])}
-    folds_csv = results / "folds" / "folds.csv"
+    folds_csv = Path(layout.folds())
     if folds_csv.exists():
         table = pd.read_csv(folds_csv, dtype={"tce_id": str, "star_id": str})
         about["training_data"] = {
@@ -456,7 +462,7 @@ def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, c
             "positive": int((table.label == 1).sum()), "negative": int((table.label == 0).sum()),
             "unlabelled": int((table.label < 0).sum()),
             "digest": hashlib.sha256(folds_csv.read_bytes()).hexdigest()[:16]}
-    comparison = results / "report" / "model_comparison.csv"
+    comparison = Path(layout.report_file("model_comparison.csv"))
     if comparison.exists():
         about["metrics"] = {row["model"]: {k: str(v) for k, v in row.items() if k != "model"}
                             for row in pd.read_csv(comparison).to_dict("records") if row["model"] in models}

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .catalog.sources import build_catalog, get_source
 from .catalog.table import LABEL_COLUMNS, read_normalized, write_normalized
+from .layout import RunLayout
 from .preprocess import failed_stars, kept_stars, previous_shard, read_targets, star_digests
 from .shards import assign_shards
 
@@ -72,16 +73,17 @@ def _light_curve_files(cfg: dict, source, results: Path, shard: str, targets: pd
     if cfg["catalog"]["source"] == "local":
         index, _ = source.obtain_lightcurves(sorted(targets.star_id.unique()), progress=False)
     else:
-        path = results / "lightcurves" / f"{shard}.csv"
+        path = Path(RunLayout(results).lightcurve_index(shard))
         index = pd.read_csv(path, dtype={"star_id": str}) if path.exists() else pd.DataFrame(columns=["star_id", "path"])
     return index.groupby("star_id")["path"].apply(list).to_dict()
 
 
 def plan_update(cfg: dict) -> Plan:
     results = Path(cfg["results"])
+    layout = RunLayout(results)
     if cfg["catalog"]["source"] == "views":
         raise PlanError("a views source has no preprocessing to plan; `snakemake -n` lists what reruns")
-    old_tces = results / "catalog" / "tces.csv"
+    old_tces = Path(layout.tces())
     if not old_tces.exists():
         raise PlanError(f"{old_tces} does not exist: nothing has run yet, so the first run does everything")
     source = get_source(cfg)
@@ -97,16 +99,16 @@ def plan_update(cfg: dict) -> Plan:
         manifest = assign_shards(Path(tmp) / "tces.csv", cfg["shards"], Path(tmp) / "targets")
         for shard in manifest.shard:
             new_targets = Path(tmp) / "targets" / f"{shard}.csv"
-            old_targets = results / "shards" / "targets" / f"{shard}.csv"
+            old_targets = Path(layout.shard_targets(shard))
             targets_changed = not old_targets.exists() or old_targets.read_bytes() != new_targets.read_bytes()
             targets = read_targets(new_targets)
             digests = star_digests(targets, _light_curve_files(cfg, source, results, shard, targets))
-            old = previous_shard(results / "shards" / f"{shard}.h5", cfg)
+            old = previous_shard(Path(layout.shard(shard)), cfg)
             if old is None:
                 keep, why = set(), "no shard made with these settings and this code"
             else:
                 with old:
-                    keep = kept_stars(old.meta, failed_stars(results / "shards" / f"{shard}.failures.csv"),
+                    keep = kept_stars(old.meta, failed_stars(Path(layout.shard_failures(shard))),
                                       digests, targets)
                     files_changed = bool((old.meta.input_digest != old.meta.star_id.map(digests)).any())
                 why = ("target list changed" if targets_changed else

@@ -14,7 +14,8 @@ import pandas as pd
 
 from .catalog.sources import build_catalog, get_source, target_ids
 from .evaluation import ensemble_scores, load_fold_models
-from .model_files import FoldModel
+from .layout import RunLayout
+from .model_files import FoldModel, run_model_paths
 from .domain import merged_domain, source_mission, unlike_training
 from .preprocess import assemble, preprocess_stars
 from .utils import FLAGGED_STAGE, atomic_output
@@ -35,20 +36,13 @@ def run_models(cfg: dict, names=None) -> dict[str, list[FoldModel]]:
             for m in models:
                 m.check(cfg, same_run=False)
         return out
-    models_dir = Path(cfg["results"]) / "models"
-    out = {}
-    for model in names:
-        paths = [models_dir / model / f"fold_{k}" / "model.pt" for k in range(cfg["cv"]["folds"])]
-        missing = [p for p in paths if not p.exists()]
-        if len(missing) == len(paths):
-            continue  # a model this run does not train (e.g. raw_flux on a views source)
-        if missing:
-            raise FileNotFoundError(f"{model}: {len(missing)} of the {len(paths)} fold models of this configuration are "
-                                    f"missing (first: {missing[0]}); finish the run first (snakemake --cores N)")
-        out[model] = load_fold_models(paths, cfg)
+    # Exactly this configuration's folds; a model it does not train (raw_flux on a views source) is
+    # simply absent.
+    paths = run_model_paths(cfg["results"], cfg["cv"]["folds"], names)
+    out = {model: load_fold_models(paths[model], cfg) for model in names if model in paths}
     if not out:
-        raise FileNotFoundError(f"no trained models under {models_dir}; run the workflow first "
-                                "(snakemake --cores N) with this configuration, or name models with models.from")
+        raise FileNotFoundError(f"no trained models under {RunLayout(cfg['results']).models_dir()}; run the workflow "
+                                "first (snakemake --cores N) with this configuration, or name models with models.from")
     return out
 
 

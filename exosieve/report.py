@@ -15,6 +15,7 @@ import pandas as pd
 from .evaluation import (classification_metrics, expected_calibration_error, pr_auc, reliability,
                          threshold_for_precision)
 from .catalog.views_dataset import BAND_NAMES, DAMAGED_STAGE, REPEAT_STAGE
+from .layout import RunLayout
 from .plots import pyplot, save_figure
 from .utils import FLAGGED_STAGE, atomic_output
 
@@ -610,7 +611,7 @@ it. Download: <a href="calibration.csv">calibration.csv</a>.</p>
 def run_summary(results: str | Path, since: float) -> str | None:
     """A closing line for a run that (re)wrote the report after ``since`` (epoch seconds): how
     many TCEs could not be scored, by stage, and where they are listed; None otherwise."""
-    report = Path(results) / "report"
+    report = Path(RunLayout(results).report_dir())
     failures_csv = report / "failures.csv"
     if not failures_csv.exists() or failures_csv.stat().st_mtime < since:
         return None

@@ -24,6 +24,7 @@ from .domain import DOMAIN_VIEWS, source_mission, training_domain
 from .evaluation import evaluate_fold, pr_auc, raw_scores
 from .model_files import FoldModel, write_trained_model
 from .folds import labels_and_folds, read_folds, validation_mask
+from .layout import RunLayout
 from .model_inputs import CNN_MODELS, feature_names, model_arrays
 from .models import BoostedTrees, build_trees, tree_inputs
 from .shards import ShardSet, check_settings, failure_manifest, read_failure_manifests, view_shapes
@@ -105,11 +106,12 @@ def _read_extra_source(extra: dict, cfg: dict, arrays: dict):
     from .shards import read_shard_list, read_shards
     path = Path(extra["path"]).expanduser()
     for results in (path / "results", path):          # a run's folder, or its results folder
-        shard_list = results / "shards" / "shard_list.csv"
+        layout = RunLayout(results)
+        shard_list = Path(layout.shard_list())
         if shard_list.exists():                        # its entries are relative to the run's folder
             paths = [p if Path(p).is_absolute() else str(results.parent / p) for p in read_shard_list(shard_list)]
             data = read_shards(paths, list(arrays))
-            data.meta["label"], _ = labels_and_folds(data.meta.tce_id, read_folds(results / "folds" / "folds.csv"))
+            data.meta["label"], _ = labels_and_folds(data.meta.tce_id, read_folds(layout.folds()))
             return data
     from .catalog.views_dataset import read_views_dataset
     from .config import load

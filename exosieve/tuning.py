@@ -80,7 +80,8 @@ def with_settings(cfg: dict, model: str, settings: dict) -> dict:
 
 
 def best_settings_path(results: str | Path, model: str, fold: int) -> Path:
-    return Path(results) / "tune" / model / f"fold_{fold}" / "best.yaml"
+    from .layout import RunLayout
+    return Path(RunLayout(results).tune_file(model, fold, "best.yaml"))
 
 
 def tuned_config(cfg: dict, model: str, fold: int) -> dict:

@@ -11,9 +11,9 @@ if config["catalog"]["source"] == "simulated":
         # Seconds of work: run on the submitting host, not as a cluster job.
         localrule: True
         log:
-            f"{R}/logs/simulate_survey_catalog.log",
+            L.log("simulate_survey_catalog"),
         benchmark:
-            f"{R}/benchmarks/simulate_survey_catalog.tsv"
+            L.benchmark("simulate_survey_catalog")
         threads: 1
         resources:
             mem_mb=1000,
@@ -39,9 +39,9 @@ if config["catalog"]["source"] in ARCHIVE_SOURCES:
         # Downloads run where the internet is (resources.nodes_have_internet).
         localrule: DOWNLOAD_LOCALLY
         log:
-            f"{R}/logs/download_catalog.log",
+            L.log("download_catalog"),
         benchmark:
-            f"{R}/benchmarks/download_catalog.tsv"
+            L.benchmark("download_catalog")
         threads: 1
         resources:
             mem_mb=2000,
@@ -59,17 +59,17 @@ rule catalog:
         **({"targets": config["catalog"]["targets"]} if isinstance(config["catalog"]["targets"], str) else {}),
         **({"exclude": config["catalog"]["exclude"]} if isinstance(config["catalog"]["exclude"], str) else {}),
     output:
-        tces=f"{R}/catalog/tces.csv",
-        rejected=f"{R}/catalog/rejected.csv",
+        tces=L.tces(),
+        rejected=L.rejected(),
     params:
         code=CODE["catalog"],
         catalog=config["catalog"],
     # Seconds of work: run on the submitting host, not as a cluster job.
     localrule: True
     log:
-        f"{R}/logs/catalog.log",
+        L.log("catalog"),
     benchmark:
-        f"{R}/benchmarks/catalog.tsv"
+        L.benchmark("catalog")
     threads: 1
     resources:
         mem_mb=2000,

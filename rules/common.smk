@@ -18,6 +18,7 @@ from exosieve import cluster
 from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
 from exosieve.catalog.views_dataset import views_paths
 from exosieve.code_version import code_hash
+from exosieve.layout import RunLayout
 from exosieve.config import ConfigError, load as load_config, preprocessing_hash, stable_hash
 from exosieve.model_files import MODEL_FORMAT
 from exosieve.shards import read_manifest_shards
@@ -28,6 +29,8 @@ except ConfigError as exc:
     raise WorkflowError(str(exc))
 
 R = config["results"]
+# Every path under the results folder comes from the run layout (exosieve/layout.py).
+L = RunLayout(R)
 SOURCE = get_source(config)
 FOLDS = list(range(config["cv"]["folds"]))
 ENV = "../envs/exosieve.yaml"
@@ -82,9 +85,9 @@ TRAIN_SETTINGS = {
 }
 
 REPORT_FILES = [
-    f"{R}/report/index.html",
-    f"{R}/report/metrics.csv",
-    f"{R}/report/vetted_catalog.csv",
+    L.report_file("index.html"),
+    L.report_file("metrics.csv"),
+    L.report_file("vetted_catalog.csv"),
 ]
 
 
@@ -102,7 +105,7 @@ def shard_paths(pattern):
 def shard_targets(wildcards):
     """The shard's target list, written by the assign_shards checkpoint only when it changed."""
     checkpoints.assign_shards.get()
-    return f"{R}/shards/targets/{wildcards.shard}.csv"
+    return L.shard_targets(wildcards.shard)
 
 
 # Input and parameter functions of the light-curve and report rules.
@@ -154,7 +157,7 @@ def training_inputs(wildcards):
 def tuned_settings(wildcards):
     """A fold's best tuned settings, when its model trains with them (models.<name>.from_tuning)."""
     if config["models"][wildcards.model].get("from_tuning"):
-        return [f"{R}/tune/{wildcards.model}/fold_{wildcards.fold}/best.yaml"]
+        return [L.tune_file(wildcards.model, wildcards.fold, "best.yaml")]
     return []
 
 
@@ -163,8 +166,8 @@ def report_extras(wildcards):
     if config["catalog"]["source"] == "simulated":
         extras["truth"] = str(SOURCE.raw_catalog_files()["truth"])
     if config["evaluation"]["test_path"]:
-        extras["test_scores"] = expand(f"{R}/test_set/{{model}}/scores.csv", model=MODELS)
+        extras["test_scores"] = expand(L.test_set_scores("{model}"), model=MODELS)
     from_tuning = [m for m in TUNED if config["models"][m]["from_tuning"]]
     if from_tuning and not FROM:
-        extras["tuning"] = expand(f"{R}/tune/{{model}}/fold_{{fold}}/trials.csv", model=from_tuning, fold=FOLDS)
+        extras["tuning"] = expand(L.tune_file("{model}", "{fold}", "trials.csv"), model=from_tuning, fold=FOLDS)
     return extras

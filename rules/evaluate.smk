@@ -5,18 +5,18 @@
 # An external test set (evaluation.test_path): each model's fold ensemble scores it.
 rule score_test_set:
     input:
-        models=(lambda wc: FROM_FILES[wc.model]) if FROM else expand(f"{R}/models/{{{{model}}}}/fold_{{fold}}/model.pt", fold=FOLDS),
+        models=(lambda wc: FROM_FILES[wc.model]) if FROM else expand(L.model_file("{{model}}", "{fold}"), fold=FOLDS),
         test=views_paths(config["evaluation"]["test_path"]) if config["evaluation"]["test_path"] else [],
     output:
-        scores=f"{R}/test_set/{{model}}/scores.csv",
+        scores=L.test_set_scores("{model}"),
     params:
         code=CODE["score_test_set"],
     wildcard_constraints:
         model="|".join(MODELS),
     log:
-        f"{R}/logs/score_test_set/{{model}}.log",
+        L.log("score_test_set", "{model}"),
     benchmark:
-        f"{R}/benchmarks/score_test_set/{{model}}.tsv"
+        L.benchmark("score_test_set", "{model}")
     threads: 1
     resources:
         mem_mb=2000,

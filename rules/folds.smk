@@ -3,9 +3,9 @@
 
 rule folds:
     input:
-        tces=f"{R}/catalog/tces.csv",
+        tces=L.tces(),
     output:
-        folds=f"{R}/folds/folds.csv",
+        folds=L.folds(),
     params:
         code=CODE["folds"],
         folds=config["cv"]["folds"],
@@ -13,9 +13,9 @@ rule folds:
     # Seconds of work: run on the submitting host, not as a cluster job.
     localrule: True
     log:
-        f"{R}/logs/folds.log",
+        L.log("folds"),
     benchmark:
-        f"{R}/benchmarks/folds.tsv"
+        L.benchmark("folds")
     threads: 1
     resources:
         mem_mb=1000,

@@ -9,8 +9,8 @@ if config["catalog"]["source"] != "views":
         input:
             unpack(lightcurve_inputs),
         output:
-            index=f"{R}/lightcurves/{{shard}}.csv",
-            failures=f"{R}/lightcurves/{{shard}}.failures.csv",
+            index=L.lightcurve_index("{shard}"),
+            failures=L.lightcurve_failures("{shard}"),
         params:
             code=CODE["lightcurves"],
             root=str(SOURCE.lightcurve_root()),
@@ -24,9 +24,9 @@ if config["catalog"]["source"] != "views":
         localrule: DOWNLOAD_LOCALLY
         group: None if DOWNLOAD_LOCALLY else "shard"
         log:
-            f"{R}/logs/lightcurves/{{shard}}.log",
+            L.log("lightcurves", "{shard}"),
         benchmark:
-            f"{R}/benchmarks/lightcurves/{{shard}}.tsv"
+            L.benchmark("lightcurves", "{shard}")
         threads: 1
         resources:
             mem_mb=1000,

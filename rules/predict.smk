@@ -3,18 +3,18 @@
 
 rule predict:
     input:
-        models=[f for m in MODELS for f in FROM_FILES[m]] if FROM else expand(f"{R}/models/{{model}}/fold_{{fold}}/model.pt", model=MODELS, fold=FOLDS),
+        models=[f for m in MODELS for f in FROM_FILES[m]] if FROM else expand(L.model_file("{model}", "{fold}"), model=MODELS, fold=FOLDS),
     output:
-        scores=f"{R}/predictions/predictions.csv",
+        scores=L.predictions(),
     params:
         code=CODE["predict"],
         targets=config["predict"]["targets"],
     # It may download light curves: it runs where the internet is (resources.nodes_have_internet).
     localrule: DOWNLOAD_LOCALLY
     log:
-        f"{R}/logs/predict.log",
+        L.log("predict"),
     benchmark:
-        f"{R}/benchmarks/predict.tsv"
+        L.benchmark("predict")
     threads: 1
     resources:
         mem_mb=2000,

@@ -6,21 +6,21 @@ if config["catalog"]["source"] != "views":
     rule preprocess:
         input:
             targets=shard_targets,
-            index=f"{R}/lightcurves/{{shard}}.csv",
-            lc_failures=f"{R}/lightcurves/{{shard}}.failures.csv",
+            index=L.lightcurve_index("{shard}"),
+            lc_failures=L.lightcurve_failures("{shard}"),
         # update(): Snakemake keeps the shard it replaces (and restores it if the job fails), so a
         # rerun keeps the rows of stars whose inputs did not change (exosieve/preprocess.py).
         output:
-            shard=update(f"{R}/shards/{{shard}}.h5"),
-            failures=update(f"{R}/shards/{{shard}}.failures.csv"),
+            shard=update(L.shard("{shard}")),
+            failures=update(L.shard_failures("{shard}")),
         params:
             code=CODE["preprocess"],
             settings=PREPROCESS_SETTINGS,
         group: "shard"
         log:
-            f"{R}/logs/preprocess/{{shard}}.log",
+            L.log("preprocess", "{shard}"),
         benchmark:
-            f"{R}/benchmarks/preprocess/{{shard}}.tsv"
+            L.benchmark("preprocess", "{shard}")
         threads: 1
         resources:
             mem_mb=config["resources"]["preprocess_mem_mb"],
@@ -39,16 +39,16 @@ else:
             targets=shard_targets,
             views=list(SOURCE.raw_catalog_files().values()),
         output:
-            shard=f"{R}/shards/{{shard}}.h5",
-            failures=f"{R}/shards/{{shard}}.failures.csv",
+            shard=L.shard("{shard}"),
+            failures=L.shard_failures("{shard}"),
         params:
             code=CODE["import_views"],
             settings=PREPROCESS_SETTINGS,
         group: "shard"
         log:
-            f"{R}/logs/import_views/{{shard}}.log",
+            L.log("import_views", "{shard}"),
         benchmark:
-            f"{R}/benchmarks/import_views/{{shard}}.tsv"
+            L.benchmark("import_views", "{shard}")
         threads: 1
         resources:
             mem_mb=config["resources"]["preprocess_mem_mb"],

@@ -4,31 +4,31 @@
 rule report:
     input:
         unpack(report_extras),
-        tces=f"{R}/catalog/tces.csv",
-        rejected=f"{R}/catalog/rejected.csv",
-        folds=f"{R}/folds/folds.csv",
-        scores=expand(f"{R}/scores/{{model}}/fold_{{fold}}.csv", model=MODELS, fold=FOLDS),
+        tces=L.tces(),
+        rejected=L.rejected(),
+        folds=L.folds(),
+        scores=expand(L.scores("{model}", "{fold}"), model=MODELS, fold=FOLDS),
         # Trained here: each fold's per-epoch history (none with models.from).
-        histories=[] if FROM else expand(f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv", model=MODELS, fold=FOLDS),
-        shard_list=f"{R}/shards/shard_list.csv",
+        histories=[] if FROM else expand(L.training_history("{model}", "{fold}"), model=MODELS, fold=FOLDS),
+        shard_list=L.shard_list(),
     # The report's main tables and figures are also registered for `snakemake --report`, each with
     # its caption (report/*.rst); everything else is linked from index.html.
     output:
         index=REPORT_FILES[0],
         metrics=report(REPORT_FILES[1], caption="../report/metrics.rst", category="Models"),
         vetted=report(REPORT_FILES[2], caption="../report/vetted_catalog.rst", category="Vetted catalog"),
-        comparison=report(f"{R}/report/model_comparison.csv", caption="../report/model_comparison.rst", category="Models"),
-        calibration=report(f"{R}/report/calibration.csv", caption="../report/calibration.rst", category="Calibration"),
-        reliability=report(f"{R}/report/reliability_diagram.png", caption="../report/reliability_diagram.rst",
+        comparison=report(L.report_file("model_comparison.csv"), caption="../report/model_comparison.rst", category="Models"),
+        calibration=report(L.report_file("calibration.csv"), caption="../report/calibration.rst", category="Calibration"),
+        reliability=report(L.report_file("reliability_diagram.png"), caption="../report/reliability_diagram.rst",
                            category="Calibration"),
-        model_pr=report(f"{R}/report/model_pr_curves.png", caption="../report/model_pr_curves.rst", category="Models"),
-        pr=report(f"{R}/report/pr_curve.png", caption="../report/pr_curve.rst", category="Primary model"),
-        roc=report(f"{R}/report/roc_curve.png", caption="../report/roc_curve.rst", category="Primary model"),
-        histogram=report(f"{R}/report/score_histogram.png", caption="../report/score_histogram.rst",
+        model_pr=report(L.report_file("model_pr_curves.png"), caption="../report/model_pr_curves.rst", category="Models"),
+        pr=report(L.report_file("pr_curve.png"), caption="../report/pr_curve.rst", category="Primary model"),
+        roc=report(L.report_file("roc_curve.png"), caption="../report/roc_curve.rst", category="Primary model"),
+        histogram=report(L.report_file("score_histogram.png"), caption="../report/score_histogram.rst",
                          category="Primary model"),
-        confusion=report(f"{R}/report/confusion_matrix.png", caption="../report/confusion_matrix.rst",
+        confusion=report(L.report_file("confusion_matrix.png"), caption="../report/confusion_matrix.rst",
                          category="Primary model"),
-        **({} if FROM else {"training": report(f"{R}/report/training_curves.png",
+        **({} if FROM else {"training": report(L.report_file("training_curves.png"),
                                                caption="../report/training_curves.rst", category="Primary model")}),
     params:
         code=CODE["report"],
@@ -41,9 +41,9 @@ rule report:
     # A few plots from small tables: run on the submitting host.
     localrule: True
     log:
-        f"{R}/logs/report.log",
+        L.log("report"),
     benchmark:
-        f"{R}/benchmarks/report.tsv"
+        L.benchmark("report")
     threads: 1
     resources:
         mem_mb=2000,

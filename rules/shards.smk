@@ -5,19 +5,19 @@
 
 checkpoint assign_shards:
     input:
-        tces=f"{R}/catalog/tces.csv",
+        tces=L.tces(),
     output:
-        manifest=f"{R}/shards/manifest.csv",
+        manifest=L.shard_manifest(),
     params:
         code=CODE["assign_shards"],
         shards=config["shards"],
-        targets_dir=f"{R}/shards/targets",
+        targets_dir=L.shard_targets_dir(),
     # Seconds of work: run on the submitting host, not as a cluster job.
     localrule: True
     log:
-        f"{R}/logs/assign_shards.log",
+        L.log("assign_shards"),
     benchmark:
-        f"{R}/benchmarks/assign_shards.tsv"
+        L.benchmark("assign_shards")
     threads: 1
     resources:
         mem_mb=2000,
@@ -33,19 +33,19 @@ checkpoint assign_shards:
 # update after the checkpoint, and 41 of them (train, evaluate, report) made the plan O(jobs x shards).
 rule shard_list:
     input:
-        shards=shard_paths(f"{R}/shards/{{shard}}.h5"),
+        shards=shard_paths(L.shard("{shard}")),
         # Read by the report beside each shard: listed here so that they are up to date too.
-        failures=shard_paths(f"{R}/shards/{{shard}}.failures.csv"),
+        failures=shard_paths(L.shard_failures("{shard}")),
     output:
-        shard_list=f"{R}/shards/shard_list.csv",
+        shard_list=L.shard_list(),
     params:
         code=CODE["shard_list"],
     # Reads each shard's header only: run on the submitting host.
     localrule: True
     log:
-        f"{R}/logs/shard_list.log",
+        L.log("shard_list"),
     benchmark:
-        f"{R}/benchmarks/shard_list.tsv"
+        L.benchmark("shard_list")
     threads: 1
     resources:
         mem_mb=1000,

@@ -10,22 +10,22 @@ if not FROM:
         input:
             training_inputs,
             tuned_settings,
-            shard_list=f"{R}/shards/shard_list.csv",
-            folds=f"{R}/folds/folds.csv",
+            shard_list=L.shard_list(),
+            folds=L.folds(),
         output:
-            model=f"{R}/models/{{model}}/fold_{{fold}}/model.pt",
-            history=f"{R}/models/{{model}}/fold_{{fold}}/metrics.csv",
-            scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
+            model=L.model_file("{model}", "{fold}"),
+            history=L.training_history("{model}", "{fold}"),
+            scores=L.scores("{model}", "{fold}"),
         params:
             code=CODE["train"],
             settings=lambda wc: TRAIN_SETTINGS[wc.model],
-            out_dir=f"{R}/models/{{model}}/fold_{{fold}}",
+            out_dir=L.model_dir("{model}", "{fold}"),
         wildcard_constraints:
             model="|".join(MODELS),
         log:
-            f"{R}/logs/train/{{model}}/fold_{{fold}}.log",
+            L.log("train", "{model}", L.fold_name("{fold}")),
         benchmark:
-            f"{R}/benchmarks/train/{{model}}/fold_{{fold}}.tsv"
+            L.benchmark("train", "{model}", L.fold_name("{fold}"))
         threads: config["training"]["threads"]
         resources:
             # Scaled with the shards and the catalog (exosieve/cluster.py); the config's are floors.
@@ -51,20 +51,20 @@ else:
     # job the unlabelled ones too); nothing trains here.
     rule score_with_models:
         input:
-            shard_list=f"{R}/shards/shard_list.csv",
-            folds=f"{R}/folds/folds.csv",
+            shard_list=L.shard_list(),
+            folds=L.folds(),
             models=lambda wc: FROM_FILES[wc.model],
         output:
-            scores=f"{R}/scores/{{model}}/fold_{{fold}}.csv",
+            scores=L.scores("{model}", "{fold}"),
         params:
             code=CODE["score_with_models"],
             source=FROM,
         wildcard_constraints:
             model="|".join(MODELS),
         log:
-            f"{R}/logs/score_with_models/{{model}}/fold_{{fold}}.log",
+            L.log("score_with_models", "{model}", L.fold_name("{fold}")),
         benchmark:
-            f"{R}/benchmarks/score_with_models/{{model}}/fold_{{fold}}.tsv"
+            L.benchmark("score_with_models", "{model}", L.fold_name("{fold}"))
         threads: 1
         resources:
             mem_mb=lambda wc, input: cluster.train_mem_mb(

@@ -5,12 +5,12 @@
 
 rule tune_fold:
     input:
-        shard_list=f"{R}/shards/shard_list.csv",
-        folds=f"{R}/folds/folds.csv",
+        shard_list=L.shard_list(),
+        folds=L.folds(),
     output:
-        best=f"{R}/tune/{{model}}/fold_{{fold}}/best.yaml",
-        trials=f"{R}/tune/{{model}}/fold_{{fold}}/trials.csv",
-        importances=f"{R}/tune/{{model}}/fold_{{fold}}/importances.csv",
+        best=L.tune_file("{model}", "{fold}", "best.yaml"),
+        trials=L.tune_file("{model}", "{fold}", "trials.csv"),
+        importances=L.tune_file("{model}", "{fold}", "importances.csv"),
     params:
         code=CODE["tune"],
         # A new search space or budget reruns the study (a fresh one in the same journal file).
@@ -20,9 +20,9 @@ rule tune_fold:
     wildcard_constraints:
         model="exominer|astronet|raw_flux",
     log:
-        f"{R}/logs/tune/{{model}}/fold_{{fold}}.log",
+        L.log("tune", "{model}", L.fold_name("{fold}")),
     benchmark:
-        f"{R}/benchmarks/tune/{{model}}/fold_{{fold}}.tsv"
+        L.benchmark("tune", "{model}", L.fold_name("{fold}"))
     threads: config["training"]["threads"]
     resources:
         mem_mb=lambda wc, input: cluster.train_mem_mb(
@@ -41,4 +41,4 @@ rule tune_fold:
 
 rule tune:
     input:
-        expand(f"{R}/tune/{{model}}/fold_{{fold}}/best.yaml", model=TUNED, fold=FOLDS),
+        expand(L.tune_file("{model}", "{fold}", "best.yaml"), model=TUNED, fold=FOLDS),

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 import subprocess
 import sys
+from pathlib import Path
 
 from helpers import REPO
 
@@ -61,3 +61,19 @@ def test_the_import_check_finds_every_kind_of_bad_import(tmp_path):
     assert forbidden_imports(planted) == [f"{planted}:2: from conftest import REPO",
                                           f"{planted}:8: from test_shards import shard_data",
                                           f"{planted}:9: import test_views_source as views"]
+
+
+# How the run's folders are spelled; only the run layout (exosieve/layout.py) may spell them.
+LAYOUT_SPELLINGS = re.compile(r"fold_\{|/ \"(models|scores|shards|folds|tune|report|predictions|test_set)\" /|"
+                              r"\{R\}/")
+
+
+def test_only_the_run_layout_spells_the_results_folders():
+    """Every path under results/ comes from exosieve/layout.py: the rules through common.smk, the
+    package's readers of a run through RunLayout."""
+    sources = [*sorted((REPO / "exosieve").rglob("*.py")), *sorted((REPO / "rules").glob("*.smk")),
+               REPO / "Snakefile", *sorted((REPO / "workflow_scripts").glob("*.py"))]
+    found = [f"{path.relative_to(REPO)}:{i}: {line.strip()}" for path in sources if path.name != "layout.py"
+             for i, line in enumerate(path.read_text().splitlines(), 1) if LAYOUT_SPELLINGS.search(line)]
+    assert not found, "take these paths from exosieve/layout.py (RunLayout):\n" + "\n".join(found)
+    assert LAYOUT_SPELLINGS.search('path = results / "models" / name / f"fold_{k}"')

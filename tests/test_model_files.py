@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from exosieve.config import load
+from exosieve.layout import RunLayout
 from exosieve.model_files import FoldModel, ModelMismatchError
 from exosieve.models import BoostedTrees, build_trees
 from exosieve.predict import run_models
@@ -61,7 +62,7 @@ def run(tmp_path):
                 "models": {"enabled": ["trees"], "primary": "trees"}})
     shards, folds_csv = imbalanced_shards(tmp_path, cfg, n=900, planet_fraction=0.3)
     for fold in range(3):
-        train_fold(shards, folds_csv, fold, cfg, tmp_path / "results" / "models" / "trees" / f"fold_{fold}",
+        train_fold(shards, folds_csv, fold, cfg, RunLayout(tmp_path / "results").model_dir("trees", fold),
                    model="trees", progress=False)
     return cfg, shards, folds_csv
 
@@ -86,15 +87,15 @@ def test_a_model_refuses_other_preprocessing_settings_and_other_runs(run):
 
 def test_predict_uses_exactly_the_configured_folds(run):
     cfg, _, _ = run
-    models = os.path.join(cfg["results"], "models", "trees")
+    layout = RunLayout(cfg["results"])
     # leftovers of an earlier 5-fold run must not be averaged in
     for k in (3, 4):
-        os.makedirs(os.path.join(models, f"fold_{k}"))
-        torch.save({"format": 2}, os.path.join(models, f"fold_{k}", "model.pt"))
+        os.makedirs(layout.model_dir("trees", k))
+        torch.save({"format": 2}, layout.model_file("trees", k))
     loaded = run_models(cfg)["trees"]
-    assert [m.path.parent.name for m in loaded] == ["fold_0", "fold_1", "fold_2"]
-    os.remove(os.path.join(models, "fold_1", "model.pt"))
-    with pytest.raises(FileNotFoundError, match="1 of the 3 fold models of this configuration are missing"):
+    assert [str(m.path) for m in loaded] == [layout.model_file("trees", k) for k in range(3)]
+    os.remove(layout.model_file("trees", 1))
+    with pytest.raises(FileNotFoundError, match=r"trees: fold 1 of 3 is missing .*finish the run first"):
         run_models(cfg)
 
 

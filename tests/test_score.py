@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ import torch
 
 from exosieve.cli import main
 from exosieve.config import load
+from exosieve.layout import RunLayout
 from exosieve.model_files import (ModelMismatchError, export_bundle, load_model_file, load_models, models_from,
                                   save_model_file)
 from exosieve.scoring import ScoreError, score
@@ -33,7 +35,7 @@ def run(tmp_path_factory):
                 "models": {"enabled": ["trees"], "primary": "trees"}})
     shards, folds_csv = imbalanced_shards(tmp, cfg, n=900, planet_fraction=0.3)
     for fold in range(3):
-        out = tmp / "results" / "models" / "trees" / f"fold_{fold}"
+        out = Path(RunLayout(tmp / "results").model_dir("trees", fold))
         train_fold(shards, folds_csv, fold, cfg, out, model="trees", progress=False)
         # Its features are synthetic numbers, whose ranges say nothing of a real light curve's
         # period or depth: only the mission is kept of what it learned from.

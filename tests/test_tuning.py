@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import yaml
 
 from exosieve.config import load
 from exosieve.folds import labels_and_folds, read_folds
+from exosieve.layout import RunLayout
 from exosieve.model_files import load_model_file
 from exosieve.training import train_fold
 from helpers import REPO, make_views, views_run
@@ -138,7 +140,7 @@ def test_snakemake_tune_then_a_run_trained_with_the_studies(tmp_path):
         return run.stdout + run.stderr
     snakemake("tune")
     for fold in (0, 1):
-        assert (tmp_path / "results" / "tune" / "astronet" / f"fold_{fold}" / "best.yaml").exists()
+        assert Path(RunLayout(tmp_path / "results").tune_file("astronet", fold, "best.yaml")).exists()
     tuned = {**cfg, "models": {**cfg["models"], "astronet": {"from_tuning": True}}}
     (tmp_path / "tuned.yaml").write_text(yaml.safe_dump(tuned))
     snakemake("--configfile", str(tmp_path / "tuned.yaml"))

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import survey_hash
+from ..layout import RunLayout
 from .kepler import load_dr24
 from .table import CatalogError
 
@@ -25,7 +26,7 @@ class SimulatedSource:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
-        self.root = Path(cfg["results"]) / "survey" / survey_hash(cfg)
+        self.root = Path(RunLayout(cfg["results"]).survey_dir(survey_hash(cfg)))
 
     def raw_catalog_files(self) -> dict[str, Path]:
         if self.tess:
@@ -192,7 +193,7 @@ class KeplerArchiveSource:
     def __init__(self, cfg: dict):
         self.cfg = cfg
         self.name = cfg["catalog"]["source"]
-        self.root = Path(cfg["results"]) / "archive" / self.name
+        self.root = Path(RunLayout(cfg["results"]).archive_dir(self.name))
 
     def raw_catalog_files(self) -> dict[str, Path]:
         from .archive import QUERIES
@@ -230,7 +231,7 @@ class TessArchiveSource:
 
     def __init__(self, cfg: dict):
         self.cfg = cfg
-        self.root = Path(cfg["results"]) / "archive" / self.name
+        self.root = Path(RunLayout(cfg["results"]).archive_dir(self.name))
         self._sectors: dict[tuple, list[int]] = {}
 
     def raw_catalog_files(self) -> dict[str, Path]:
