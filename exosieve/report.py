@@ -1,11 +1,11 @@
 """The cross-validation report: every model side by side (metrics over folds, overlaid PR curves,
 breakdowns by label and true class), the primary model's per-fold metrics, curves, histograms,
 training curves and confusion matrix, the vetted catalog with explanations, diagnostic sheets, an
-optional external test set, and an ``index.html`` that ties them together."""
+optional external test set, and an ``index.html`` that ties them together (rendered from the
+Jinja2 template report/index.html.j2: the prose and markup there, the numbers and tables here)."""
 
 from __future__ import annotations
 
-import html
 import logging
 from pathlib import Path
 
@@ -269,9 +269,10 @@ def _reliability_diagram(oof_by_model: dict[str, pd.DataFrame], calibration: pd.
 
 
 def _table_html(df: pd.DataFrame) -> str:
+    """A table for the report's page: HTML whose cells pandas escapes, so the template marks it safe."""
     def fmt(v: float) -> str:  # counts stay counts; rates get three decimals
         return f"{v:.0f}" if float(v).is_integer() and abs(v) >= 2 else f"{v:.3f}"
-    return df.to_html(index=False, float_format=fmt, na_rep="–", border=0, classes="tbl")
+    return df.to_html(index=False, float_format=fmt, na_rep="–", border=0, classes="tbl", escape=True)
 
 
 def _model_curves(oof_by_model: dict[str, pd.DataFrame], out: Path, name: str, title: str) -> str:
@@ -335,9 +336,14 @@ def multiplicity_prior(scores: dict[str, pd.DataFrame], tces: pd.DataFrame, fold
 
 def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_csvs: dict[str, list[str]],
                  failure_csvs, out_dir, cfg, truth_csv=None, shard_paths=(), test_csvs=None,
-                 tuning_csvs=()) -> pd.DataFrame:
-    """Write the whole report into ``out_dir``; returns the model comparison table."""
+                 tuning_csvs=(), template=None) -> pd.DataFrame:
+    """Write the whole report into ``out_dir``; returns the model comparison table. ``index.html``
+    is rendered from the Jinja2 ``template`` (rule report passes report/index.html.j2; by default,
+    that file of the checkout this package runs from)."""
     from .catalog.table import read_normalized
+    template = Path(template) if template is not None else report_template()
+    if not template.is_file():   # before the work, not after it
+        raise FileNotFoundError(f"report template {template} not found (build_report's template)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rep = cfg["report"]
@@ -385,7 +391,7 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
     plots = _curves(oof[primary], out) + [_histogram(catalog, out)]
     if histories:      # none when the models were trained elsewhere (models.from)
         plots.append(_training_curves(histories, out))
-    cm_png, cm = _confusion(oof[primary], thresholds[primary], out)
+    cm_png, _ = _confusion(oof[primary], thresholds[primary], out)
     plots += [cm_png, _model_curves(oof, out, "model_pr_curves.png", "Precision-recall by model (out of fold)"),
               _reliability_diagram(oof, calibration, primary, out)]
     if test_metrics is not None:
@@ -395,16 +401,92 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
     if rep["sheets"] and shard_paths:
         from .sheets import write_sheets
         sheets = write_sheets(catalog, list(shard_paths), out / "sheets", rep["sheets"], cfg)
-    tuning = tuning_section(list(tuning_csvs), out) if tuning_csvs else ""
-    _write_html(out, cfg, metrics[metrics.model == primary], comparison, catalog, failures, cm, by_label,
-                by_class, test_metrics, sheets, len(tces), calibration, thresholds, plots, tuning, ratios)
+    mean = metrics[(metrics.model == primary) & (metrics.fold == "mean")].iloc[0]
+    cal = calibration.set_index("model").loc[primary]
+    top = catalog.head(25)[["rank", "tce_id", "period", "duration_hours", "depth_ppm", "disposition", "score",
+                            *(["top_branch"] if "top_branch" in catalog else [])]]
+    explanations = None
+    if _attribution_columns(catalog):
+        explanations = _table_html(catalog.top_branch[catalog.top_branch != ""].value_counts(normalize=True)
+                                   .rename_axis("branch").reset_index(name="share"))
+    folds_ratios = [r for k, r in ratios.items() if k != "unlabelled"] if ratios else []
+    context = {
+        "source": cfg["catalog"]["source"], "primary": primary, "n_catalog": len(tces),
+        "n_scored": int(catalog.status.isin(["scored", "flagged"]).sum()),
+        "models_from": str(cfg["models"]["from"]) if cfg["models"].get("from") else None,
+        "cv_folds": cfg["cv"]["folds"], "rep": rep, "threshold": thresholds[primary],
+        "headline": {k: mean[k] for k in ("pr_auc", "roc_auc", "precision", "recall")},
+        "calibration": {"ece": cal.ece, "planet_fraction": cal.planet_fraction},
+        "prior": {"multi": [r.multi for r in folds_ratios], "single": [r.single for r in folds_ratios],
+                  "unlabelled_multi": ratios["unlabelled"].multi,
+                  "unlabelled_single": ratios["unlabelled"].single} if ratios else None,
+        "tables": {"comparison": _table_html(comparison), "calibration": _table_html(calibration),
+                   "by_label": _table_html(by_label),
+                   "by_class": _table_html(by_class) if by_class is not None else None,
+                   "per_fold": _table_html(metrics[metrics.model == primary].drop(columns=["model"])),
+                   "test": _table_html(test_metrics) if test_metrics is not None else None,
+                   "explanations": explanations, "top": _table_html(top)},
+        "training_curves": "training_curves.png" in plots,
+        "tuning": tuning_studies(list(tuning_csvs), out) if tuning_csvs else [],
+        "sheets": sheets,
+        "failures": failure_summary(catalog, failures),
+    }
+    write_index(out, context, template)
     return comparison
 
 
-def tuning_section(trials_csvs: list[str], out: Path) -> str:
-    """The tuning studies behind models trained with their best settings: per model, each fold's
-    best inner-fold PR-AUC by trial (a figure), trials run, pruned and failed, the chosen settings
-    and the parameters' importances."""
+def report_template() -> Path:
+    """report/index.html.j2 of the checkout this package runs from (a pip-installed package has
+    none: pass build_report its ``template``)."""
+    path = Path(__file__).resolve().parents[1].joinpath("report", "index.html.j2")
+    if not path.is_file():
+        raise FileNotFoundError(f"report template {path} not found: this exosieve is not run from a checkout "
+                                "of the repository; pass build_report(..., template=<path to report/index.html.j2>)")
+    return path
+
+
+def write_index(out: Path, context: dict, template: Path) -> None:
+    """Render the Jinja2 ``template`` with ``context`` into ``out``/index.html. Autoescape is on:
+    the template marks the HTML tables of _table_html safe, and nothing else."""
+    import jinja2
+    path = Path(template)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True)
+    page = env.get_template(path.name).render(context)
+    with atomic_output(out / "index.html", ".html") as tmp:
+        tmp.write_text(page)
+
+
+def failure_summary(catalog: pd.DataFrame, failures: pd.DataFrame) -> dict:
+    """What the report's failures section counts: TCEs that failed and files skipped (with the
+    first rows of the other failures), repeats dropped, TCEs scored with a flag, damaged records by
+    depth band."""
+    n_flagged = int((catalog.status == "flagged").sum())
+    n_files = int((failures.stage == "file").sum()) if len(failures) else 0
+    repeats = failures[failures.stage == REPEAT_STAGE] if len(failures) else failures
+    damaged = failures[failures.stage == DAMAGED_STAGE] if len(failures) else failures
+    listed = (failures[~failures.stage.isin([REPEAT_STAGE, DAMAGED_STAGE, FLAGGED_STAGE])] if len(failures)
+              else failures)
+    bands = []
+    if len(damaged):
+        counts = (damaged.error.str.extract(r"depth band (\S+) ppm")[0].fillna("unknown").value_counts()
+                  .reindex(BAND_NAMES, fill_value=0))
+        bands = [(b, int(c)) for b, c in counts.items() if c]
+    return {"n_failed": int((catalog.status == "failed").sum()), "n_files": n_files,
+            "table": _table_html(listed.head(10)) if len(listed) else None,
+            "repeats": len(repeats),
+            "mirrors": int(repeats.error.str.contains("mirror image").sum()) if len(repeats) else 0,
+            "flagged": n_flagged,
+            "unlike": (int(catalog.flag.str.contains("training TCEs|learned from", regex=True).sum())
+                       if n_flagged else 0),
+            "damaged": len(damaged), "damaged_bands": bands}
+
+
+def tuning_studies(trials_csvs: list[str], out: Path) -> list[dict]:
+    """The tuning studies behind models trained with their best settings, for the report's tuning
+    section: per model, each fold's best inner-fold PR-AUC by trial (its figure), trials run, pruned
+    and failed, the chosen settings (its table) and the parameters' importances (a table, or None)."""
     import yaml
     by_model: dict[str, list[Path]] = {}
     for path in map(Path, trials_csvs):
@@ -436,176 +518,9 @@ def tuning_section(trials_csvs: list[str], out: Path) -> str:
         table = pd.DataFrame(rows)
         mean_imp = (pd.concat(importances, axis=1).mean(axis=1).sort_values(ascending=False).rename("importance")
                     .rename_axis("parameter").reset_index()) if importances else None
-        parts.append(f"<h3>{html.escape(model)}</h3>" + _table_html(table)
-                     + (f"<p>Parameter importances (fANOVA, mean over folds):</p>{_table_html(mean_imp)}"
-                        if mean_imp is not None else "")
-                     + f'<figure><img src="{name}" alt="tuning"><figcaption>Best inner-fold validation PR-AUC by '
-                       "trial, per outer fold</figcaption></figure>")
-    if not parts:
-        return ""
-    return ("<h2>Hyperparameter tuning</h2><p>Each outer fold's model trained with the best settings of a study "
-            "that saw only that fold's training TCEs (cross-validation inside them, grouped by star), so the "
-            "metrics above stay out of fold.</p>" + "".join(parts))
-
-
-def _threshold_rule(rep: dict) -> str:
-    if rep["threshold_precision"] is None:
-        return f"a calibrated probability of at least {rep['threshold']:g} (report.threshold)"
-    return (f"each model's lowest score at which its out-of-fold precision reaches "
-            f"{rep['threshold_precision']:g} (report.threshold_precision)")
-
-
-def _write_html(out: Path, cfg, metrics, comparison, catalog, failures, cm, by_label, by_class,
-                test_metrics, sheets, n_catalog, calibration, thresholds, plots, tuning="", ratios=None) -> None:
-    rep = cfg["report"]
-    primary = cfg["models"]["primary"]
-    mean = metrics[metrics.fold == "mean"].iloc[0]
-    cal = calibration.set_index("model").loc[primary]
-    attr_cols = [c for c in catalog.columns if c.startswith("attr_")]
-    top = catalog.head(25)[["rank", "tce_id", "period", "duration_hours", "depth_ppm", "disposition", "score",
-                            *(["top_branch"] if "top_branch" in catalog else [])]]
-    n_scored = int(catalog.status.isin(["scored", "flagged"]).sum())
-    source = cfg["catalog"]["source"]
-    if cfg["models"].get("from"):
-        how_scored = (f"Every TCE is scored by the fold ensemble of models trained elsewhere, <b>"
-                      f"{html.escape(str(cfg['models']['from']))}</b> (models.from), none of them on this catalog; "
-                      f"the metrics are given per fold of a {cfg['cv']['folds']}-fold split grouped by star, for "
-                      "their spread.")
-    else:
-        how_scored = (f"Each labelled TCE is scored by the one model that never saw its star ({cfg['cv']['folds']}-fold "
-                      "cross-validation, grouped by star, stratified by label); unlabelled TCEs get the mean of all "
-                      "fold models.")
-    prior = ""
-    if ratios:
-        folds = [r for k, r in ratios.items() if k != "unlabelled"]
-        prior = (" Every model's scores include the multiplicity prior (evaluation.multiplicity_prior): the odds of a "
-                 "TCE on a star with other TCEs were multiplied by the likelihood ratio "
-                 f"{', '.join(f'{r.multi:.2f}' for r in folds)} (fold by fold, from the other folds' labels; "
-                 f"{ratios['unlabelled'].multi:.2f} for unlabelled TCEs), those of a TCE alone on its star by "
-                 f"{', '.join(f'{r.single:.2f}' for r in folds)} ({ratios['unlabelled'].single:.2f}).")
-    fig = lambda name, caption: (f'<figure><img src="{name}" alt="{html.escape(caption)}">'
-                                 f"<figcaption>{html.escape(caption)}</figcaption></figure>")
-    called = (f"Each cell is the fraction of the group's TCEs that the model calls a planet ({_threshold_rule(rep)}): "
-              "high is right for planets, low for everything else.")
-    class_section = ""
-    if by_class is not None:
-        class_section = ("<h3>By true class (simulated survey only)</h3><p>The simulated survey knows what "
-                         f"each TCE really is. {called}</p>" + _table_html(by_class))
-    test_section = ""
-    if test_metrics is not None:
-        test_section = ("<h2>External test set</h2><p>Scored by the mean of each model's fold models; never "
-                        "used in training or model selection. Download: "
-                        '<a href="test_metrics.csv">test_metrics.csv</a>.</p>' + _table_html(test_metrics)
-                        + fig("test_pr_curves.png", "Precision-recall of each model on the external test set"))
-    explain = ""
-    if attr_cols:
-        explain = (f"<h2>Explanations</h2><p>For every TCE, <code>attr_&lt;branch&gt;</code> in the vetted "
-                   f"catalog is how much the {primary} score drops when that branch's input is replaced "
-                   "by its training median (occlusion); <code>top_branch</code> is the branch that moved "
-                   "the score most. Share of TCEs whose score each branch moved most:</p>"
-                   + _table_html(catalog.top_branch[catalog.top_branch != ""].value_counts(normalize=True)
-                                 .rename_axis("branch").reset_index(name="share")))
-    if sheets:
-        items = "".join(f'<li><a href="sheets/{html.escape(f)}">{html.escape(label)}</a></li>'
-                        for label, f in sheets)
-        explain += ("<h3>Diagnostic sheets</h3><p>Every view, the score and the attributions of the "
-                    f"top-ranked TCEs and of the worst misclassifications:</p><ul>{items}</ul>")
-    n_failed = int((catalog.status == "failed").sum())
-    n_files = int((failures.stage == "file").sum()) if len(failures) else 0
-    repeats = failures[failures.stage == REPEAT_STAGE] if len(failures) else failures
-    damaged = failures[failures.stage == DAMAGED_STAGE] if len(failures) else failures
-    n_flagged = int((catalog.status == "flagged").sum())
-    failures = (failures[~failures.stage.isin([REPEAT_STAGE, DAMAGED_STAGE, FLAGGED_STAGE])] if len(failures)
-                else failures)
-    skipped = (f" {n_files} light-curve file(s) were skipped (unreadable, another star's, or no usable cadence); "
-               "those stars' other files were used." if n_files else "")
-    failure_section = ("<p>No TCE failed, no file was skipped.</p>" if not len(failures) else
-                       f"<p>{n_failed} TCE(s) could not be scored.{skipped} Every one is listed with its reason in "
-                       f'<a href="failures.csv">failures.csv</a>; the first few:</p>'
-                       + _table_html(failures.head(10)))
-    if len(repeats):
-        mirrors = int(repeats.error.str.contains("mirror image").sum())
-        failure_section += (f"<p>{len(repeats)} record(s) of the views dataset repeat an earlier record of their star "
-                            f"({mirrors} as its mirror image, {len(repeats) - mirrors} exactly) and were dropped "
-                            "(catalog.drop_repeats): a copy in another fold than its original would inflate every "
-                            'metric. They are listed in <a href="failures.csv">failures.csv</a> (stage repeat).</p>')
-    if n_flagged:
-        unlike = int(catalog.flag.str.contains("training TCEs|learned from", regex=True).sum())
-        failure_section += (f"<p>{n_flagged} TCE(s) were scored with a flag, so their scores are no confident "
-                            "verdict: their views may not hold their transit (too few in-transit cadences, a single "
-                            "transit, or a depth far below the catalog's), or, for "
-                            f"{unlike} of them, they are unlike what the models learned from (another mission, a "
-                            "period, duration, depth or transit count outside the training TCEs' range, or views far "
-                            "from every training TCE's). The vetted catalog gives each one's reason (column "
-                            "<code>flag</code>, status <code>flagged</code>).</p>")
-    if len(damaged):
-        bands = (damaged.error.str.extract(r"depth band (\S+) ppm")[0].fillna("unknown").value_counts()
-                 .reindex(BAND_NAMES, fill_value=0))
-        failure_section += (f"<p>{len(damaged)} record(s) of the views dataset lost their transit in a flux view (no "
-                            "dip at the centre, whose bins are empty: a sigma clip before folding removed its "
-                            "cadences) and were rejected (catalog.keep_damaged keeps them). By depth [ppm]: "
-                            + ", ".join(f"{html.escape(b)} {c}" for b, c in bands.items() if c)
-                            + '. They are listed in <a href="failures.csv">failures.csv</a> (stage damaged).</p>')
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ExoSieve cross-validation report</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; line-height: 1.45; }}
-.tbl {{ border-collapse: collapse; font-size: 0.9em; }} .tbl td, .tbl th {{ padding: 3px 9px; border-bottom: 1px solid #ddd; text-align: right; }}
-figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }} img {{ max-width: 520px; }}
-figcaption {{ font-size: 0.85em; color: #555; }} .big {{ font-size: 1.3em; }}
-</style></head><body>
-<h1>ExoSieve cross-validation report</h1>
-<p>Source: <b>{html.escape(source)}</b>. {n_catalog} TCEs in the catalog, {n_scored} scored.
-{how_scored}
-A score is a calibrated probability that the TCE is a planet candidate (see below).{prior} The vetted
-catalog and explanations come from <b>{html.escape(primary)}</b>.</p>
-<p class="big">{html.escape(primary)}, mean over folds: PR-AUC <b>{mean.pr_auc:.3f}</b>, ROC-AUC
-<b>{mean.roc_auc:.3f}</b>, precision {mean.precision:.3f} and recall {mean.recall:.3f} at threshold
-{thresholds[primary]:.3g}; expected calibration error {cal.ece:.3f}.</p>
-<h2>Models side by side</h2>
-<p>Every model is trained and scored on the same folds (mean ± std over folds). PR-AUC is the area
-under the precision-recall curve (average precision); recall at precision {rep['precision_target']:g}
-is how many planets survive if almost no false positives may. Download:
-<a href="model_comparison.csv">model_comparison.csv</a>, <a href="metrics.csv">metrics.csv</a> (per fold).</p>
-{_table_html(comparison)}
-{fig("model_pr_curves.png", "Precision-recall of every model, all out-of-fold scores")}
-<h2>Scores as probabilities</h2>
-<p>Each fold model's raw score is calibrated (beta calibration, Platt scaling with a slope of its own at
-each end) on that fold's validation
-split, TCEs it never trained on, so a score of 0.8 means that about 80% of TCEs scored so are
-planet candidates <i>at this catalog's mix of planets</i> ({cal.planet_fraction:.1%} of labelled TCEs
-here). The expected calibration error (ECE) is the count-weighted mean gap between predicted
-probability and observed planet fraction over ten bins. A TCE is called a planet at
-{_threshold_rule(rep)}; <code>above_threshold</code> in the vetted catalog marks it. At that
-threshold, the precision observed out of fold should match the mean probability of the TCEs above
-it. Download: <a href="calibration.csv">calibration.csv</a>.</p>
-{_table_html(calibration)}
-{fig("reliability_diagram.png", "Observed planet fraction against predicted probability, every model, out of fold")}
-<h3>By catalog label</h3><p>{called}</p>
-{_table_html(by_label)}
-{class_section}
-<h2>{html.escape(primary)} per fold</h2>
-{_table_html(metrics.drop(columns=["model"]))}
-{fig("pr_curve.png", "Precision-recall curve of each fold and of all out-of-fold scores")}
-{fig("roc_curve.png", "ROC curve of each fold and of all out-of-fold scores")}
-{fig("score_histogram.png", "Score distribution by catalog label (log scale)")}
-{fig("confusion_matrix.png", "Confusion matrix of out-of-fold predictions")}
-{fig("training_curves.png", "Per-fold validation PR-AUC (early stopping) and losses by epoch")
- if "training_curves.png" in plots else ""}
-{test_section}
-{tuning}
-{explain}
-<h2>Vetted catalog</h2>
-<p>Every TCE with its score, rank, attributions and the other models' scores:
-<a href="vetted_catalog.csv">vetted_catalog.csv</a>. The 25 highest-ranked:</p>
-{_table_html(top)}
-<h2>Failures</h2>
-{failure_section}
-<p style="color:#888;font-size:0.8em">Generated by ExoSieve.</p>
-</body></html>
-"""
-    with atomic_output(out / "index.html", ".html") as tmp:
-        tmp.write_text(page)
+        parts.append({"model": model, "table": _table_html(table), "figure": name,
+                      "importances": _table_html(mean_imp) if mean_imp is not None else None})
+    return parts
 
 
 def run_summary(results: str | Path, since: float) -> str | None:

@@ -11,6 +11,8 @@ rule report:
         # Trained here: each fold's per-epoch history (none with models.from).
         histories=[] if FROM else expand(L.training_history("{model}", "{fold}"), model=MODELS, fold=FOLDS),
         shard_list=L.shard_list(),
+        # The page's prose and markup (Jinja2), beside the captions: editing it redoes the report.
+        template=os.path.join(_REPO, "report", "index.html.j2"),
     # The report's main tables and figures are also registered for `snakemake --report`, each with
     # its caption (report/*.rst); everything else is linked from index.html.
     output:

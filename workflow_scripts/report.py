@@ -13,5 +13,5 @@ comparison = build_report(
     [inp.rejected, *map(failure_manifest, shards)], snakemake.params.out_dir, snakemake.config,
     truth_csv=inp.get("truth"), shard_paths=shards,
     test_csvs={m: paths[0] for m, paths in group_by_model(inp.get("test_scores", [])).items()} or None,
-    tuning_csvs=list(inp.get("tuning", [])))
+    tuning_csvs=list(inp.get("tuning", [])), template=inp.template)
 logging.getLogger("exosieve").info("models compared:\n%s", comparison.to_string(index=False))
