@@ -102,14 +102,30 @@ def raw_scores(model: FoldModel, shards: ShardSet, rows: np.ndarray, chunk: int 
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
-def ensemble_scores(models: list[FoldModel], data: ShardData) -> pd.DataFrame:
-    """Mean and spread of every fold model's calibrated probability, and the mean raw score, for
-    data no fold trained on."""
-    raw = np.array([m.raw_score(data) for m in models]).reshape(len(models), len(data))
-    prob = np.array([m.calibrate(r) for m, r in zip(models, raw)]).reshape(raw.shape)
-    return pd.DataFrame({"tce_id": data.meta["tce_id"].to_numpy(), "score": prob.mean(axis=0),
-                         "score_std": prob.std(axis=0, ddof=1) if len(models) > 1 else 0.0,
-                         "score_raw": raw.mean(axis=0), "n_models": len(models)})
+def ensemble_scores(models: list[FoldModel], data: ShardData, attributions: bool = False) -> pd.DataFrame:
+    """The one fold-ensemble scorer (out-of-fold scores, an external test set, ``exosieve
+    predict`` and ``exosieve.score`` all call it; they differ only in how they make ``data``):
+    per TCE the mean of the fold models' calibrated probabilities (``score``), their spread
+    (``score_std``, 0 for one model), the mean raw score, the number of models and, with
+    ``attributions``, each branch's mean occlusion attribution (``attr_<branch>``)."""
+    raws, probs, attrs = [], [], {}
+    for model in models:
+        model.require_inputs(data)
+        raw = model.raw_score(data)
+        prob = model.calibrate(raw)
+        raws.append(raw)
+        probs.append(prob)
+        if attributions:
+            for branch, delta in model.occlude(data, prob).items():
+                attrs.setdefault(branch, []).append(delta)
+    raw = np.array(raws).reshape(len(models), len(data))
+    prob = np.array(probs).reshape(raw.shape)
+    out = pd.DataFrame({"tce_id": data.meta["tce_id"].to_numpy(), "score": prob.mean(axis=0),
+                        "score_std": prob.std(axis=0, ddof=1) if len(models) > 1 else 0.0,
+                        "score_raw": raw.mean(axis=0), "n_models": len(models)})
+    for branch, deltas in attrs.items():
+        out[f"attr_{branch}"] = np.mean(deltas, axis=0)
+    return out
 
 
 def evaluate_fold(model_path, shard_paths, folds_csv, fold: int, out_csv, cfg: dict | None = None,
@@ -153,23 +169,13 @@ def _score_fold(models: list[FoldModel], shard_paths, folds_csv, fold: int, out_
         names = sorted(set(first.arrays) | {n for n in DOMAIN_VIEWS if n in shards.view_names})
         parts = []
         for rows, data in shards.chunks(keep, chunk, names):
-            raws, scores, attrs = [], [], {}
-            for model in models:
-                model.require_inputs(data)
-                raw = model.raw_score(data)
-                score = model.calibrate(raw)
-                raws.append(raw)
-                scores.append(score)
-                for branch, delta in model.occlude(data, score).items():
-                    attrs.setdefault(branch, []).append(delta)
-            out = pd.DataFrame({"tce_id": data.meta["tce_id"], "fold": fold, "role": role[rows],
-                                "label": labels[rows], "score": np.mean(scores, axis=0),
-                                "score_raw": np.mean(raws, axis=0),
-                                "domain_flag": unlike_training(domain, mission, data)})
-            for branch, deltas in attrs.items():
-                out[f"attr_{branch}"] = np.mean(deltas, axis=0)
+            out = ensemble_scores(models, data, attributions=True)
+            out.insert(1, "fold", fold)
+            out.insert(2, "role", role[rows])
+            out.insert(3, "label", labels[rows])
+            out.insert(8, "domain_flag", unlike_training(domain, mission, data))
             parts.append(out)
-    columns = ["tce_id", "fold", "role", "label", "score", "score_raw", "domain_flag",
+    columns = ["tce_id", "fold", "role", "label", "score", "score_std", "score_raw", "n_models", "domain_flag",
                *(f"attr_{b}" for b in first.branches)]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
     with atomic_output(out_csv, ".csv") as tmp:

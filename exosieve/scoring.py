@@ -31,6 +31,7 @@ import pandas as pd
 
 from .catalog.table import STELLAR_COLUMNS
 from .domain import unlike_training
+from .evaluation import ensemble_scores
 from .lightcurves.reader import MISSION_BJD_REFERENCE, LightCurve, lightcurve_from_arrays
 from .model_files import ModelSet, load_models
 from .utils import TargetError
@@ -255,23 +256,13 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     for name in ("depth", "snr", "n_transits"):      # what the light curve says, beside the catalog's
         if name in measured:
             out[f"measured_{name}"] = np.where(at.notna(), measured[name].to_numpy()[at.fillna(0).astype(int)], np.nan)
+    pick = lambda v: np.where(at.notna(), np.asarray(v)[at.fillna(0).astype(int)], np.nan)  # noqa: E731
     for name in model_set.models:
-        probs, raws, attrs = [], [], {}
-        for fm in model_set.fold_models(name):
-            fm.require_inputs(data)
-            raw = fm.raw_score(data)
-            prob = fm.calibrate(raw)
-            probs.append(prob)
-            raws.append(raw)
-            if attributions:
-                for branch, delta in fm.occlude(data, prob).items():
-                    attrs.setdefault(branch, []).append(delta)
-        pick = lambda v: np.where(at.notna(), np.asarray(v)[at.fillna(0).astype(int)], np.nan)  # noqa: E731
-        probs = np.array(probs)
-        out[name] = pick(probs.mean(axis=0))
-        out[f"{name}_std"] = pick(probs.std(axis=0, ddof=1) if len(probs) > 1 else np.zeros(probs.shape[1]))
-        out[f"{name}_raw"] = pick(np.mean(raws, axis=0))
-        for branch, deltas in attrs.items():
-            out[f"{name}_attr_{branch}"] = pick(np.mean(deltas, axis=0))
+        scores = ensemble_scores(model_set.fold_models(name), data, attributions)
+        out[name] = pick(scores["score"])
+        out[f"{name}_std"] = pick(scores["score_std"])
+        out[f"{name}_raw"] = pick(scores["score_raw"])
+        for column in (c for c in scores if c.startswith("attr_")):
+            out[f"{name}_{column}"] = pick(scores[column])
     out.attrs["views"] = {t: {k: v[i] for k, v in data.views.items()} for t, i in row.items()}
     return out
