@@ -85,6 +85,8 @@ def main() -> int:
         print(f"{name}: the workflow took {seconds / 60:.1f} min", flush=True)
         runs[name] = folder / "results"
     table = pd.DataFrame([row for name, results in runs.items() for row in summary(name, results)])
+    for column in ("called planet", "below 0.1"):
+        table[column] = [f"{v:.0f}" if pd.notna(v) else "" for v in table[column]]
     pd.set_option("display.width", 200)
     print(table.to_string(index=False, na_rep="", float_format=lambda v: f"{v:.3f}"))
     return 0
