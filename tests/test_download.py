@@ -213,6 +213,7 @@ def hundred_star_archive(tmp_path_factory):
     return survey["ids"], survey["lightcurves"]
 
 
+@pytest.mark.slow      # a hundred stars' downloads: in the full suite, not the quick one
 def test_a_hundred_stars_through_random_faults_end_valid_or_listed_and_a_rerun_fetches_only_the_rest(
         hundred_star_archive, waits, tmp_path):
     """Seeded random 500s, 429s with Retry-After, stalls, truncated, corrupt, gzip-encoded and

@@ -200,6 +200,7 @@ def test_a_view_that_lost_its_transit_is_rejected_as_damaged(tmp_path):
     assert up.damage.reason.str.startswith("(views read upside down").all()
 
 
+@pytest.mark.slow      # reads all 15,736 real records: in the full suite, not the quick one
 @pytest.mark.skipif(not (SHARED_DATA / "views" / "kepler_dr24_dartvetter").is_dir(),
                     reason=f"real DR24 views not found at {SHARED_DATA}/views (set EXOSIEVE_SHARED_DATA)")
 def test_the_real_dr24_records_that_lost_their_transit_are_found(tmp_path):
