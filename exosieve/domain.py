@@ -173,6 +173,12 @@ def domain_flags(domain: dict, mission: str | None, features: list[dict],
     return ["; ".join(r) for r in reasons]
 
 
+def with_reasons(flags, reasons) -> list[str]:
+    """Each TCE's transit flag (preprocess.transit_flag) and its out-of-domain reasons in one
+    ``flag``, '' when neither says anything."""
+    return ["; ".join(part for part in (a, b) if isinstance(part, str) and part) for a, b in zip(flags, reasons)]
+
+
 def unlike_training(domain: dict, mission: str | None, data) -> list[str]:
     """``domain_flags`` for the rows of ``data`` (a ShardData) against ``domain``
     (``merged_domain`` of the scoring models'): what every scorer attaches to its scores."""

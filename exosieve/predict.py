@@ -16,7 +16,7 @@ from .catalog.sources import build_catalog, get_source, target_ids
 from .evaluation import ensemble_scores, load_fold_models
 from .layout import RunLayout
 from .model_files import FoldModel, run_model_paths
-from .domain import merged_domain, source_mission, unlike_training
+from .domain import merged_domain, source_mission, unlike_training, with_reasons
 from .preprocess import assemble, preprocess_stars
 from .utils import FLAGGED_STAGE, atomic_output
 
@@ -66,7 +66,7 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
         unlike = dict(zip(data.meta.tce_id, unlike_training(
             merged_domain([m.domain for ms in fold_models.values() for m in ms]), source_mission(cfg), data)))
         why = out.tce_id.map(unlike).fillna("")
-        out["flag"] = [f"{a}; {b}" if a and b else a or b for a, b in zip(out["flag"], why)]
+        out["flag"] = with_reasons(out["flag"], why)
         for model, models in fold_models.items():
             scores = ensemble_scores(models, data).set_index("tce_id")
             out[f"score_{model}"] = out.tce_id.map(scores["score"])

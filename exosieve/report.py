@@ -15,6 +15,7 @@ import pandas as pd
 from .evaluation import (classification_metrics, expected_calibration_error, pr_auc, reliability,
                          threshold_for_precision)
 from .catalog.views_dataset import BAND_NAMES, DAMAGED_STAGE, REPEAT_STAGE
+from .domain import with_reasons
 from .layout import RunLayout
 from .plots import pyplot, save_figure
 from .utils import FLAGGED_STAGE, atomic_output
@@ -124,7 +125,7 @@ def vetted_catalog(tces: pd.DataFrame, scores: pd.DataFrame, failures: pd.DataFr
     unlike = _domain_flag_per_tce(scores)
     if len(unlike):
         why = cat["tce_id"].map(unlike).fillna("")
-        cat["flag"] = [f"{a}; {b}" if a and b else a or b for a, b in zip(cat["flag"], why)]
+        cat["flag"] = with_reasons(cat["flag"], why)
     # A flagged TCE's views may not hold its transit, or it is unlike what the models learned from:
     # scored, but its score is no confident verdict.
     cat["status"] = np.where(cat["score"].isna(), "failed", np.where(cat["flag"] != "", "flagged", "scored"))

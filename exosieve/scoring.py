@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog.table import STELLAR_COLUMNS
-from .domain import unlike_training
+from .domain import unlike_training, with_reasons
 from .evaluation import ensemble_scores
 from .lightcurves.reader import MISSION_BJD_REFERENCE, LightCurve, lightcurve_from_arrays
 from .model_files import ModelSet, load_models
@@ -241,8 +241,8 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     if results:
         data = assemble(results, cfg)
         unlike = unlike_training(model_set.domain(), next(iter(curves.values())).mission, data)
-        flags = {tce.tce_id: "; ".join(r for r in (feats.get("flag", ""), why) if r)
-                 for (tce, _, feats), why in zip(results, unlike)}
+        flags = dict(zip((tce.tce_id for tce, _, _ in results),
+                         with_reasons((feats.get("flag", "") for _, _, feats in results), unlike)))
     out["status"] = np.where(out.tce_id.isin(errors), "failed",
                              np.where(out.tce_id.map(flags).fillna("") != "", "flagged", "scored"))
     out["flag"] = out.tce_id.map(flags).fillna("")
