@@ -149,6 +149,12 @@ def _signals(ephemerides, star_ids: list[str], time_system: str | None, mission:
     return table
 
 
+def _transit_in(time: np.ndarray, sig) -> bool:
+    """Whether any cadence falls inside one of the signal's transits."""
+    from .views import phase_fold
+    return bool((np.abs(phase_fold(time, sig.period, sig.epoch)) < 0.5 * sig.duration).any())
+
+
 def _check_signal(sig, lc: LightCurve) -> None:
     """Mistakes a user makes with an ephemeris, each named with what to change."""
     start, end = float(lc.time.min()), float(lc.time.max())
@@ -162,8 +168,7 @@ def _check_signal(sig, lc: LightCurve) -> None:
         raise TargetError(f"{sig.tce_id}: epoch {sig.epoch:.6g} is {abs(sig.epoch - start):.3g} days from the light "
                           f"curve ({start:.1f}-{end:.1f} {system}): it looks like another time system; give it in "
                           f"{system.split()[0]}, or say it is BJD (time_system='BJD'; exosieve score --time-system BJD)")
-    in_transit = np.abs((lc.time - sig.epoch + 0.5 * sig.period) % sig.period - 0.5 * sig.period) < 0.5 * sig.duration
-    if sig.period > end - start and not in_transit.any():
+    if sig.period > end - start and not _transit_in(lc.time, sig):
         raise TargetError(f"{sig.tce_id}: period {sig.period:.4g} d is longer than the {end - start:.4g} d the light "
                           "curve spans and none of its transits falls in it; add quarters or sectors")
 
