@@ -5,8 +5,8 @@ A stage's code is the import closure of its entry modules inside the package (ev
 included; the top level of the packages' ``__init__`` files on the way, which is all that importing
 them runs), found by reading the sources rather than listed by hand,
 so a new helper module cannot be forgotten. The workflow passes each rule its stage's hash as a
-parameter (Snakemake reruns a rule when a parameter changes) and the stage records it in its
-outputs. Reading the closure over-approximates what runs (an import in a branch never taken
+parameter (Snakemake reruns a rule when a parameter changes, and keeps it in its metadata);
+shards also record their code's hash in the file (config.preprocessing_code_hash). Reading the closure over-approximates what runs (an import in a branch never taken
 counts): a change may rerun a stage that did not need it, never the reverse.
 """
 
