@@ -313,6 +313,77 @@ def describe_differences(recorded: Mapping[str, Any], current: Mapping[str, Any]
     return text + (f"; and {len(keys) - limit} more" if len(keys) > limit else "")
 
 
+# What each stage's job reads of the configuration. Its rule passes exactly this (stage_settings)
+# as the params that are both the job's input and Snakemake's rerun trigger: a job reruns when,
+# and only when, something it reads changed. A key a stage reads but its list lacks fails the job
+# with a KeyError (a test runs every stage), never a silent default.
+PREPROCESSING_KEYS = ("catalog.source", "catalog.views_features", "lightcurves", "detrend", "features", "views",
+                      "models.enabled")
+STAGE_KEYS: dict[str, tuple[str, ...]] = {
+    "simulate_survey": ("results", "catalog.source", "survey"),
+    "download_catalog": ("results", "catalog.source", "catalog.tess_runs", "archive.tap_url", "archive.mast_url"),
+    "catalog": ("results", "catalog", "survey"),
+    "lightcurves": ("results", "catalog.source", "catalog.path", "catalog.lightcurve_dir", "survey",
+                    "archive.mast_url", "offline"),
+    "preprocess": PREPROCESSING_KEYS,
+    "import_views": ("catalog", *PREPROCESSING_KEYS),
+    "train": ("results", "catalog", "survey.mission", "cv", "training", "models.{model}", *PREPROCESSING_KEYS),
+    "tune": ("results", "catalog", "survey.mission", "cv", "training", "tune", "models.{model}", *PREPROCESSING_KEYS),
+    "score_with_models": ("catalog", "survey.mission", "cv", *PREPROCESSING_KEYS),
+    "score_test_set": ("results", "catalog", "survey.mission", "cv", "models", "evaluation.test_path",
+                       *PREPROCESSING_KEYS),
+    "report": ("catalog.source", "cv.folds", "report", "evaluation.multiplicity_prior", "models.primary",
+               "models.from"),
+    "predict": ("results", "catalog", "survey", "cv", "models", *PREPROCESSING_KEYS),
+}
+# How a job works, not what it makes (download workers and retries, the cache folder, offline
+# for a one-off prediction, how much of the views training holds in memory): passed to the jobs
+# that read them, never a reason to rerun one.
+OPERATIONAL_KEYS = ("archive", "offline", "resources.views_in_memory_mb")
+# The models whose inputs a shard holds beyond the views: of models.enabled, only these change
+# what preprocessing makes, so enabling another model reruns no preprocessing (nor other models).
+PREPROCESSED_MODELS = ("raw_flux",)
+
+
+def _pick(cfg: Mapping[str, Any], keys) -> dict:
+    out: dict = {}
+    for key in keys:
+        *parents, last = key.split(".")
+        src, dst = cfg, out
+        for part in parents:
+            src, dst = src[part], dst.setdefault(part, {})
+        dst[last] = copy.deepcopy(src[last])
+    return out
+
+
+def stage_settings(cfg: Mapping[str, Any], stage: str, model: str | None = None) -> dict:
+    """The part of ``cfg`` that ``stage`` (a key of ``STAGE_KEYS``) reads; ``model`` names the
+    model of a per-model stage (train, tune)."""
+    keys = [k.format(model=model) for k in STAGE_KEYS[stage]]
+    out = _pick(cfg, keys)
+    if "models" not in keys:
+        enabled = out.get("models", {}).get("enabled")
+        if enabled is not None:
+            out["models"]["enabled"] = [m for m in enabled if m in PREPROCESSED_MODELS]
+    out.get("views", {}).pop("preset", None)     # a preset is its settings, expanded at load
+    return out
+
+
+def operational_settings(cfg: Mapping[str, Any]) -> dict:
+    return _pick(cfg, OPERATIONAL_KEYS)
+
+
+def job_config(settings: Mapping[str, Any], operational: Mapping[str, Any] | None = None) -> dict:
+    """What a workflow job runs under: its stage's settings with the operational ones."""
+    out = copy.deepcopy(dict(settings))
+    for key, value in (operational or {}).items():
+        if isinstance(value, Mapping):
+            out[key] = {**out.get(key, {}), **value}
+        else:
+            out[key] = value
+    return out
+
+
 def survey_hash(cfg: Mapping[str, Any]) -> str:
     """Names the folder of a simulated survey, so different survey settings never share files."""
     return stable_hash(cfg["survey"], length=10)

@@ -94,8 +94,10 @@ def tuned_config(cfg: dict, model: str, fold: int) -> dict:
         raise FileNotFoundError(f"models.{model}.from_tuning is set, but {path} does not exist: run the study first "
                                 "(snakemake --cores N tune, or exosieve tune)")
     snippet = yaml.safe_load(path.read_text())
-    return load(with_settings(cfg, model, {"model": snippet["models"][model], "training": snippet.get("training", {})}),
-                check_paths=False)
+    tuned = with_settings(cfg, model, {"model": snippet["models"][model], "training": snippet.get("training", {})})
+    # Checked against the schema as a configuration of its own: ``cfg`` may be a stage's part of one.
+    checked = load({"models": {model: tuned["models"][model]}, "training": tuned["training"]}, check_paths=False)
+    return {**tuned, "models": {**tuned["models"], model: checked["models"][model]}, "training": checked["training"]}
 
 
 class _PruneOnEpoch:

@@ -7,7 +7,7 @@ if config["catalog"]["source"] == "simulated":
             **{k: str(v) for k, v in SOURCE.raw_catalog_files().items()},
         params:
             code=CODE["raw_catalog"],
-            survey=config["survey"],
+            settings=settings("simulate_survey"),
         # Seconds of work: run on the submitting host, not as a cluster job.
         localrule: True
         log:
@@ -33,9 +33,8 @@ if config["catalog"]["source"] in ARCHIVE_SOURCES:
             **{k: str(v) for k, v in SOURCE.raw_catalog_files().items()},
         params:
             code=CODE["raw_catalog"],
-            tap_url=config["archive"]["tap_url"],
-            mast_url=config["archive"]["mast_url"],
-            tess_runs=config["catalog"]["tess_runs"],
+            settings=settings("download_catalog"),
+            operational=operational,
         # Downloads run where the internet is (resources.nodes_have_internet).
         localrule: DOWNLOAD_LOCALLY
         log:
@@ -63,7 +62,7 @@ rule catalog:
         rejected=L.rejected(),
     params:
         code=CODE["catalog"],
-        catalog=config["catalog"],
+        settings=settings("catalog"),
     # Seconds of work: run on the submitting host, not as a cluster job.
     localrule: True
     log:

@@ -19,8 +19,7 @@ from exosieve.catalog.sources import ARCHIVE_SOURCES, get_source
 from exosieve.catalog.views_dataset import views_paths
 from exosieve.code_version import code_hash
 from exosieve.layout import RunLayout
-from exosieve.config import ConfigError, load as load_config, preprocessing_hash, stable_hash
-from exosieve.model_files import MODEL_FORMAT
+from exosieve.config import ConfigError, load as load_config, operational_settings, stage_settings
 from exosieve.shards import read_manifest_shards
 
 try:
@@ -38,8 +37,12 @@ RUNTIME = config["resources"]["runtime_min"]
 # On a cluster, rules that download run on the submitting host unless compute nodes have internet.
 DOWNLOAD_LOCALLY = config["catalog"]["source"] in ARCHIVE_SOURCES and not config["resources"]["nodes_have_internet"]
 
-# Each rule reruns only when the settings it depends on change (Snakemake's params trigger)...
-PREPROCESS_SETTINGS = preprocessing_hash(config)
+# A rule's params are its script's only input from the configuration and its rerun trigger: a job
+# reruns when what it reads changed (`settings`, exosieve.config.STAGE_KEYS)...
+def settings(stage):
+    return stage_settings(config, stage)
+
+
 # ...or the package code its script runs: every rule's params hold CODE[its script], the hash of
 # the script's import closure in the package (exosieve/code_version.py), computed, never listed.
 CODE = {
@@ -76,13 +79,17 @@ PRIMARY = config["models"]["primary"]
 # CNNs whose folds have a tuning study: those tune.models names (snakemake tune), and those that
 # train with its best settings (models.<name>.from_tuning).
 TUNED = [m for m in MODELS if m != "trees" and (m in config["tune"]["models"] or config["models"][m]["from_tuning"])]
-# A new model-file format (exosieve.model_files.MODEL_FORMAT) retrains, rather than leaving model
-# files that this ExoSieve refuses to load.
-TRAIN_SETTINGS = {
-    m: stable_hash({"model": config["models"][m], "model_format": MODEL_FORMAT,
-                    **{k: config[k] for k in ("training", "views", "features", "cv")}})
-    for m in MODELS
-}
+
+
+def model_settings(stage):
+    """Params function of a per-model stage (train, tune): what its model's job reads."""
+    return lambda wildcards: stage_settings(config, stage, wildcards.model)
+
+
+# How a job works, not what it makes (download workers, the cache folder, memory for views):
+# computed from the job's output, which keeps it out of Snakemake's params trigger.
+def operational(wildcards, output):
+    return operational_settings(config)
 
 REPORT_FILES = [
     L.report_file("index.html"),

@@ -11,6 +11,7 @@ rule score_test_set:
         scores=L.test_set_scores("{model}"),
     params:
         code=CODE["score_test_set"],
+        settings=settings("score_test_set"),
     wildcard_constraints:
         model="|".join(MODELS),
     log:

@@ -13,11 +13,12 @@ if config["catalog"]["source"] != "views":
             failures=L.lightcurve_failures("{shard}"),
         params:
             code=CODE["lightcurves"],
+            # With offline among them: going online after an offline run fetches what the cache lacked.
+            settings=settings("lightcurves"),
+            operational=operational,
             root=str(SOURCE.lightcurve_root()),
             sectors=lightcurve_sectors,
             files=lightcurve_files_digest,
-            # Going online after an offline run must fetch what the cache lacked.
-            offline=config["offline"],
         # Archive downloads run on the submitting host unless compute nodes have internet; otherwise
         # (and for local or simulated light curves) each shard's light curves and preprocessing are one
         # cluster job.

@@ -8,6 +8,8 @@ rule predict:
         scores=L.predictions(),
     params:
         code=CODE["predict"],
+        settings=settings("predict"),
+        operational=operational,
         targets=config["predict"]["targets"],
     # It may download light curves: it runs where the internet is (resources.nodes_have_internet).
     localrule: DOWNLOAD_LOCALLY

@@ -15,7 +15,7 @@ if config["catalog"]["source"] != "views":
             failures=update(L.shard_failures("{shard}")),
         params:
             code=CODE["preprocess"],
-            settings=PREPROCESS_SETTINGS,
+            settings=settings("preprocess"),
         group: "shard"
         log:
             L.log("preprocess", "{shard}"),
@@ -43,7 +43,7 @@ else:
             failures=L.shard_failures("{shard}"),
         params:
             code=CODE["import_views"],
-            settings=PREPROCESS_SETTINGS,
+            settings=settings("import_views"),
         group: "shard"
         log:
             L.log("import_views", "{shard}"),

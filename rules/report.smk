@@ -34,11 +34,9 @@ rule report:
                                                caption="../report/training_curves.rst", category="Primary model")}),
     params:
         code=CODE["report"],
-        report=config["report"],
-        # Turning the prior on or off redoes the report (it changes every score it shows).
-        multiplicity_prior=config["evaluation"]["multiplicity_prior"],
-        # The primary model is behind the vetted catalog, the explanations and the sheets.
-        primary=PRIMARY,
+        # With the primary model (behind the vetted catalog, the explanations and the sheets) and
+        # the multiplicity prior (it changes every score the report shows).
+        settings=settings("report"),
         out_dir=lambda wildcards, output: os.path.dirname(output.index),
     # A few plots from small tables: run on the submitting host.
     localrule: True

@@ -18,7 +18,8 @@ if not FROM:
             scores=L.scores("{model}", "{fold}"),
         params:
             code=CODE["train"],
-            settings=lambda wc: TRAIN_SETTINGS[wc.model],
+            settings=model_settings("train"),
+            operational=operational,
             out_dir=L.model_dir("{model}", "{fold}"),
         wildcard_constraints:
             model="|".join(MODELS),
@@ -58,6 +59,7 @@ else:
             scores=L.scores("{model}", "{fold}"),
         params:
             code=CODE["score_with_models"],
+            settings=settings("score_with_models"),
             source=FROM,
         wildcard_constraints:
             model="|".join(MODELS),

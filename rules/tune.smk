@@ -14,8 +14,8 @@ rule tune_fold:
     params:
         code=CODE["tune"],
         # A new search space or budget reruns the study (a fresh one in the same journal file).
-        tune=config["tune"],
-        model=lambda wc: config["models"][wc.model],
+        settings=model_settings("tune"),
+        operational=operational,
         out_dir=lambda wildcards, output: os.path.dirname(output.best),
     wildcard_constraints:
         model="exominer|astronet|raw_flux",

@@ -1,7 +1,8 @@
 """A change to the code a stage runs reruns that stage and what depends on it, nothing else:
 each rule's parameters hold the hash of its script's import closure (exosieve/code_version.py).
-Checked on a finished small run in a copy of the repository and package, by editing one module
-at a time and asking `snakemake -n` what it would run."""
+The same for the configuration: a rule's params hold what its script reads of it
+(exosieve.config.STAGE_KEYS). Checked on a finished small run in a copy of the repository and
+package, by editing one module or setting at a time and asking `snakemake -n` what it would run."""
 
 from __future__ import annotations
 
@@ -37,9 +38,11 @@ def test_each_stage_runs_what_its_script_imports_and_no_hand_list_decides_it():
     assert code_hash(SCRIPTS / "train.py") == code_hash(SCRIPTS / "tune.py")   # the same closure
 
 
-def _planned(workdir: Path) -> set[str]:
-    """The rules `snakemake -n` would run in ``workdir`` (its job-stats table)."""
-    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], cwd=workdir,
+def _planned(workdir: Path, *config: str) -> set[str]:
+    """The rules `snakemake -n` would run in ``workdir`` (its job-stats table), with ``config``
+    given on the command line."""
+    out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1",
+                          *(["--config", *config] if config else [])], cwd=workdir,
                          capture_output=True, text=True, check=True)
     text = out.stdout + out.stderr
     if "Nothing to be done" in text:
@@ -56,6 +59,16 @@ EDITS = {
     "domain.py": {"train", "report"},
     "folds.py": {"folds", "train", "report"},
     "views.py": AFTER_PREPROCESS,
+}
+# Setting changed -> the rules that must rerun.
+SETTING_EDITS = {
+    "report={threshold: 0.6}": {"report"},
+    "models={enabled: [trees], primary: trees, trees: {max_iter: 50}}": {"train", "report"},
+    "training={max_epochs: 2}": {"train", "report"},
+    "detrend={knot_spacing: 2.5}": AFTER_PREPROCESS,
+    # How a job works, not what it makes: nothing reruns.
+    "archive={workers: 9, retries: 1}": set(),
+    "resources={views_in_memory_mb: 5}": set(),
 }
 # The simulator writes the FITS files the reader reads: an edit reruns simulation and everything
 # after it. A dry run cannot show that (the shard jobs behind the assign_shards checkpoint are
@@ -86,6 +99,8 @@ def test_editing_one_module_reruns_its_stage_and_what_depends_on_it_only(tmp_pat
         finally:
             path.write_bytes(original)
     assert _planned(work) == set()
+    for setting, expected in SETTING_EDITS.items():
+        assert _planned(work, setting) == expected, setting
     reader = work / "exosieve" / "lightcurves" / "reader.py"
     reader.write_bytes(reader.read_bytes() + b"\n# an edit\n")
     done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work, capture_output=True,

@@ -78,3 +78,23 @@ def test_a_views_preset_with_its_own_detrending_sets_it_under_the_keys_given_bes
     assert load({})["detrend"]["method"] == "spline"                     # the default stays the spline
     with pytest.raises(ConfigError, match="detrend.window_length: 100 must be odd"):
         load({"detrend": {"method": "savgol", "window_length": 100}})
+
+
+def test_each_stage_gets_only_what_it_reads_and_enabling_a_model_reruns_no_other():
+    from exosieve.config import job_config, operational_settings, preprocessing_settings, stage_settings
+    cfg = load({})
+    more = load({"models": {"enabled": ["trees", "raw_flux"], "primary": "trees"}})
+    pre = stage_settings(cfg, "preprocess")
+    assert set(pre) == {"catalog", "lightcurves", "detrend", "features", "views", "models"}
+    assert set(pre["catalog"]) == {"source", "views_features"} and "preset" not in pre["views"]
+    # What preprocessing and a model's training read of models.enabled is whether raw_flux is on.
+    assert pre == stage_settings(more, "preprocess") and preprocessing_settings(pre) == preprocessing_settings(cfg)
+    assert stage_settings(cfg, "train", "trees") == stage_settings(more, "train", "trees")
+    assert stage_settings(cfg, "train", "trees")["models"].keys() == {"trees", "enabled"}
+    assert stage_settings(cfg, "report") != stage_settings(more, "report")        # models.primary
+    # Download workers and the cache folder reach the jobs, not their rerun trigger.
+    assert "workers" not in stage_settings(cfg, "lightcurves")["archive"]
+    job = job_config(stage_settings(cfg, "lightcurves"), operational_settings(cfg))
+    assert job["archive"]["workers"] == cfg["archive"]["workers"] and job["archive"]["mast_url"] == cfg["archive"]["mast_url"]
+    with pytest.raises(KeyError):      # a stage reading what its rule does not pass fails loudly
+        stage_settings(cfg, "report")["training"]

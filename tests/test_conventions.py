@@ -77,3 +77,14 @@ def test_only_the_run_layout_spells_the_results_folders():
              for i, line in enumerate(path.read_text().splitlines(), 1) if LAYOUT_SPELLINGS.search(line)]
     assert not found, "take these paths from exosieve/layout.py (RunLayout):\n" + "\n".join(found)
     assert LAYOUT_SPELLINGS.search('path = results / "models" / name / f"fold_{k}"')
+
+
+def test_workflow_scripts_read_only_what_their_rule_passes():
+    """A rule's params are its script's input and its rerun trigger: no script reads the whole
+    configuration, and every stage's part of it (exosieve.config.STAGE_KEYS) is some rule's."""
+    from exosieve.config import STAGE_KEYS
+    readers = [p.name for p in sorted((REPO / "workflow_scripts").glob("*.py")) if "snakemake.config" in p.read_text()]
+    assert not readers, f"these scripts read snakemake.config; pass what they need as params: {readers}"
+    rules = "\n".join(p.read_text() for p in (REPO / "rules").glob("*.smk"))
+    passed = set(re.findall(r"settings\(\"(\w+)\"\)", rules))
+    assert passed == set(STAGE_KEYS), f"stages no rule passes: {set(STAGE_KEYS) - passed}"

@@ -2,10 +2,12 @@
 import logging
 
 from exosieve.catalog.sources import get_source
+from exosieve.config import job_config
 from exosieve.lightcurves.obtain import write_lightcurve_index
 from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
-counts = write_lightcurve_index(get_source(snakemake.config), snakemake.input.targets,
+counts = write_lightcurve_index(get_source(job_config(snakemake.params.settings, snakemake.params.operational)),
+                                snakemake.input.targets,
                                 snakemake.output.index, snakemake.output.failures)
 logging.getLogger("exosieve").info("shard %s light curves: %s", snakemake.wildcards.shard, counts)

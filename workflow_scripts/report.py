@@ -10,7 +10,7 @@ inp = snakemake.input
 shards = read_shard_list(inp.shard_list)
 comparison = build_report(
     inp.tces, inp.folds, group_by_model(inp.scores), group_by_model(inp.histories, levels_up=2),
-    [inp.rejected, *map(failure_manifest, shards)], snakemake.params.out_dir, snakemake.config,
+    [inp.rejected, *map(failure_manifest, shards)], snakemake.params.out_dir, snakemake.params.settings,
     truth_csv=inp.get("truth"), shard_paths=shards,
     test_csvs={m: paths[0] for m, paths in group_by_model(inp.get("test_scores", [])).items()} or None,
     tuning_csvs=list(inp.get("tuning", [])), template=inp.template)

@@ -5,5 +5,6 @@ from exosieve.predict import run_models
 from exosieve.utils import setup_logging
 
 setup_logging(snakemake.log[0])
-score_test_set(run_models(snakemake.config, [snakemake.wildcards.model])[snakemake.wildcards.model], snakemake.config["evaluation"]["test_path"],
-               snakemake.output.scores, snakemake.config)
+settings = snakemake.params.settings
+score_test_set(run_models(settings, [snakemake.wildcards.model])[snakemake.wildcards.model],
+               settings["evaluation"]["test_path"], snakemake.output.scores, settings)

@@ -7,4 +7,4 @@ from exosieve.utils import setup_logging
 setup_logging(snakemake.log[0])
 models = load_models(snakemake.params.source, [snakemake.wildcards.model]).fold_models(snakemake.wildcards.model)
 score_fold_with(models, read_shard_list(snakemake.input.shard_list), snakemake.input.folds,
-                int(snakemake.wildcards.fold), snakemake.output.scores, snakemake.config)
+                int(snakemake.wildcards.fold), snakemake.output.scores, snakemake.params.settings)
