@@ -39,16 +39,21 @@ def test_each_stage_runs_what_its_script_imports_and_no_hand_list_decides_it():
 
 
 def _planned(workdir: Path, *config: str) -> set[str]:
-    """The rules `snakemake -n` would run in ``workdir`` (its job-stats table), with ``config``
-    given on the command line."""
+    """The rules `snakemake -n` would run in ``workdir``, with ``config`` given on the command line."""
+    return set(_planned_jobs(workdir, *config))
+
+
+def _planned_jobs(workdir: Path, *config: str) -> dict[str, int]:
+    """Rule -> jobs `snakemake -n` would run in ``workdir`` (its job-stats table)."""
     out = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1",
                           *(["--config", *config] if config else [])], cwd=workdir,
                          capture_output=True, text=True, check=True)
     text = out.stdout + out.stderr
     if "Nothing to be done" in text:
-        return set()
+        return {}
     table = text.split("Job stats:", 1)[1].split("\n\n", 1)[0]
-    return {m.group(1) for m in re.finditer(r"^(\w+)\s+\d+$", table, re.M)} - {"total", "job", "all"}
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)
+            if m.group(1) not in ("total", "job", "all")}
 
 
 # Module edited -> the rules that must rerun: the stages that run it, then everything downstream.
@@ -101,6 +106,8 @@ def test_editing_one_module_reruns_its_stage_and_what_depends_on_it_only(tmp_pat
     assert _planned(work) == set()
     for setting, expected in SETTING_EDITS.items():
         assert _planned(work, setting) == expected, setting
+    # Enabling another model trains its folds only; the trees' are kept.
+    assert _planned_jobs(work, "models={enabled: [trees, exominer], primary: trees}") == {"train": 2, "report": 1}
     reader = work / "exosieve" / "lightcurves" / "reader.py"
     reader.write_bytes(reader.read_bytes() + b"\n# an edit\n")
     done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work, capture_output=True,
