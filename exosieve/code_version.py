@@ -39,12 +39,25 @@ def _module_name(path: Path, root: Path) -> str:
     return ".".join([PACKAGE, *parts])
 
 
+# Parsed imports by (file, root, source text): the workflow hashes 14 scripts' closures, which
+# share most modules; keyed by the text, so an edited file is parsed again.
+_IMPORTS: dict[tuple[str, str, str], set[str]] = {}
+
+
 def _imported(path: Path, root: Path) -> set[str]:
     """Package modules that the source at ``path`` imports, anywhere in it."""
+    text = path.read_text()
+    key = (str(path), str(root), text)
+    if key not in _IMPORTS:
+        _IMPORTS[key] = _parse_imports(path, root, text)
+    return set(_IMPORTS[key])
+
+
+def _parse_imports(path: Path, root: Path, text: str) -> set[str]:
     is_package = path.name == "__init__.py"
     here = _module_name(path, root).split(".") if path.is_relative_to(root) else [PACKAGE]
     package = here if is_package else here[:-1]
-    tree = ast.parse(path.read_text(), str(path))
+    tree = ast.parse(text, str(path))
     # A package's __init__ runs only its top level on import; a module's functions may all run.
     nodes = tree.body if is_package else ast.walk(tree)
     found = set()
@@ -95,7 +108,7 @@ def closure(entries, root: Path = PACKAGE_DIR) -> list[Path]:
 
 def code_hash(*entries, root: str | Path = PACKAGE_DIR) -> str:
     """Hash of the sources of ``closure(entries)``: changes when any module a stage runs does.
-    Read afresh each time (a few milliseconds): a cached value would miss an edit."""
+    The sources are read afresh each time: a cached hash would miss an edit."""
     root = Path(root)
     digest = hashlib.sha256()
     for path in closure(entries, root):

@@ -24,11 +24,29 @@ def planned_wildcards(dry_run_output: str, rule: str) -> list[str]:
             if re.match(rf"(?:local)?rule {rule}:", b.strip()) and "wildcards:" in b]
 
 
-def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
-    cfg = {"survey": {"stars": 260, "quarters": 4, "seed": 5}, "shards": 3, "cv": {"folds": 3},
-           "training": {"max_epochs": 25, "patience": 8}}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    snakemake(tmp_path)
+# The default workflow (all four models) on a tiny simulated survey: one run, read by the tests below.
+DEFAULT_RUN = {"survey": {"stars": 260, "quarters": 4, "seed": 5}, "shards": 3, "cv": {"folds": 3},
+               "training": {"max_epochs": 25, "patience": 8}}
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("default_run")
+    (folder / "config.yaml").write_text(yaml.safe_dump(DEFAULT_RUN))
+    snakemake(folder)
+    return folder
+
+
+def _vetted(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "results" / "report" / "vetted_catalog.csv", dtype={"tce_id": str})
+
+
+def _tces(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "results" / "catalog" / "tces.csv", dtype={"tce_id": str})
+
+
+def test_the_default_workflow_reports_models_that_learned_and_are_calibrated(default_run):
+    tmp_path = default_run
     report = tmp_path / "results" / "report"
     for name in ("index.html", "metrics.csv", "vetted_catalog.csv", "pr_curve.png", "roc_curve.png",
                  "score_histogram.png", "training_curves.png", "confusion_matrix.png", "by_true_class.csv",
@@ -43,8 +61,7 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     for model in ("exominer", "astronet", "trees"):
         assert mean.loc[model, "roc_auc"] > 0.8, metrics
         assert mean.loc[model, "pr_auc"] > 0.5, metrics
-    catalog = pd.read_csv(report / "vetted_catalog.csv", dtype={"tce_id": str})
-    tces = pd.read_csv(tmp_path / "results" / "catalog" / "tces.csv", dtype={"tce_id": str})
+    catalog, tces = _vetted(tmp_path), _tces(tmp_path)
     assert set(catalog.tce_id) == set(tces.tce_id)
     scored = catalog[catalog.status.isin(["scored", "flagged"])]     # flagged: scored, with a reason beside
     assert scored.score.between(0, 1).all() and len(scored) >= 0.95 * len(catalog)
@@ -75,12 +92,6 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     assert cnns.ece.mean() < 0.7 * cnns.ece_uncalibrated.mean(), cal
     assert (scored.above_threshold == (scored.score >= 0.5)).all() and scored.score_raw.between(0, 1).all()
     assert not np.allclose(scored.score, scored.score_raw)
-    # A threshold for a target precision is a report setting: only the report is redone.
-    plan = snakemake(tmp_path, "-n", "--config", "report={threshold_precision: 0.95}")
-    assert set(job_counts(plan)) - {"all", "total"} == {"report"}, plan
-    # So is the primary model (behind the vetted catalog): the report, and nothing else, is redone.
-    plan = snakemake(tmp_path, "-n", "--config", "models={primary: astronet}")
-    assert set(job_counts(plan)) - {"all", "total"} == {"report"}, plan
     html = (report / "index.html").read_text()
     for img in ("pr_curve.png", "training_curves.png", "model_pr_curves.png", "reliability_diagram.png"):
         assert f'src="{img}"' in html
@@ -90,6 +101,16 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     # Every (model, fold)'s log and every rule's benchmark exist.
     assert len(list((tmp_path / "results" / "models").glob("*/fold_*/metrics.csv"))) == 12
     assert (tmp_path / "results" / "benchmarks" / "preprocess").is_dir()
+
+
+def test_a_finished_run_has_nothing_to_do_and_report_settings_redo_only_the_report(default_run):
+    tmp_path = default_run
+    # A threshold for a target precision is a report setting: only the report is redone.
+    plan = snakemake(tmp_path, "-n", "--config", "report={threshold_precision: 0.95}")
+    assert set(job_counts(plan)) - {"all", "total"} == {"report"}, plan
+    # So is the primary model (behind the vetted catalog): the report, and nothing else, is redone.
+    plan = snakemake(tmp_path, "-n", "--config", "models={primary: astronet}")
+    assert set(job_counts(plan)) - {"all", "total"} == {"report"}, plan
     # A second run has nothing to do.
     assert "Nothing to be done" in snakemake(tmp_path, "-n")
     # `snakemake --report`: the registered tables and figures, each with its caption.
@@ -98,7 +119,11 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     for text in ("The models side by side on the same folds", "model_comparison.csv", "reliability_diagram.png",
                  "Observed planet fraction against predicted probability"):
         assert text in page, text
-    # Named stars, scored by every fold model of every model of the finished run.
+
+
+def test_named_stars_are_scored_by_every_fold_model_of_the_finished_run(default_run):
+    tmp_path = default_run
+    catalog, tces = _vetted(tmp_path), _tces(tmp_path)
     stars = sorted(tces[tces.label < 0].star_id.astype(str).unique())[:2]  # stars with unlabelled TCEs
     out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", *stars, "--config",
                           str(tmp_path / "config.yaml"), "--out", str(tmp_path / "pred.csv")],
@@ -114,30 +139,41 @@ def test_default_workflow_on_a_tiny_simulated_survey(tmp_path):
     # TIC ids too: WASP-126 (TOI 114.01), its real SPOC light curve read in place in MAST's tid
     # layout, the TOI table as the TCE list; scored by the same fold models.
     toi, tid = SHARED_DATA / "catalogs" / "toi.csv", SHARED_DATA / "tess" / "tid"
-    if toi.exists() and tid.is_dir():
-        columns = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
-                   "depth": "pl_trandep", "disposition": "tfopwg_disp"}
-        tess = {**cfg, "catalog": {"source": "local", "path": str(toi), "lightcurve_dir": str(tid),
-                                   "columns": columns, "epoch_offset": 2457000, "mission": "tess"}}
-        (tmp_path / "tess.yaml").write_text(yaml.safe_dump(tess))
-        out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", "25155310", "--config",
-                              str(tmp_path / "tess.yaml"), "--out", str(tmp_path / "tess.csv")],
-                             cwd=tmp_path, capture_output=True, text=True)
-        pred = pd.read_csv(tmp_path / "tess.csv", dtype={"tce_id": str, "star_id": str})
-        assert list(pred.tce_id) == ["25155310_1"] and pred.error.isna().all(), out.stderr
-        assert pred.score_exominer.between(0, 1).all() and (pred.n_models_exominer == 3).all()
-    # The run's models as one bundle, scoring a catalog in another results folder (models.from):
-    # nothing trains there, and each unlabelled TCE gets the run's own fold-ensemble score.
+    if not (toi.exists() and tid.is_dir()):
+        pytest.skip(f"the TESS half needs {toi} and {tid} (../shared/data)")
+    columns = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
+               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
+    tess = {**DEFAULT_RUN, "catalog": {"source": "local", "path": str(toi), "lightcurve_dir": str(tid),
+                                       "columns": columns, "epoch_offset": 2457000, "mission": "tess"}}
+    (tmp_path / "tess.yaml").write_text(yaml.safe_dump(tess))
+    out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", "25155310", "--config",
+                          str(tmp_path / "tess.yaml"), "--out", str(tmp_path / "tess.csv")],
+                         cwd=tmp_path, capture_output=True, text=True)
+    pred = pd.read_csv(tmp_path / "tess.csv", dtype={"tce_id": str, "star_id": str})
+    assert list(pred.tce_id) == ["25155310_1"] and pred.error.isna().all(), out.stderr
+    assert pred.score_exominer.between(0, 1).all() and (pred.n_models_exominer == 3).all()
+
+
+def test_the_runs_models_as_a_bundle_score_another_catalog_training_nothing(default_run):
+    """The run's models as one bundle, scoring a catalog in another results folder (models.from):
+    nothing trains there, and each unlabelled TCE gets the run's own fold-ensemble score."""
+    tmp_path = default_run
+    catalog, tces = _vetted(tmp_path), _tces(tmp_path)
     out = subprocess.run([sys.executable, "-m", "exosieve.cli", "export-models", "--config",
                           str(tmp_path / "config.yaml"), "--out", str(tmp_path / "run.exosieve")],
                          cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0 and "exominer (3 folds)" in out.stdout, out.stderr
-    (tmp_path / "from.yaml").write_text(yaml.safe_dump({**cfg, "results": "results_from",
+    # A part of the catalog (its first 60 stars, unlabelled TCEs among them) keeps the run short.
+    stars = sorted(tces.star_id.astype(str).unique())[:60]
+    (tmp_path / "from.yaml").write_text(yaml.safe_dump({**DEFAULT_RUN, "results": "results_from",
+                                                        "catalog": {"targets": stars},
                                                         "models": {"from": str(tmp_path / "run.exosieve")}}))
     log = snakemake(tmp_path, "--configfile", str(tmp_path / "from.yaml"))
     assert "rule train:" not in log and "score_with_models" in log
     again = pd.read_csv(tmp_path / "results_from" / "report" / "vetted_catalog.csv", dtype={"tce_id": str})
     assert "trained elsewhere" in (tmp_path / "results_from" / "report" / "index.html").read_text()
+    unl = catalog[(catalog.label < 0) & catalog.tce_id.isin(again.tce_id)].set_index("tce_id")["score"]
+    assert len(unl) >= 3 and len(again) == tces.star_id.astype(str).isin(stars).sum()
     mine = again.set_index("tce_id").score.reindex(unl.index)
     assert np.allclose(mine, unl, atol=1e-4)
 
