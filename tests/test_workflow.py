@@ -45,6 +45,7 @@ def _tces(run: Path) -> pd.DataFrame:
     return pd.read_csv(run / "results" / "catalog" / "tces.csv", dtype={"tce_id": str})
 
 
+@pytest.mark.xdist_group("default_run")
 def test_the_default_workflow_reports_models_that_learned_and_are_calibrated(default_run):
     tmp_path = default_run
     report = tmp_path / "results" / "report"
@@ -103,6 +104,7 @@ def test_the_default_workflow_reports_models_that_learned_and_are_calibrated(def
     assert (tmp_path / "results" / "benchmarks" / "preprocess").is_dir()
 
 
+@pytest.mark.xdist_group("default_run")
 def test_a_finished_run_has_nothing_to_do_and_report_settings_redo_only_the_report(default_run):
     tmp_path = default_run
     # A threshold for a target precision is a report setting: only the report is redone.
@@ -121,6 +123,7 @@ def test_a_finished_run_has_nothing_to_do_and_report_settings_redo_only_the_repo
         assert text in page, text
 
 
+@pytest.mark.xdist_group("default_run")
 def test_named_stars_are_scored_by_every_fold_model_of_the_finished_run(default_run):
     tmp_path = default_run
     catalog, tces = _vetted(tmp_path), _tces(tmp_path)
@@ -154,6 +157,7 @@ def test_named_stars_are_scored_by_every_fold_model_of_the_finished_run(default_
     assert pred.score_exominer.between(0, 1).all() and (pred.n_models_exominer == 3).all()
 
 
+@pytest.mark.xdist_group("default_run")
 def test_the_runs_models_as_a_bundle_score_another_catalog_training_nothing(default_run):
     """The run's models as one bundle, scoring a catalog in another results folder (models.from):
     nothing trains there, and each unlabelled TCE gets the run's own fold-ensemble score."""
@@ -163,11 +167,12 @@ def test_the_runs_models_as_a_bundle_score_another_catalog_training_nothing(defa
                           str(tmp_path / "config.yaml"), "--out", str(tmp_path / "run.exosieve")],
                          cwd=tmp_path, capture_output=True, text=True)
     assert out.returncode == 0 and "exominer (3 folds)" in out.stdout, out.stderr
-    # A part of the catalog (its first 60 stars, unlabelled TCEs among them) keeps the run short.
+    # Part of the catalog (its first 60 stars, unlabelled TCEs among them), two of the four models
+    # (the shipped bundles' tests score with the other two) and no sheets keep the run short.
     stars = sorted(tces.star_id.astype(str).unique())[:60]
-    (tmp_path / "from.yaml").write_text(yaml.safe_dump({**DEFAULT_RUN, "results": "results_from",
-                                                        "catalog": {"targets": stars},
-                                                        "models": {"from": str(tmp_path / "run.exosieve")}}))
+    (tmp_path / "from.yaml").write_text(yaml.safe_dump({
+        **DEFAULT_RUN, "results": "results_from", "catalog": {"targets": stars}, "report": {"sheets": 0},
+        "models": {"from": str(tmp_path / "run.exosieve"), "enabled": ["exominer", "astronet"]}}))
     log = snakemake(tmp_path, "--configfile", str(tmp_path / "from.yaml"))
     assert "rule train:" not in log and "score_with_models" in log
     again = pd.read_csv(tmp_path / "results_from" / "report" / "vetted_catalog.csv", dtype={"tce_id": str})
