@@ -53,6 +53,10 @@ MIN_IN_TRANSIT_CADENCES = 3
 # under DEPTH_SHORTFALL of it says the transit did not reach the views (or the catalog is wrong).
 EXPECTED_SNR = 7.0
 DEPTH_SHORTFALL = 0.3
+# Without a catalog depth to expect, a fold whose in-transit cadences sit within this many sigma
+# of the out-of-transit level shows no dip at all at the given ephemeris: a detection's TCE stands
+# at 7 or more (Kepler's threshold is 7.1), a wrong epoch near 0.
+NO_DIP_SNR = 3.0
 
 
 def transit_flag(phase: np.ndarray, flux: np.ndarray, duration: float, catalog_depth: float,
@@ -60,7 +64,8 @@ def transit_flag(phase: np.ndarray, flux: np.ndarray, duration: float, catalog_d
     """Why the views of a TCE may not hold its transit, in words ('' when they do): too few
     in-transit cadences, a single transit, or a depth far below the catalog's where the catalog's
     depth would stand well above the noise. Scored all the same, with this flag beside the score:
-    a model that never saw the transit must not read as confident that there is no planet."""
+    a model that never saw the transit must not read as confident that there is no planet.
+    Without a catalog depth, a fold with no dip above the noise is flagged as such."""
     in_transit = np.abs(phase) < 0.5 * duration
     n_in = int(in_transit.sum())
     reasons = []
@@ -75,6 +80,9 @@ def transit_flag(phase: np.ndarray, flux: np.ndarray, duration: float, catalog_d
         if expected_snr > EXPECTED_SNR and measured.get("depth", 0.0) < DEPTH_SHORTFALL * catalog_depth:
             reasons.append(f"its depth in the light curve, {measured.get('depth', 0.0):.0f} ppm, is far below the "
                            f"catalog's {catalog_depth:.0f} ppm")
+    elif n_in and measured.get("snr", 0.0) < NO_DIP_SNR:
+        reasons.append(f"no dip at this ephemeris: {measured.get('depth', 0.0):.0f} ppm in transit, "
+                       f"{measured.get('snr', 0.0):.1f} sigma; check the period, epoch and duration")
     return "; ".join(reasons)
 
 

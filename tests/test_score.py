@@ -152,7 +152,8 @@ def test_bad_ephemerides_are_named_with_what_to_change_and_the_rest_are_scored(r
 @needs_shared_data
 def test_a_signal_whose_transit_is_not_in_its_views_is_scored_with_a_flag_not_a_verdict(run):
     """Issue 28: a transit the views do not hold (a depth far below the one given, or one transit
-    that nothing confirms) is scored, flagged, with the reason; Kepler-75 b is not flagged."""
+    that nothing confirms, or no dip at all where no depth is given: a wrong epoch) is scored,
+    flagged, with the reason; Kepler-75 b is not flagged, with its depth or without."""
     folder, _ = run
     from exosieve.lightcurves.reader import read_kepler_lightcurve
     lc = read_kepler_lightcurve(kepler75_files(), "757450")
@@ -160,11 +161,15 @@ def test_a_signal_whose_transit_is_not_in_its_views_is_scored_with_a_flag_not_a_
     signals = [{**KEPLER75, "depth": 16000.0},
                # half a period from Kepler-75 b's transits, where the light curve is flat
                {**KEPLER75, "tce_id": "nothing_there", "epoch": 134.452 + 8.884923 / 2, "depth": 16000.0},
-               {"tce_id": "one_transit", "period": 0.6 * span, "epoch": start + 0.5 * span, "duration": 0.2}]
+               {"tce_id": "one_transit", "period": 0.6 * span, "epoch": start + 0.5 * span, "duration": 0.2},
+               {**KEPLER75, "tce_id": "no_depth"},
+               {**KEPLER75, "tce_id": "wrong_epoch", "epoch": 134.452 + 8.884923 / 2}]
     out = score(kepler75_files(), signals, folder).set_index("tce_id")
-    assert out.status.to_dict() == {"757450_1": "scored", "nothing_there": "flagged", "one_transit": "flagged"}
-    assert out.flag["757450_1"] == ""
+    assert out.status.to_dict() == {"757450_1": "scored", "nothing_there": "flagged", "one_transit": "flagged",
+                                    "no_depth": "scored", "wrong_epoch": "flagged"}
+    assert out.flag["757450_1"] == out.flag["no_depth"] == ""
     assert "is far below the catalog's 16000 ppm" in out.flag["nothing_there"]
+    assert out.flag["wrong_epoch"].startswith("no dip at this ephemeris") and "check the period, epoch" in out.flag["wrong_epoch"]
     assert "a single transit" in out.flag["one_transit"]
     assert out.trees.notna().all()                       # scored all the same
 
