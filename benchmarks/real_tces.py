@@ -11,6 +11,7 @@ model's ROC-AUC on these TCEs.
     python benchmarks/real_tces.py --models results/benchmarks/real_views/dr24   # DR24-views-trained
     python benchmarks/real_tces.py --models results/benchmarks/real_views/astronet_dr24 --only astronet
     python benchmarks/real_tces.py --mission tess --models tess_simulated   # the 8 SPOC TOIs, TOI ephemerides
+    python benchmarks/real_tces.py --models kepler_simulated --no-depth     # ephemerides alone: no flag says "no dip"
 
 With ``--mission tess`` the signals are the TOIs of the eight real SPOC 2-min light curves of
 sector 1 (catalogs/toi.csv's ephemerides and TFOPWG dispositions: CP/KP = PC, FP = AFP, APC
@@ -80,15 +81,19 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", default=None, help="score with these of its models only (e.g. "
                         "astronet of a run whose other models read a views dataset's own features)")
     parser.add_argument("--mission", choices=["kepler", "tess"], default="kepler")
+    parser.add_argument("--no-depth", action="store_true", help="score each signal from its ephemeris alone, as a "
+                        "user who knows no depth would (the flags then check for any dip at all)")
     args = parser.parse_args()
     models = load_models(args.models, names=args.only)
     tces, find = kepler_tces(args.data) if args.mission == "kepler" else tess_tces(args.data)
     parts = []
     for star, group in tces.groupby("star_id", sort=False):
-        signals = group[["tce_id", "star_id", "period", "epoch", "duration", "depth"]].to_dict("records")
+        columns = ["tce_id", "star_id", "period", "epoch", "duration"] + ([] if args.no_depth else ["depth"])
+        signals = group[columns].to_dict("records")
         parts.append(score(find(star), signals, models, attributions=False))
-    out = tces[["tce_id", "disposition", "period", "depth"]].merge(pd.concat(parts).drop(columns=["period", "depth"]),
-                                                                  on="tce_id")
+    scores = pd.concat(parts)
+    out = tces[["tce_id", "disposition", "period", "depth"]].merge(
+        scores.drop(columns=[c for c in ("period", "depth") if c in scores]), on="tce_id")
     names = list(models.models)
     pd.set_option("display.width", 220)
     geometry = models.settings["preprocessing"]["views"]
