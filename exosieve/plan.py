@@ -3,7 +3,7 @@
 be preprocessed again (a rerun shard keeps the rows of stars whose inputs did not change, see
 preprocess.py). It is computed with the code the workflow runs (build_catalog, assign_shards,
 star_digests, kept_stars), so its counts are those the preprocess jobs will log
-(tests/test_workflow.py checks them against a real rerun).
+(tests/test_catalog_updates.py checks them against a real rerun).
 """
 
 from __future__ import annotations
