@@ -1,5 +1,5 @@
 """Fuzzing the catalog and preprocessing stages with mutated real inputs (tests/fuzzing.py):
-a few hundred seeded cases here, 1,000 in benchmarks/fuzz.py."""
+a hundred seeded cases here, 1,000 in benchmarks/fuzz.py."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from helpers import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.slow]
 
-CASES = 200
+CASES = 100
 
 
 @pytest.fixture(scope="module")
