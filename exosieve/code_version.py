@@ -6,7 +6,8 @@ included; the top level of the packages' ``__init__`` files on the way, which is
 them runs), found by reading the sources rather than listed by hand,
 so a new helper module cannot be forgotten. The workflow passes each rule its stage's hash as a
 parameter (Snakemake reruns a rule when a parameter changes, and keeps it in its metadata);
-shards also record their code's hash in the file (config.preprocessing_code_hash). Reading the closure over-approximates what runs (an import in a branch never taken
+shards record their code's hash in the file (config.preprocessing_code_hash), and model files
+the training code's (model_files.model_settings). Reading the closure over-approximates what runs (an import in a branch never taken
 counts): a change may rerun a stage that did not need it, never the reverse.
 """
 

@@ -105,13 +105,15 @@ def load_model_file(path: str | Path) -> dict:
 
 
 def model_settings(cfg: dict) -> dict:
-    """What a model file records about how its inputs were made and which run it belongs to."""
+    """What a model file records about how its inputs were made, which run it belongs to and which
+    code trained it (the hash of ``exosieve.training``'s import closure, as shards record theirs)."""
     from . import __version__
+    from .code_version import code_hash
     from .config import preprocessing_hash, preprocessing_settings
     from .shards import SCHEMA_VERSION
     return {"preprocessing_hash": preprocessing_hash(cfg), "preprocessing": preprocessing_settings(cfg),
-            "schema_version": SCHEMA_VERSION, "code_version": __version__, "source": cfg["catalog"]["source"],
-            "folds": int(cfg["cv"]["folds"]), "cv_seed": int(cfg["cv"]["seed"])}
+            "schema_version": SCHEMA_VERSION, "code_version": __version__, "code_hash": code_hash("exosieve.training"),
+            "source": cfg["catalog"]["source"], "folds": int(cfg["cv"]["folds"]), "cv_seed": int(cfg["cv"]["seed"])}
 
 
 # What a views dataset's geometry is declared by (views.preset or these keys): all that a model

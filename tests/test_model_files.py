@@ -83,6 +83,9 @@ def test_a_model_refuses_other_preprocessing_settings_and_other_runs(run):
     # the model file itself is plain: tensors and values, loadable weights-only
     bundle = torch.load(cfg_path, weights_only=True)
     assert bundle["settings"]["preprocessing"]["views"]["global_bins"] == 301 and "estimator" not in bundle
+    # and it says which training code made it, as a shard says which preprocessing code made it
+    from exosieve.code_version import code_hash
+    assert bundle["settings"]["code_hash"] == code_hash("exosieve.training")
 
 
 def test_predict_uses_exactly_the_configured_folds(run):
