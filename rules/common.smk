@@ -81,7 +81,7 @@ PRIMARY = config["models"]["primary"]
 TUNED = [m for m in MODELS if m != "trees" and (m in config["tune"]["models"] or config["models"][m]["from_tuning"])]
 
 
-def model_settings(stage):
+def per_model_settings(stage):
     """Params function of a per-model stage (train, tune): what its model's job reads."""
     return lambda wildcards: stage_settings(config, stage, wildcards.model)
 

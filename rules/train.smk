@@ -18,7 +18,7 @@ if not FROM:
             scores=L.scores("{model}", "{fold}"),
         params:
             code=CODE["train"],
-            settings=model_settings("train"),
+            settings=per_model_settings("train"),
             operational=operational,
             out_dir=L.model_dir("{model}", "{fold}"),
         wildcard_constraints:

@@ -14,7 +14,7 @@ rule tune_fold:
     params:
         code=CODE["tune"],
         # A new search space or budget reruns the study (a fresh one in the same journal file).
-        settings=model_settings("tune"),
+        settings=per_model_settings("tune"),
         operational=operational,
         out_dir=lambda wildcards, output: os.path.dirname(output.best),
     wildcard_constraints:
