@@ -286,14 +286,19 @@ def preprocessing_code_hash(package_dir: str | Path | None = None) -> str:
 
 
 def preprocessing_mismatch(recorded_hash: Any, recorded_settings: Mapping[str, Any] | None,
-                           cfg: Mapping[str, Any]) -> str | None:
+                           cfg: Mapping[str, Any], reads_raw_flux: bool = True) -> str | None:
     """None when ``recorded_hash`` is ``cfg``'s preprocessing hash; else what differs, named by
-    setting when the recorded settings are known."""
-    if str(recorded_hash) == preprocessing_hash(cfg):
+    setting when the recorded settings are known. A reader of no raw-flux array (``reads_raw_flux``
+    False: every model but raw_flux) ignores ``raw_flux``, which only adds those arrays to a shard."""
+    here = preprocessing_settings(cfg)
+    if not reads_raw_flux and recorded_settings is not None:
+        recorded_settings = {**recorded_settings, "raw_flux": here["raw_flux"]}
+        recorded_hash = stable_hash(recorded_settings)
+    if str(recorded_hash) == stable_hash(here):
         return None
     if recorded_settings is None:
-        return f"settings hash {recorded_hash} there, {preprocessing_hash(cfg)} here"
-    return describe_differences(recorded_settings, preprocessing_settings(cfg))
+        return f"settings hash {recorded_hash} there, {stable_hash(here)} here"
+    return describe_differences(recorded_settings, here)
 
 
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:

@@ -135,7 +135,8 @@ def geometry(preprocessing: dict) -> dict:
     return out
 
 
-def check_model_settings(settings: dict, cfg: dict, where: str, same_run: bool = True) -> None:
+def check_model_settings(settings: dict, cfg: dict, where: str, same_run: bool = True,
+                         reads_raw_flux: bool = True) -> None:
     """Refuse a model recorded with ``settings`` under ``cfg`` when its inputs were made with other
     preprocessing settings (they would mean something else) or, for a run's own models
     (``same_run``), when it belongs to another CV run. A model trained on a views dataset knows
@@ -149,7 +150,8 @@ def check_model_settings(settings: dict, cfg: dict, where: str, same_run: bool =
             problems.append(f"it was trained on views of another geometry than this configuration makes ({differs}); "
                             "set views (or views.preset) to the geometry it was trained on")
     else:
-        differs = preprocessing_mismatch(settings["preprocessing_hash"], settings["preprocessing"], cfg)
+        differs = preprocessing_mismatch(settings["preprocessing_hash"], settings["preprocessing"], cfg,
+                                         reads_raw_flux)
         if differs:
             problems.append(f"its inputs were preprocessed with other settings ({differs})")
     if same_run and (settings["folds"], settings["cv_seed"]) != (cfg["cv"]["folds"], cfg["cv"]["seed"]):
@@ -197,7 +199,8 @@ class FoldModel:
     def check(self, cfg: dict, same_run: bool = True) -> None:
         """Refuse to score under a configuration other than the one this model was trained in
         (``same_run``: and to score for another CV run than its own)."""
-        check_model_settings(self.settings, cfg, self.where or f"{self.name} fold {self.bundle.get('fold')}", same_run)
+        check_model_settings(self.settings, cfg, self.where or f"{self.name} fold {self.bundle.get('fold')}", same_run,
+                             reads_raw_flux=any(a.startswith("raw_flux") for a in self.arrays))
 
     def require_inputs(self, data: ShardData) -> None:
         """Refuse, naming what is missing, data that lacks a view array or a scalar feature this

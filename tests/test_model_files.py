@@ -131,6 +131,20 @@ def test_a_views_trained_model_takes_light_curves_made_at_its_geometry_and_with_
         check_model_settings(settings, load({}), "m.pt", same_run=False)
 
 
+def test_only_a_raw_flux_reader_cares_whether_raw_flux_was_made():
+    """raw_flux (models.enabled) only adds the raw-flux arrays to a shard: a model trained beside
+    the raw_flux model scores shards made without them, unless it reads them."""
+    from exosieve.model_files import check_model_settings, model_settings
+    with_raw = model_settings(load({"models": {"enabled": ["trees", "raw_flux"], "primary": "trees"}}))
+    trees_only = load({"models": {"enabled": ["trees"], "primary": "trees"}})
+    check_model_settings(with_raw, trees_only, "trees.pt", same_run=False, reads_raw_flux=False)
+    with pytest.raises(ModelMismatchError, match="raw_flux: True there, False here"):
+        check_model_settings(with_raw, trees_only, "raw_flux.pt", same_run=False, reads_raw_flux=True)
+    knots = load({"models": {"enabled": ["trees"], "primary": "trees"}, "detrend": {"knot_spacing": 0.75}})
+    with pytest.raises(ModelMismatchError, match="knot_spacing: 1.0 there, 0.75 here"):
+        check_model_settings(with_raw, knots, "trees.pt", same_run=False, reads_raw_flux=False)
+
+
 def test_a_cnn_without_a_scalar_branch_scores_inputs_that_lack_its_scalers_features():
     """astronet trained on a views dataset fits a scaler on the dataset's own features but never
     reads them: light curves, which lack those features, must still be scored."""
