@@ -34,3 +34,17 @@ def cfg():
 def small_survey(tmp_path_factory):
     """A 40-star simulated survey written to disk: catalog files and FITS in MAST's layout."""
     return write_survey(tmp_path_factory.mktemp("survey"), 40, 3, 11)
+
+
+# xdist (--dist=loadfile --no-loadscope-reorder) hands test files to its workers in collection
+# order. The files that run the workflow go first, longest first (as measured on 2 cores; the
+# default run, a session fixture, is the longest), so that the short files fill the gaps at the
+# end instead of one worker finishing a long file alone.
+LONGEST_FIRST = ("test_workflow.py", "test_catalog_updates.py", "test_tess_survey.py", "test_code_version.py",
+                 "test_shipped_models.py", "test_views_source.py", "test_tuning.py", "test_slurm.py",
+                 "test_archive_workflow.py", "test_fuzz.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

@@ -26,7 +26,7 @@ def test_kepler_dr24_from_the_archive_restricted_to_named_stars(tmp_path):
                "archive": {"tap_url": server.url + "/TAP", "mast_url": server.url, "cache_dir": str(cache),
                            "backoff": 0.05, "max_wait": 2.0, "timeout": 5.0},
                "shards": 2, "cv": {"folds": 2}, "training": {"max_epochs": 3, "patience": 2},
-               "models": {"enabled": ["trees"], "primary": "trees"}}
+               "models": {"enabled": ["trees"], "primary": "trees"}, "report": {"sheets": 0}}
         (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
         out = snakemake(tmp_path)
     # the run goes on, and says so at the end

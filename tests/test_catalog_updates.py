@@ -50,10 +50,11 @@ def test_catalog_updates_rerun_only_the_changed_stars_as_exosieve_plan_says(tmp_
     base = catalog[catalog.kepid != new_star]
     cat_path = tmp_path / "tces.csv"
     cat_path.write_text(_catalog_text(base))
-    n_shards = 6
+    n_shards = 3
     cfg = {"catalog": {"source": "local", "path": str(cat_path), "stellar_path": str(data / "keplerstellar.csv"),
                        "lightcurve_dir": str(data / "lightcurves")},
-           "shards": n_shards, "cv": {"folds": 2}, "models": {"enabled": ["trees"], "primary": "trees"}}
+           "shards": n_shards, "cv": {"folds": 2}, "models": {"enabled": ["trees"], "primary": "trees"},
+           "report": {"sheets": 0}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     snakemake(tmp_path)
     monkeypatch.chdir(tmp_path)                       # plan reads results/ as snakemake does
@@ -136,7 +137,7 @@ def test_a_shard_of_bad_stars_still_ends_in_a_report_and_only_a_run_with_nothing
     cfg = {"catalog": {"source": "local", "path": str(data / "q1_q17_dr24_tce.csv"),
                        "lightcurve_dir": str(_archive_with_bad_stars(data, tmp_path / "a", bad))},
            "shards": n_shards, "cv": {"folds": 2}, "training": {"max_epochs": 2, "patience": 1},
-           "models": {"enabled": ["trees"], "primary": "trees"}}
+           "models": {"enabled": ["trees"], "primary": "trees"}, "report": {"sheets": 0}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     out = snakemake(tmp_path)
 
