@@ -130,7 +130,7 @@ def _archive_with_bad_stars(data: Path, out: Path, bad: set[str]) -> Path:
 
 def test_a_shard_of_bad_stars_still_ends_in_a_report_and_only_a_run_with_nothing_scored_fails(tmp_path, local_survey):
     data, survey = local_survey
-    n_shards, bad_shard = 4, 2
+    n_shards, bad_shard = 3, 2
     stars = [str(k) for k in survey.catalog.kepid.unique()]
     bad = {s for s in stars if shard_of(s, n_shards) == bad_shard}
     assert 0 < len(bad) < len(stars)

@@ -77,7 +77,9 @@ SETTING_EDITS = {
 }
 # The simulator writes the FITS files the reader reads: an edit reruns simulation and everything
 # after it. A dry run cannot show that (the shard jobs behind the assign_shards checkpoint are
-# planned only once it has rerun), so this one is run.
+# planned only once it has rerun), so the run goes as far as the checkpoint and a dry run plans
+# the rest. The folds are not among them: the catalog it rewrote is the same table, and Snakemake
+# sees that by its checksum (a full run plans them before it can know).
 EVERY_RULE = {"simulate_survey_catalog", "catalog", "assign_shards", "lightcurves", "folds", *AFTER_PREPROCESS}
 
 
@@ -110,7 +112,7 @@ def test_editing_one_module_reruns_its_stage_and_what_depends_on_it_only(tmp_pat
     assert _planned_jobs(work, "models={enabled: [trees, exominer], primary: trees}") == {"train": 2, "report": 1}
     reader = work / "exosieve" / "lightcurves" / "reader.py"
     reader.write_bytes(reader.read_bytes() + b"\n# an edit\n")
-    done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work, capture_output=True,
-                          text=True, check=True)
-    ran = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):$", done.stdout + done.stderr, re.M)) - {"all"}
-    assert ran == EVERY_RULE
+    done = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "results/shards/manifest.csv"],
+                          cwd=work, capture_output=True, text=True, check=True)
+    ran = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):$", done.stdout + done.stderr, re.M))
+    assert "assign_shards" in ran and ran | _planned(work) == EVERY_RULE - {"folds"}
