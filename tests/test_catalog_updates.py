@@ -37,7 +37,7 @@ def _catalog_text(df: pd.DataFrame) -> str:
 
 
 def test_catalog_updates_rerun_only_the_changed_stars_as_exosieve_plan_says(tmp_path, local_survey, monkeypatch):
-    """Each update reruns only the shard it touches, that shard preprocesses only the changed star
+    """Each update reruns only the shards it touches, each preprocesses only its changed stars
     (the others keep their rows), and `exosieve plan` says so beforehand: its per-shard counts are
     checked against what the preprocess jobs log. A new label mapping reruns no preprocessing; a
     replaced light-curve file in the local folder reruns its star."""
@@ -59,32 +59,38 @@ def test_catalog_updates_rerun_only_the_changed_stars_as_exosieve_plan_says(tmp_
     snakemake(tmp_path)
     monkeypatch.chdir(tmp_path)                       # plan reads results/ as snakemake does
 
-    def check_update(star: int) -> None:
+    def check_update(*stars: int) -> None:
         plan = plan_update(load(tmp_path / "config.yaml"))
-        shard = f"{shard_of(str(star), n_shards):03d}"
+        changed = pd.Series([f"{shard_of(str(s), n_shards):03d}" for s in stars]).value_counts().sort_index()
         rerun = plan.shards[plan.shards.rerun]
-        assert list(rerun.shard) == [shard] and list(rerun.stars_preprocessed) == [1], plan.format()
+        assert list(rerun.shard) == list(changed.index), plan.format()
+        assert list(rerun.stars_preprocessed) == list(changed), plan.format()
         assert plan.retrain
         snakemake(tmp_path, "results/shards/manifest.csv")  # catalog + shard assignment only
         dry = snakemake(tmp_path, "-n")
         counts = job_counts(dry)
-        assert counts.get("preprocess") == 1 and counts.get("lightcurves") == 1, dry
-        assert planned_wildcards(dry, "preprocess") == [f"shard={shard}"]
+        assert counts.get("preprocess") == len(changed) and counts.get("lightcurves") == len(changed), dry
+        assert planned_wildcards(dry, "preprocess") == [f"shard={s}" for s in changed.index]
         assert counts.get("folds") == 1 and counts.get("train") == 2 and "evaluate" not in counts
         assert counts.get("shard_list") == 1
         assert counts.get("report") == 1
         # Only the shards are brought up to date between updates (the dry run above is what a full
         # run would do); the last step below runs everything.
         snakemake(tmp_path, *(f"results/shards/{s}.h5" for s in plan.shards.shard))
-        log = (tmp_path / "results" / "logs" / "preprocess" / f"{shard}.log").read_text()
-        n = int(rerun.stars.iloc[0])
-        assert f"stars preprocessed: 1 of {n} ({n - 1} kept, inputs unchanged)" in log, log
+        for (shard, k), n in zip(changed.items(), rerun.stars):
+            log = (tmp_path / "results" / "logs" / "preprocess" / f"{shard}.log").read_text()
+            assert f"stars preprocessed: {k} of {n} ({n - k} kept, inputs unchanged)" in log, log
 
-    # 1. One TCE on a new star.
+    # Two updates, each of two kinds at once, to keep the test short.
+    # 1. One TCE on a new star, and one light-curve file of another star replaced in the local
+    #    folder (a repaired download: new modification time).
     added = pd.concat([base, catalog[catalog.kepid == new_star].head(1)], ignore_index=True)
     cat_path.write_text(_catalog_text(added))
-    check_update(new_star)
-    # 2. On one star, one TCE removed and another's period changed (one update, to keep the test short).
+    other = int(added.kepid.iloc[0])
+    fits = sorted((data / "lightcurves").glob(f"*/{other:09d}/*.fits"))[0]
+    os.utime(fits, ns=(fits.stat().st_atime_ns, fits.stat().st_mtime_ns + 10**9))
+    check_update(new_star, other)
+    # 2. On one star, one TCE removed and another's period changed.
     star = int(added.kepid[added.kepid.duplicated()].iloc[0])
     first, second = added.index[added.kepid == star][:2]
     changed = added.copy()
@@ -92,11 +98,6 @@ def test_catalog_updates_rerun_only_the_changed_stars_as_exosieve_plan_says(tmp_
     changed = changed.drop(index=first).reset_index(drop=True)
     cat_path.write_text(_catalog_text(changed))
     check_update(star)
-    # 3. One light-curve file of the local folder replaced (a repaired download: new modification time).
-    other = int(changed.kepid.iloc[0])
-    fits = sorted((data / "lightcurves").glob(f"*/{other:09d}/*.fits"))[0]
-    os.utime(fits, ns=(fits.stat().st_atime_ns, fits.stat().st_mtime_ns + 10**9))
-    check_update(other)
     # 4. A new label mapping (NTP no longer a negative): no light curve, no shard is redone.
     relabelled = {**cfg, "catalog": {**cfg["catalog"], "labels": {"positive": ["PC"], "negative": ["AFP"]}}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(relabelled))

@@ -99,7 +99,7 @@ def test_views_source_runs_cv_without_features_and_scores_the_external_test_set(
     cfg = {"catalog": {"source": "views", "path": str(tmp_path / "train.tfrecord"), "labels": LABELS},
            "evaluation": {"test_path": str(tmp_path / "test.npz")},
            "shards": 2, "cv": {"folds": 2}, "training": {"max_epochs": 6, "patience": 3},
-           "report": {"sheets": 2}}
+           "report": {"sheets": 1}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     run = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                           "--directory", str(tmp_path), "--configfile", str(tmp_path / "config.yaml"),
