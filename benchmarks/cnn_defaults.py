@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from helpers import SHARED_DATA  # noqa: E402
 
 from exosieve.config import load, stable_hash  # noqa: E402
+from exosieve.layout import RunLayout  # noqa: E402
 
 DR24_VIEWS = SHARED_DATA / "views" / "kepler_dr24_dartvetter"
 ASTRONET = {"preset": "astronet"}
@@ -93,7 +94,7 @@ def fold_result(name: str, model_over: dict, train_over: dict, fold: int, shard:
                                       **({"max_epochs": max_epochs} if max_epochs else {})}})
     cfg = load(user)
     key = stable_hash({"model": cfg["models"]["astronet"], "training": cfg["training"], "cv": cfg["cv"]})
-    out = work / "runs" / f"{name}-{key}" / f"fold_{fold}"
+    out = Path(RunLayout(work / "runs" / f"{name}-{key}").model_dir("astronet", fold))
     done = out / "result.json"
     if done.exists():
         return json.loads(done.read_text())

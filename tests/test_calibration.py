@@ -13,6 +13,7 @@ from exosieve.calibration import (Calibration, MultiplicityRatio, apply_multipli
                                   multiplicity_ratio)
 from exosieve.config import load
 from exosieve.evaluation import evaluate_fold, expected_calibration_error, reliability, threshold_for_precision
+from exosieve.layout import RunLayout
 from exosieve.model_files import FoldModel
 from exosieve.training import train_fold
 from helpers import imbalanced_shards
@@ -74,12 +75,13 @@ def test_out_of_fold_scores_are_probabilities_on_an_imbalanced_set(tmp_path, imb
     scores promise far more than they deliver; the mean probability is the planet fraction."""
     cfg = load({"features": ["snr", "depth", "period"], "training": {"imbalance": imbalance}, "cv": {"folds": 3}})
     shards, folds_csv = imbalanced_shards(tmp_path, cfg)
+    layout = RunLayout(tmp_path / "results")
     oof = []
     for fold in range(3):
-        train_fold(shards, folds_csv, fold, cfg, tmp_path / f"fold_{fold}", model="trees", progress=False)
-        model = FoldModel(tmp_path / f"fold_{fold}" / "model.pt")
+        train_fold(shards, folds_csv, fold, cfg, layout.model_dir("trees", fold), model="trees", progress=False)
+        model = FoldModel(layout.model_file("trees", fold))
         assert model.calibration.fitted_on == "validation" and model.calibration.n > 100
-        oof.append(evaluate_fold(tmp_path / f"fold_{fold}" / "model.pt", shards, folds_csv, fold,
+        oof.append(evaluate_fold(layout.model_file("trees", fold), shards, folds_csv, fold,
                                  tmp_path / f"scores_{fold}.csv", cfg))
     oof = pd.concat(oof)
     oof = oof[oof.role == "test"]

@@ -70,7 +70,7 @@ def test_catalog_updates_rerun_only_the_changed_stars_as_exosieve_plan_says(tmp_
         dry = snakemake(tmp_path, "-n")
         counts = job_counts(dry)
         assert counts.get("preprocess") == len(changed) and counts.get("lightcurves") == len(changed), dry
-        assert planned_wildcards(dry, "preprocess") == [f"shard={s}" for s in changed.index]
+        assert sorted(planned_wildcards(dry, "preprocess")) == [f"shard={s}" for s in changed.index]
         assert counts.get("folds") == 1 and counts.get("train") == 2 and "evaluate" not in counts
         assert counts.get("shard_list") == 1
         assert counts.get("report") == 1
