@@ -157,10 +157,11 @@ def test_a_shard_of_bad_stars_still_ends_in_a_report_and_only_a_run_with_nothing
     assert f"ExoSieve: {len(bad_tces)} TCE(s) on {len(bad)} star(s) could not be scored" in out
     assert (report / "index.html").stat().st_size > 0
 
-    # Every star bad: nothing can be scored, and the run says why and what to do.
+    # Every star bad (one shard of them): nothing can be scored, and the run says why and what to do.
     run2 = tmp_path / "all_bad"
     run2.mkdir()
     cfg["catalog"]["lightcurve_dir"] = str(_archive_with_bad_stars(data, run2, set(stars)))
+    cfg["shards"] = 1
     (run2 / "config.yaml").write_text(yaml.safe_dump(cfg))
     result = subprocess.run([*SNAKEMAKE, "--directory", str(run2)], capture_output=True, text=True)
     assert result.returncode != 0

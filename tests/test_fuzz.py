@@ -11,7 +11,7 @@ from helpers import SHARED_DATA, needs_shared_data
 
 pytestmark = [needs_shared_data, pytest.mark.slow]
 
-CASES = 100
+CASES = 70     # seeds 0-69 reach every mutation (the first 60 miss one)
 
 
 @pytest.fixture(scope="module")

@@ -114,7 +114,7 @@ def test_ffi_products_are_written_found_and_read(survey):
 
 @pytest.mark.slow
 def test_a_tiny_tess_survey_runs_the_whole_workflow(tmp_path):
-    cfg = {"survey": {"mission": "tess", "stars": 60, "sectors": 2}, "views": {"preset": "tess"},
+    cfg = {"survey": {"mission": "tess", "stars": 40, "sectors": 2}, "views": {"preset": "tess"},
            "cv": {"folds": 2}, "training": {"max_epochs": 3, "patience": 2}, "report": {"sheets": 1}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     run = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory",

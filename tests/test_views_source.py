@@ -98,7 +98,7 @@ def test_views_source_runs_cv_without_features_and_scores_the_external_test_set(
     np.savez(tmp_path / "test.npz", **make_views(80, seed=2))
     cfg = {"catalog": {"source": "views", "path": str(tmp_path / "train.tfrecord"), "labels": LABELS},
            "evaluation": {"test_path": str(tmp_path / "test.npz")},
-           "shards": 2, "cv": {"folds": 2}, "training": {"max_epochs": 6, "patience": 3},
+           "shards": 2, "cv": {"folds": 2}, "training": {"max_epochs": 4, "patience": 2},
            "report": {"sheets": 1}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     run = subprocess.run([sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
