@@ -3,9 +3,16 @@ simulated surveys) live in helpers.py, where test modules and benchmarks import 
 
 from __future__ import annotations
 
-import pytest
+import os
 
-from helpers import SHARED_DATA, write_survey
+# One thread per library pool (torch, scikit-learn's OpenMP), set before either loads: xdist runs
+# a test file per core, and a pool per core in each would oversubscribe them (OpenMP threads spin
+# while they wait). Snakemake does the same for its jobs (OMP_NUM_THREADS = the job's threads).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+from helpers import SHARED_DATA, write_survey  # noqa: E402
 
 
 @pytest.fixture
