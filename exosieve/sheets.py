@@ -66,7 +66,7 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
                 ax.fill_between(x, 0, 1, where=coverage < 0.5, color="grey", alpha=0.25, lw=0,
                                 transform=ax.get_xaxis_transform(), label="no data")
                 ax.legend(fontsize=6, loc="lower left")
-        ax.set_title(title, fontsize=9, y=1.0)
+        ax.set_title(title, fontsize=9, y=1.0)   # a fixed height: no layout pass to place each title
         ax.tick_params(labelsize=7)
     if attrs:
         ax = axes.flat[len(panels)]
