@@ -149,3 +149,20 @@ def test_simulate_prints_a_command_that_snakemake_accepts(tmp_path):
     assert dry.returncode == 0, dry.stderr[-3000:]
     # Light curves and preprocessing join the plan once shard assignment (a checkpoint) has run.
     assert all(rule in dry.stdout for rule in ("catalog", "assign_shards", "train", "report"))
+
+
+def test_systems_periods_and_false_positives_beside_other_tces_are_the_skys():
+    """DR24's table: 41% of the PCs share their star with another PC, 6.9% have periods of
+    100-500 d; 22% of the AFPs and 37% of the NTPs (44% of the PCs) share their star with a TCE at
+    a period that is neither theirs nor twice or half it. Over Kepler's 17 quarters."""
+    from exosieve.catalog.ephemeris import has_distinct_neighbour
+    c = draw_survey(1500, 17, 2024).catalog.rename(columns={"kepid": "star_id", "tce_period": "period"})
+    c["distinct"] = has_distinct_neighbour(c)
+    labelled = c[c.av_training_set != "UNK"]
+    pc = labelled[labelled.av_training_set == "PC"]
+    assert (pc.star_id.map(pc.star_id.value_counts()) >= 2).mean() > 1 / 3
+    assert pc.period.between(100, 500).mean() == pytest.approx(0.069, abs=0.03)
+    assert pc.period.between(3, 30).mean() == pytest.approx(0.64, abs=0.08)
+    share = labelled.groupby("av_training_set").distinct.mean()
+    assert share["AFP"] == pytest.approx(0.22, abs=0.05) and share["NTP"] == pytest.approx(0.37, abs=0.07)
+    assert share["PC"] > share["NTP"] > share["AFP"]

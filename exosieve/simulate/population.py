@@ -43,8 +43,8 @@ R_EARTH_OVER_R_SUN = 0.009158
 # depth (``leak``: its period, its V shape and secondary, a centroid pulled towards it), close
 # binaries' ellipsoidal modulation (``ellipsoidal``: two unequal minima per orbit, periods of hours
 # to days), and variability or systematics just above the noise.
-CLASS_FRACTIONS = {"planet": 0.14, "eb": 0.15, "blend": 0.15, "leak": 0.18, "ellipsoidal": 0.08,
-                   "spots": 0.05, "pulsation": 0.04, "systematic": 0.04, "glitch": 0.035}
+CLASS_FRACTIONS = {"planet": 0.17, "eb": 0.15, "blend": 0.15, "leak": 0.18, "ellipsoidal": 0.08,
+                   "spots": 0.04, "pulsation": 0.03, "systematic": 0.03, "glitch": 0.025}
 # TESS (simulate/tess.py): 21" pixels hold more and deeper blends; the spacecraft's momentum dumps
 # and scattered light make TCEs of their own; Kepler's sudden pixel-sensitivity drops do not occur.
 TESS_CLASS_FRACTIONS = {"planet": 0.15, "eb": 0.13, "blend": 0.22, "leak": 0.10, "ellipsoidal": 0.06,
@@ -58,14 +58,30 @@ UNLABELLED_FRACTION = 0.15
 # the labelled TCEs carries another class's label. The truth table keeps the true class.
 WRONG_LABEL_FRACTION = 0.03
 # Stars that host more than one class: a planet around an eclipsing binary's host (or a star
-# with a background EB), and a planet host with a background EB.
-PLANET_ON_EB_STAR, BLEND_ON_PLANET_STAR = 0.10, 0.06
+# with a background EB), and a planet host with a background EB. TESS keeps its earlier rates;
+# on DR24's table 2% of the PCs share their star with an AFP at another period.
+PLANET_ON_EB_STAR, BLEND_ON_PLANET_STAR = 0.03, 0.03
+TESS_PLANET_ON_EB_STAR, TESS_BLEND_ON_PLANET_STAR = 0.10, 0.06
+# A false positive's star seldom makes one TCE: the pipeline searches again once a signal is
+# removed and finds what is left of it. On DR24's table an AFP's star holds 2.4 TCEs on average (a
+# PC's 1.8), and 22% of the AFPs and 37% of the NTPs share their star with a TCE at a period that is
+# neither theirs nor twice or half it (44% of the PCs); a quarter of those are the same signal at
+# another ratio (3, 1/3, 3/2, 2/3), the rest spurious detections at unrelated periods, 43% of them
+# unlabelled. Per periodic false positive, the chance of a TCE at such a ratio (ECHO_FRACTION), and
+# per false-positive star, of a spurious detection of the noise and systematics left
+# (SPURIOUS_FRACTION, by the star's disposition). Kepler only: the TESS survey is unchanged.
+ECHO_RATIOS = (3.0, 1 / 3, 1.5, 2 / 3)
+ECHO_FRACTION = 0.08
+SPURIOUS_FRACTION = {"AFP": 0.1, "NTP": 0.1}
+SPURIOUS_UNLABELLED_FRACTION = 0.43
 # Real DR24 NTP durations [h]: log10 mean 0.64, standard deviation 0.34 (2,541 NTPs).
 NTP_LOG10_DURATION_HOURS = (0.64, 0.34)
+PERIODIC_KINDS = ("eb", "blend", "leak", "ellipsoidal", "spots", "pulsation")
 SIGNAL_COLUMNS = ["kind", "signal_id", "period", "epoch", "k", "a_rs", "b", "u1", "u2",
                   "sec_ratio", "sec_phase", "dilution", "amp", "var_period", "events",
                   "event_width", "true_depth", "duration", "snr", "radius_earth"]
 DETECTION_SNR = 7.1
+PERIOD_BREAK, OCCURRENCE_RISE = 10.0, 2.0
 
 
 @dataclass
@@ -121,7 +137,15 @@ def _draw_stars(rng, n, quarters) -> pd.DataFrame:
     return stars
 
 
-def _planet(rng, star, baseline, t_start):
+def _transiting_planet_rate(period):
+    """Relative rate of transiting planets per log period (maximum 1): occurrence rises as P^2 up
+    to 10 d and is flat beyond (Howard et al. 2012), and a planet transits with probability
+    R*/a, which falls as P^(-2/3)."""
+    ratio = np.asarray(period) / PERIOD_BREAK
+    return np.where(ratio < 1, ratio ** (OCCURRENCE_RISE - 2 / 3), ratio ** (-2 / 3))
+
+
+def _planet(rng, star, baseline, t_start, weighted=True):
     """Draw planets from realistic distributions until one would be detected (SNR >= 7.1): periods
     up to a third of the baseline (three transits), at most 500 d, so that 17 quarters hold
     planets of 100-500 d as Kepler's DR24 candidates do."""
@@ -129,6 +153,9 @@ def _planet(rng, star, baseline, t_start):
     for _ in range(200):
         m = 64
         period = np.exp(rng.uniform(np.log(0.6), np.log(p_max), m))
+        if weighted:
+            period = period[rng.random(m) < _transiting_planet_rate(period)]
+            m = len(period)
         # Occurrence rises steeply toward small radii: dN/dR ~ R^-1.8 from 0.8 to 20 Earth radii.
         u = rng.random(m)
         a_, b_ = 0.8 ** -0.8, 20.0 ** -0.8
@@ -294,6 +321,7 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int, mission: str = "kepler
     probs = np.array(list(fractions.values()))
     main = rng.choice(kinds, size=n_stars, p=probs / probs.sum())
     rows = []
+    kepler = mission != "tess"
     for star, kind in zip(stars.itertuples(index=False), main):
         # Each star's own span: TESS stars are seen in different sectors (for the signal-to-noise,
         # a TESS star's "baseline" is the days it was observed).
@@ -302,15 +330,15 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int, mission: str = "kepler
         if kind == "planet":
             n_planets = 1 + (rng.random() < 0.3) + (rng.random() < 0.1)
             for _ in range(n_planets):
-                pl = _planet(rng, star, baseline, t_start)
+                pl = _planet(rng, star, baseline, t_start, weighted=kepler)
                 if pl is not None:
                     signals.append(pl)
-            if rng.random() < BLEND_ON_PLANET_STAR:
+            if rng.random() < (BLEND_ON_PLANET_STAR if kepler else TESS_BLEND_ON_PLANET_STAR):
                 signals.append(_eclipsing_binary(rng, star, baseline, t_start, blend=True))
         elif kind in ("eb", "blend"):
             signals.append(_eclipsing_binary(rng, star, baseline, t_start, blend=kind == "blend"))
-            if rng.random() < PLANET_ON_EB_STAR:
-                pl = _planet(rng, star, baseline, t_start)
+            if rng.random() < (PLANET_ON_EB_STAR if kepler else TESS_PLANET_ON_EB_STAR):
+                pl = _planet(rng, star, baseline, t_start, weighted=kepler)
                 if pl is not None:
                     signals.append(pl)
         elif kind == "leak":
@@ -322,16 +350,24 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int, mission: str = "kepler
             signals.append(instrument_ntp(rng, kind, star))
         else:
             signals.append(_non_transiting(rng, kind, star, baseline, t_start))
+        spurious = kepler and kind != "planet" and rng.random() < SPURIOUS_FRACTION[DISPOSITION[kind]]
+        if spurious:
+            signals.append(_non_transiting(rng, "systematic" if rng.random() < 0.6 else "glitch", star,
+                                           baseline, t_start))
         for sig_id, sig in enumerate(signals):
             sig["signal_id"] = sig_id
-            rows.extend(_reported_tces(rng, star, sig, baseline))
+            tces = _reported_tces(rng, star, sig, baseline, echoes=kepler)
+            for tce in tces:
+                tce["spurious"] = spurious and sig is signals[-1] or tce["rep_factor"] in ECHO_RATIOS
+            rows.extend(tces)
     truth = pd.DataFrame(rows)
     for col in SIGNAL_COLUMNS:  # tiny surveys may lack a class; keep the schema fixed anyway
         if f"sig_{col}" not in truth.columns:
             truth[f"sig_{col}"] = np.nan
     truth["tce_plnt_num"] = truth.groupby("kepid").cumcount() + 1
     truth.insert(0, "tce_id", truth.kepid.astype(str) + "_" + truth.tce_plnt_num.astype(str))
-    unlabelled = rng.random(len(truth)) < UNLABELLED_FRACTION
+    unlabelled = rng.random(len(truth)) < np.where(truth.spurious, SPURIOUS_UNLABELLED_FRACTION,
+                                                    UNLABELLED_FRACTION)
     label = truth["true_class"].map(DISPOSITION).to_numpy(dtype=object)
     wrong = ~unlabelled & (rng.random(len(truth)) < WRONG_LABEL_FRACTION)
     others = {"PC": ["AFP", "NTP"], "AFP": ["PC", "NTP"], "NTP": ["PC", "AFP"]}
@@ -342,9 +378,10 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int, mission: str = "kepler
     return SimulatedSurvey(stars=stars, truth=truth, catalog=catalog)
 
 
-def _reported_tces(rng, star, sig, baseline) -> list[dict]:
-    """How a detection pipeline reports a signal: sometimes at twice or half the period, and an
-    EB's secondary eclipse sometimes as a TCE of its own."""
+def _reported_tces(rng, star, sig, baseline, echoes: bool = True) -> list[dict]:
+    """How a detection pipeline reports a signal: sometimes at twice or half the period, an EB's
+    secondary eclipse sometimes as a TCE of its own, and (``echoes``) a periodic false positive
+    sometimes again at another ratio of its period (ECHO_RATIOS), with three transits or more."""
     base = dict(kepid=star.kepid, true_class=sig["kind"], **{f"sig_{k}": v for k, v in sig.items()})
     reported = dict(period=sig["period"], epoch=sig["epoch"], duration=sig["duration"],
                     depth=sig["true_depth"], factor=1.0)
@@ -362,6 +399,12 @@ def _reported_tces(rng, star, sig, baseline) -> list[dict]:
                        depth=sig["true_depth"] * sig["sec_ratio"], factor=1.0)
             out.append({**base, "true_class": "eb_secondary", **{f"rep_{k}": v for k, v in sec.items()}})
     out.insert(0, {**base, **{f"rep_{k}": v for k, v in reported.items()}})
+    if echoes and DISPOSITION[sig["kind"]] != "PC" and sig["kind"] in PERIODIC_KINDS \
+            and rng.random() < ECHO_FRACTION:
+        ratio = ECHO_RATIOS[int(rng.integers(len(ECHO_RATIOS)))]
+        if sig["period"] * ratio < baseline / 3:
+            echo = dict(reported, period=sig["period"] * ratio, factor=ratio)
+            out.append({**base, **{f"rep_{k}": v for k, v in echo.items()}})
     return out
 
 
