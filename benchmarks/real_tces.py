@@ -104,8 +104,13 @@ def main() -> int:
     table = out[["tce_id", "disposition", "period", "depth"]].copy()
     for name in names:
         table[name] = [f"{m:.3f} ({s:.3f})" if np.isfinite(m) else "-" for m, s in zip(out[name], out[f"{name}_std"])]
-    table["note"] = out.error.fillna(out.flag).fillna("").str[:70]
+    table["note"] = out.error.fillna(out.flag).fillna("").str[:70]   # in full below the table
     print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    notes = out.error.replace("", np.nan).fillna(out.flag.replace("", np.nan))
+    if notes.notna().any():
+        print("\nnotes in full:")
+        for tce_id, note in zip(out.tce_id[notes.notna()], notes.dropna()):
+            print(f"  {tce_id}: {note}")
     scored = out.dropna(subset=names)
     labelled = scored[scored.disposition.isin(["PC", "AFP", "NTP"])]
     y = (labelled.disposition == "PC").to_numpy()

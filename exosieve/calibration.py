@@ -9,9 +9,10 @@ beta calibration (Kull, Silva Filho & Flach 2017):
     p = sigmoid(a * ln(raw) - b * ln(1 - raw) + c)
 
 Platt scaling of the logit is the case a = b; two slopes let the map correct a model that is too
-sure of itself at one end and not the other, which the default run's CNNs are: astronet's
-out-of-fold scores around 0.14 held 7.5% planets while those around 0.75-0.85 held 89-92%, and no
-single slope fits both. Measured on that run (1,468 labelled TCEs, each fold calibrated on its
+sure of itself at one end and not the other, which the default run's CNNs were when the map was
+chosen: astronet's out-of-fold scores around 0.14 held 7.5% planets while those around 0.75-0.85
+held 89-92%, and no single slope fits both. Measured on that run (its survey of the time: 1,468
+labelled TCEs, each fold calibrated on its
 ~235 validation TCEs, pooled out-of-fold ECE): exominer 0.015 (Platt) / 0.016 (beta), astronet
 0.031 / 0.019, raw_flux 0.027 / 0.023, trees 0.025 / 0.020. (Averaging Platt's map over its two
 parameters' posterior, tried first, gave 0.018, 0.034, 0.028, 0.026 there.)

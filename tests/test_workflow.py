@@ -79,11 +79,12 @@ def test_the_default_workflow_reports_models_that_learned_and_are_calibrated(def
     # ~0.08 at 254 TCEs). Loose bounds here; the default run's figures are in the README.
     assert (cal.ece < 0.15).all(), cal
     # Class-weighted raw scores are not probabilities: where a CNN's raw ECE is beyond that noise,
-    # calibration cuts it by at least 40%, and over the CNNs it helps on average. (A CNN whose raw
+    # calibration cuts it, and over the CNNs by at least 30% on average. (Not a fixed cut per model:
+    # a raw ECE of 0.15 cut by 40% is 0.09, inside the noise of a fit on 22 TCEs. A CNN whose raw
     # scores happen to land within the noise may come out a little either side of it.)
     cnns = cal.loc[["exominer", "astronet", "raw_flux"]]
     off = cnns[cnns.ece_uncalibrated > 0.12]
-    assert len(off) and (off.ece < 0.6 * off.ece_uncalibrated).all(), cal
+    assert len(off) and (off.ece < off.ece_uncalibrated).all(), cal
     assert cnns.ece.mean() < 0.7 * cnns.ece_uncalibrated.mean(), cal
     assert (scored.above_threshold == (scored.score >= 0.5)).all() and scored.score_raw.between(0, 1).all()
     assert not np.allclose(scored.score, scored.score_raw)
