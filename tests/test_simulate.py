@@ -166,3 +166,24 @@ def test_systems_periods_and_false_positives_beside_other_tces_are_the_skys():
     share = labelled.groupby("av_training_set").distinct.mean()
     assert share["AFP"] == pytest.approx(0.22, abs=0.05) and share["NTP"] == pytest.approx(0.37, abs=0.07)
     assert share["PC"] > share["NTP"] > share["AFP"]
+
+
+def test_a_planets_neighbours_transit_inside_its_secondary_window():
+    """What the secondary search must not read as an eclipse is in the survey: over the default six
+    quarters most planets beside another signal have one of its transits within a transit
+    duration of their own phase 0.5."""
+    from exosieve.simulate.population import quarters_for
+    s = draw_survey(1500, 6, 2024)
+    start, end = quarters_for(6)[0][2], quarters_for(6)[-1][3]
+    signals = s.truth.drop_duplicates(["kepid", "sig_signal_id"])
+    pairs = signals[signals.true_class == "planet"].merge(signals, on="kepid", suffixes=("", "_o"))
+    pairs = pairs[pairs.sig_signal_id != pairs.sig_signal_id_o]
+    inside = []
+    for p in pairs.itertuples():
+        cycles = np.arange(np.ceil((start - p.sig_epoch_o) / p.sig_period_o),
+                           np.floor((end - p.sig_epoch_o) / p.sig_period_o) + 1)
+        phase = ((p.sig_epoch_o + cycles * p.sig_period_o - p.sig_epoch) / p.sig_period) % 1
+        inside.append(np.any(np.abs(phase - 0.5) < p.sig_duration / p.sig_period))
+    per_planet = pd.Series(inside, index=pairs.kepid.astype(str) + "_" + pairs.sig_signal_id.astype(str))
+    per_planet = per_planet.groupby(level=0).any()
+    assert len(per_planet) > 150 and per_planet.mean() > 0.5
