@@ -73,9 +73,10 @@ TESS_PLANET_ON_EB_STAR, TESS_BLEND_ON_PLANET_STAR = 0.10, 0.06
 ECHO_RATIOS = (3.0, 1 / 3, 1.5, 2 / 3)
 ECHO_FRACTION = 0.08
 SPURIOUS_FRACTION = {"AFP": 0.1, "NTP": 0.1}
-SPURIOUS_UNLABELLED_FRACTION = 0.43
+EXTRA_TCE_UNLABELLED_FRACTION = 0.43
 # Real DR24 NTP durations [h]: log10 mean 0.64, standard deviation 0.34 (2,541 NTPs).
 NTP_LOG10_DURATION_HOURS = (0.64, 0.34)
+# False positives that repeat at a period, so a pipeline may report them again at another ratio of it.
 PERIODIC_KINDS = ("eb", "blend", "leak", "ellipsoidal", "spots", "pulsation")
 SIGNAL_COLUMNS = ["kind", "signal_id", "period", "epoch", "k", "a_rs", "b", "u1", "u2",
                   "sec_ratio", "sec_phase", "dilution", "amp", "var_period", "events",
@@ -357,8 +358,8 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int, mission: str = "kepler
         for sig_id, sig in enumerate(signals):
             sig["signal_id"] = sig_id
             tces = _reported_tces(rng, star, sig, baseline, echoes=kepler)
-            for tce in tces:
-                tce["spurious"] = spurious and sig is signals[-1] or tce["rep_factor"] in ECHO_RATIOS
+            for tce in tces:     # a further TCE of a false positive's star: often unlabelled
+                tce["extra_tce"] = (spurious and sig is signals[-1]) or tce["rep_factor"] in ECHO_RATIOS
             rows.extend(tces)
     truth = pd.DataFrame(rows)
     for col in SIGNAL_COLUMNS:  # tiny surveys may lack a class; keep the schema fixed anyway
@@ -366,7 +367,7 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int, mission: str = "kepler
             truth[f"sig_{col}"] = np.nan
     truth["tce_plnt_num"] = truth.groupby("kepid").cumcount() + 1
     truth.insert(0, "tce_id", truth.kepid.astype(str) + "_" + truth.tce_plnt_num.astype(str))
-    unlabelled = rng.random(len(truth)) < np.where(truth.spurious, SPURIOUS_UNLABELLED_FRACTION,
+    unlabelled = rng.random(len(truth)) < np.where(truth.extra_tce, EXTRA_TCE_UNLABELLED_FRACTION,
                                                     UNLABELLED_FRACTION)
     label = truth["true_class"].map(DISPOSITION).to_numpy(dtype=object)
     wrong = ~unlabelled & (rng.random(len(truth)) < WRONG_LABEL_FRACTION)
@@ -399,8 +400,7 @@ def _reported_tces(rng, star, sig, baseline, echoes: bool = True) -> list[dict]:
                        depth=sig["true_depth"] * sig["sec_ratio"], factor=1.0)
             out.append({**base, "true_class": "eb_secondary", **{f"rep_{k}": v for k, v in sec.items()}})
     out.insert(0, {**base, **{f"rep_{k}": v for k, v in reported.items()}})
-    if echoes and DISPOSITION[sig["kind"]] != "PC" and sig["kind"] in PERIODIC_KINDS \
-            and rng.random() < ECHO_FRACTION:
+    if echoes and sig["kind"] in PERIODIC_KINDS and rng.random() < ECHO_FRACTION:
         ratio = ECHO_RATIOS[int(rng.integers(len(ECHO_RATIOS)))]
         if sig["period"] * ratio < baseline / 3:
             echo = dict(reported, period=sig["period"] * ratio, factor=ratio)
