@@ -26,7 +26,7 @@ from .catalog.ephemeris import same_signal
 from .catalog.table import STELLAR_COLUMNS
 from .detrend import detrend, fit_trend, robust_std, transit_mask
 from .features import measure_features
-from .lightcurves.reader import quality_bitmask, read_kepler_lightcurve
+from .lightcurves.reader import read_kepler_lightcurve
 from .shards import ShardData, ShardError, ShardSet, provenance, write_shard
 from .utils import FAILURE_COLUMNS, FLAGGED_STAGE, TargetError, atomic_output
 from .views import ViewMaker, array_shape, phase_fold, raw_flux_fold, raw_flux_view, shard_arrays
@@ -311,8 +311,7 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
                      shard: str, out_h5: str | Path, failures_csv: str | Path,
                      lightcurve_failures: str | Path | None = None, progress: bool = True) -> dict:
     """Build one HDF5 shard and its failure manifest, keeping the rows of the shard it replaces
-    whose inputs did not change (``reusable_rows``); returns counts. The seconds it logs are its
-    work, lightkurve's import left out (seconds that every job reading a file pays once)."""
+    whose inputs did not change (``reusable_rows``); returns counts."""
     started = time.perf_counter()
     targets = read_targets(targets_csv)
     index = pd.read_csv(lightcurve_index, dtype={"star_id": str})
@@ -324,10 +323,6 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
     kept = reusable_rows(out_h5, failures_csv, digests, targets, cfg)
     kept_ids = set(kept.meta.star_id) if kept is not None else set()
     todo = targets[~targets.star_id.isin(kept_ids)]
-    if len(todo):
-        importing = time.perf_counter()
-        quality_bitmask(cfg["lightcurves"]["quality_bitmask"])
-        started += time.perf_counter() - importing
     results, fail = preprocess_stars(todo, files, {f["star_id"] for f in failures}, cfg,
                                      desc=f"shard {shard}", progress=progress)
     failures += fail

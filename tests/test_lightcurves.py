@@ -12,6 +12,15 @@ def _one_star(small_survey):
     return sid, sorted(small_survey["index"].query("star_id == @sid").path)
 
 
+def test_the_quality_bitmasks_are_lightkurve_s():
+    """The named bitmasks are written out (importing lightkurve costs every job seconds): the same
+    values as the installed lightkurve's, or a new lightkurve changed them."""
+    from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
+
+    from exosieve.lightcurves.reader import QUALITY_BITMASKS
+    assert QUALITY_BITMASKS == {"kepler": KeplerQualityFlags.OPTIONS, "tess": TessQualityFlags.OPTIONS}
+
+
 def test_mast_layout():
     p = kepler_lightcurve_path("/root", 757450, "2009350155506")
     assert str(p) == "/root/0007/000757450/kplr000757450-2009350155506_llc.fits"

@@ -51,15 +51,18 @@ class LightCurve:
         return self.time.size
 
 
+# lightkurve's named quality bitmasks (KeplerQualityFlags.OPTIONS, TessQualityFlags.OPTIONS of
+# lightkurve 2.4-2.6; tests/test_lightcurves.py checks them against the installed lightkurve).
+# Written out because importing lightkurve costs seconds, paid by every job that reads a file.
+QUALITY_BITMASKS = {
+    "kepler": {"none": 0, "default": 1130799, "hard": 1664431, "hardest": 2096639},
+    "tess": {"none": 0, "default": 17087, "hard": 24319, "hardest": 65535},
+}
+
+
 def quality_bitmask(name: str, mission: str = "kepler") -> int:
-    """lightkurve's named quality bitmasks (imported lazily: lightkurve costs seconds to import)."""
-    import warnings
-    with warnings.catch_warnings():
-        # lightkurve warns on import that an optional PRF fitter is missing; no ExoSieve code uses it.
-        warnings.filterwarnings("ignore", message=".*tpfmodel.*", category=UserWarning)
-        from lightkurve.utils import KeplerQualityFlags, TessQualityFlags
-    flags = KeplerQualityFlags if mission == "kepler" else TessQualityFlags
-    return flags.OPTIONS[name]
+    """lightkurve's named quality bitmask ``name`` for the mission's QUALITY flags."""
+    return QUALITY_BITMASKS[mission][name]
 
 
 def header_target(header) -> str | None:
