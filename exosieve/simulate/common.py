@@ -8,6 +8,8 @@ camera's orientation), as both write it into the aperture WCS.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 import pandas as pd
 
@@ -23,45 +25,56 @@ DISPOSITION = {"planet": "PC", "eb": "AFP", "eb_secondary": "AFP", "blend": "AFP
 OFFSET_PIXELS = {"blend": (0.5, 2.5), "leak": (4.0, 15.0)}
 
 
+def signal_rows(signals: pd.DataFrame) -> list[tuple]:
+    """A small frame's rows as named tuples, as ``itertuples`` gives them: ``itertuples`` indexes
+    each of its ~30 columns on every call, milliseconds that a survey's thousands of calls add up."""
+    row = namedtuple("Signal", signals.columns)
+    return [row._make(values) for values in signals.to_numpy(object)]
+
+
 def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> tuple[np.ndarray, np.ndarray]:
     """Sum of a star's astrophysical signals, and the part of it from blended background sources
     (which moves the flux-weighted centroid)."""
     total = np.zeros_like(time)
     blended = np.zeros_like(time)
-    for sig in signals.itertuples(index=False):
-        kind = sig.sig_kind
-        if kind in ("planet", "eb", "blend", "leak"):
-            s = eclipse_signal(time, sig.sig_period, sig.sig_epoch, sig.sig_k, sig.sig_a_rs, sig.sig_b,
-                               sig.sig_u1, sig.sig_u2,
-                               secondary_ratio=0.0 if kind == "planet" else sig.sig_sec_ratio,
-                               secondary_phase=0.5 if kind == "planet" else sig.sig_sec_phase,
-                               dilution=1.0 if kind == "planet" else sig.sig_dilution)
-            if kind in OFFSET_PIXELS:
-                blended += s
-        elif kind == "ellipsoidal":
-            s = ellipsoidal_variation(time, sig.sig_period, sig.sig_epoch, sig.sig_amp, sig.sig_sec_ratio)
-        elif kind == "spots":
-            s = rotational_modulation(time, sig.sig_var_period, sig.sig_amp, rng, evolution=60.0)
-        elif kind == "pulsation":
-            n_modes = int(rng.integers(1, 4))
-            periods = sig.sig_period * np.r_[1.0, rng.uniform(0.5, 2.0, n_modes - 1)]
-            amps = sig.sig_amp * np.r_[1.0, rng.uniform(0.2, 0.6, n_modes - 1)]
-            # Phase chosen so the catalog epoch falls on a minimum of the main mode.
-            phases = np.r_[-2 * np.pi * sig.sig_epoch / sig.sig_period - np.pi / 2,
-                           rng.uniform(0, 2 * np.pi, n_modes - 1)]
-            s = pulsation(time, periods, amps, phases)
-        elif kind == "systematic":
-            events = [float(x) for x in str(sig.sig_events).split(";") if x]
-            s = sudden_drops(time, events, sig.sig_amp, sig.sig_event_width)
-        elif kind == "glitch":
-            events = [float(x) for x in str(sig.sig_events).split(";") if x]
-            s = glitches(time, events, sig.sig_amp, sig.sig_event_width)
-        elif kind in ("dump", "scattered"):
-            s = np.zeros_like(time)      # made by the spacecraft, not the star (simulate/tess.py)
-        else:
-            raise ValueError(f"unknown simulated signal kind {kind!r}")
+    for sig in signal_rows(signals):
+        s = one_signal(time, sig, rng)
+        if sig.sig_kind in OFFSET_PIXELS:
+            blended += s
         total += s
     return total, blended
+
+
+def one_signal(time: np.ndarray, sig, rng) -> np.ndarray:
+    """The relative flux of one signal (a ``signal_rows`` row) at ``time``."""
+    kind = sig.sig_kind
+    if kind in ("planet", "eb", "blend", "leak"):
+        return eclipse_signal(time, sig.sig_period, sig.sig_epoch, sig.sig_k, sig.sig_a_rs, sig.sig_b,
+                              sig.sig_u1, sig.sig_u2,
+                              secondary_ratio=0.0 if kind == "planet" else sig.sig_sec_ratio,
+                              secondary_phase=0.5 if kind == "planet" else sig.sig_sec_phase,
+                              dilution=1.0 if kind == "planet" else sig.sig_dilution)
+    if kind == "ellipsoidal":
+        return ellipsoidal_variation(time, sig.sig_period, sig.sig_epoch, sig.sig_amp, sig.sig_sec_ratio)
+    if kind == "spots":
+        return rotational_modulation(time, sig.sig_var_period, sig.sig_amp, rng, evolution=60.0)
+    if kind == "pulsation":
+        n_modes = int(rng.integers(1, 4))
+        periods = sig.sig_period * np.r_[1.0, rng.uniform(0.5, 2.0, n_modes - 1)]
+        amps = sig.sig_amp * np.r_[1.0, rng.uniform(0.2, 0.6, n_modes - 1)]
+        # Phase chosen so the catalog epoch falls on a minimum of the main mode.
+        phases = np.r_[-2 * np.pi * sig.sig_epoch / sig.sig_period - np.pi / 2,
+                       rng.uniform(0, 2 * np.pi, n_modes - 1)]
+        return pulsation(time, periods, amps, phases)
+    if kind == "systematic":
+        events = [float(x) for x in str(sig.sig_events).split(";") if x]
+        return sudden_drops(time, events, sig.sig_amp, sig.sig_event_width)
+    if kind == "glitch":
+        events = [float(x) for x in str(sig.sig_events).split(";") if x]
+        return glitches(time, events, sig.sig_amp, sig.sig_event_width)
+    if kind in ("dump", "scattered"):
+        return np.zeros_like(time)      # made by the spacecraft, not the star (simulate/tess.py)
+    raise ValueError(f"unknown simulated signal kind {kind!r}")
 
 
 def blend_sources(signals: pd.DataFrame) -> pd.DataFrame:
@@ -108,8 +121,8 @@ def blended_light(time: np.ndarray, blends: pd.DataFrame, offsets: list[np.ndarr
     from a source while it dims. ``to_pixels``: (east, north) arcsec -> (column, row) pixels."""
     light = np.zeros(time.size)
     shift = np.zeros((2, time.size))
-    for sig, offset in zip(blends.itertuples(index=False), offsets):
-        _, dimming = star_signal(time, pd.DataFrame([sig._asdict()]), rng)
+    for sig, offset in zip(signal_rows(blends), offsets):
+        dimming = one_signal(time, sig, rng)
         light += dimming
         shift += np.outer(to_pixels @ offset, dimming)
     return light, shift
