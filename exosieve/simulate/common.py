@@ -32,17 +32,13 @@ def signal_rows(signals: pd.DataFrame) -> list[tuple]:
     return [row._make(values) for values in signals.to_numpy(object)]
 
 
-def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Sum of a star's astrophysical signals, and the part of it from blended background sources
-    (which moves the flux-weighted centroid)."""
+def star_signal(time: np.ndarray, signals: pd.DataFrame, rng) -> np.ndarray:
+    """Sum of a star's astrophysical signals (``blended_light`` gives the blended sources' part,
+    which moves the flux-weighted centroid)."""
     total = np.zeros_like(time)
-    blended = np.zeros_like(time)
     for sig in signal_rows(signals):
-        s = one_signal(time, sig, rng)
-        if sig.sig_kind in OFFSET_PIXELS:
-            blended += s
-        total += s
-    return total, blended
+        total += one_signal(time, sig, rng)
+    return total
 
 
 def one_signal(time: np.ndarray, sig, rng) -> np.ndarray:

@@ -82,7 +82,7 @@ def generate_star(star: pd.Series, signals: pd.DataFrame, n_quarters: int, seed:
         n = time.size
         season = (quarter + 2) % 4
         variability = rotational_modulation(time, star["var_period"], star["var_amp"], rng)
-        astro, _ = star_signal(time, unique_signals, rng)
+        astro = star_signal(time, unique_signals, rng)
         # The centroid moves away from a background source while it dims, and (through the
         # contaminating light) a little with the target's own dimming.
         blended, shift = blended_light(time, blend_signals, blend_offsets, to_pixels[season], rng)

@@ -416,7 +416,7 @@ def generate_tess_star(star, signals: pd.DataFrame, seed: int, root: str | Path,
         camera, ccd, angle = int(rng.integers(1, 5)), int(rng.integers(1, 5)), float(rng.uniform(0, 2 * np.pi))
         to_pixels = np.linalg.inv(sky_matrix(angle, PIXEL_ARCSEC))
         sigma = star["cdpp6"] * 1e-6 * np.sqrt(0.25 / cadence)
-        astro, _ = star_signal(time, unique, rng)
+        astro = star_signal(time, unique, rng)
         _, shift = blended_light(time, blends, offsets, to_pixels, rng)
         shift -= contaminant_shift(to_pixels, contaminant, astro, star["crowding"])
         variability = rotational_modulation(time, star["var_period"], star["var_amp"], rng)
