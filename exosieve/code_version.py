@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 from pathlib import Path
 
 PACKAGE = "exosieve"
@@ -54,15 +55,40 @@ def _imported(path: Path, root: Path) -> set[str]:
     return set(_IMPORTS[key])
 
 
+# A line that may begin an import statement. The statements are parsed one by one, not the whole
+# file: parsing every module of the package and walking its tree took half a second of each
+# Snakemake start (the Snakefile hashes 14 closures). A docstring line that reads like an import
+# either fails to parse (skipped) or adds a module: the closure can only grow, never miss one.
+_IMPORT_START = re.compile(r"^([ \t]*)(?:import|from)[ \t]+[\w.]", re.M)
+
+
+def _import_statements(text: str, top_level_only: bool):
+    """The import statements in ``text``, parsed, at any depth (or at the top level only)."""
+    for match in _IMPORT_START.finditer(text):
+        if top_level_only and match.group(1):
+            continue
+        end = text.find("\n", match.start())
+        end = len(text) if end < 0 else end
+        line = text[match.start():end]
+        if "(" in line and ")" not in line:             # names in parentheses, over lines
+            close = text.find(")", end)
+            end = len(text) if close < 0 else close + 1
+        while text[match.start():end].rstrip().endswith("\\"):   # a backslash continues the line
+            nxt = text.find("\n", end + 1)
+            end = len(text) if nxt < 0 else nxt
+        try:
+            yield from ast.parse(text[match.start():end].strip()).body
+        except SyntaxError:
+            continue
+
+
 def _parse_imports(path: Path, root: Path, text: str) -> set[str]:
     is_package = path.name == "__init__.py"
     here = _module_name(path, root).split(".") if path.is_relative_to(root) else [PACKAGE]
     package = here if is_package else here[:-1]
-    tree = ast.parse(text, str(path))
-    # A package's __init__ runs only its top level on import; a module's functions may all run.
-    nodes = tree.body if is_package else ast.walk(tree)
     found = set()
-    for node in nodes:
+    # A package's __init__ runs only its top level on import; a module's functions may all run.
+    for node in _import_statements(text, top_level_only=is_package):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):

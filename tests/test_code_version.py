@@ -116,3 +116,27 @@ def test_editing_one_module_reruns_its_stage_and_what_depends_on_it_only(tmp_pat
                           cwd=work, capture_output=True, text=True, check=True)
     ran = set(re.findall(r"^(?:local)?(?:rule|checkpoint) (\w+):$", done.stdout + done.stderr, re.M))
     assert "assign_shards" in ran and ran | _planned(work) == EVERY_RULE - {"folds"}
+
+
+def test_the_import_scanner_finds_what_parsing_the_whole_file_finds():
+    """code_version reads import statements line by line (fast) rather than parsing whole files: on
+    every module and script it must find every import a full parse finds, at every depth, and in a
+    package's __init__ those of its top level (a docstring line that reads as an import may add one)."""
+    import ast
+
+    from exosieve.code_version import _import_statements
+    kinds = (ast.Import, ast.ImportFrom)
+    files = sorted((REPO / "exosieve").rglob("*.py")) + sorted(SCRIPTS.glob("*.py"))
+    assert len(files) > 50
+    for path in files:
+        text = path.read_text()
+        tree = ast.parse(text)
+        for top_level_only, nodes in ((False, ast.walk(tree)), (True, tree.body)):
+            parsed = {ast.dump(n) for n in nodes if isinstance(n, kinds)}
+            scanned = {ast.dump(n) for n in _import_statements(text, top_level_only) if isinstance(n, kinds)}
+            assert not parsed - scanned, (path, top_level_only, parsed - scanned)
+    tricky = ("import os\nfrom . import (a,\n    b)\nfrom .c import d, \\\n    e\n"
+              "def f():\n    from .g import h\n\"\"\"\nfrom the archive, as imported\n\"\"\"\n")
+    assert {ast.dump(n) for n in _import_statements(tricky, False)} == {
+        ast.dump(n) for n in ast.walk(ast.parse(tricky)) if isinstance(n, kinds)}
+    assert [n.names[0].name for n in _import_statements(tricky, True)] == ["os", "a", "d"]
