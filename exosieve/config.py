@@ -22,9 +22,19 @@ class ConfigError(ValueError):
     """The configuration does not satisfy the schema; the message names each bad key."""
 
 
+# libyaml's loader where PyYAML was built with it: the schema took 0.1 s of every Snakemake start
+# with the pure-Python one.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(text: str):
+    """YAML text as Python objects, with the safe loader (tags that build objects are refused)."""
+    return yaml.load(text, Loader=_YAML_LOADER)
+
+
 @functools.lru_cache(maxsize=1)
 def _schema() -> dict:
-    return yaml.safe_load(resources.files("exosieve").joinpath("config.schema.yaml").read_text())
+    return read_yaml(resources.files("exosieve").joinpath("config.schema.yaml").read_text())
 
 
 def schema() -> dict:
@@ -66,7 +76,7 @@ def _coerce(node: dict, value: Any) -> Any:
     types = [types] if isinstance(types, str) else (types or [])
     if isinstance(value, str) and not ("string" in types or "enum" in node and value in node["enum"]):
         try:
-            parsed = yaml.safe_load(value)
+            parsed = read_yaml(value)
         except yaml.YAMLError:
             parsed = value
         if not isinstance(parsed, str):
@@ -179,7 +189,7 @@ def load(user: Mapping[str, Any] | str | Path | None = None, check_paths: bool =
     elif isinstance(user, (str, Path)):
         path = Path(user)
         try:
-            data = yaml.safe_load(path.read_text()) or {}
+            data = read_yaml(path.read_text()) or {}
         except (OSError, yaml.YAMLError) as exc:
             raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     else:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .config import load, stable_hash
+from .config import load, read_yaml, stable_hash
 from .utils import atomic_output
 
 log = logging.getLogger(__name__)
@@ -93,7 +93,7 @@ def tuned_config(cfg: dict, model: str, fold: int) -> dict:
     if not path.exists():
         raise FileNotFoundError(f"models.{model}.from_tuning is set, but {path} does not exist: run the study first "
                                 "(snakemake --cores N tune, or exosieve tune)")
-    snippet = yaml.safe_load(path.read_text())
+    snippet = read_yaml(path.read_text())
     tuned = with_settings(cfg, model, {"model": snippet["models"][model], "training": snippet.get("training", {})})
     # Checked against the schema as a configuration of its own: ``cfg`` may be a stage's part of one.
     checked = load({"models": {model: tuned["models"][model]}, "training": tuned["training"]}, check_paths=False)
