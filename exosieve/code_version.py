@@ -14,6 +14,7 @@ counts): a change may rerun a stage that did not need it, never the reverse.
 from __future__ import annotations
 
 import ast
+import bisect
 import hashlib
 import re
 from pathlib import Path
@@ -55,18 +56,22 @@ def _imported(path: Path, root: Path) -> set[str]:
     return set(_IMPORTS[key])
 
 
-# A line that may begin an import statement. The statements are parsed one by one, not the whole
-# file: parsing every module of the package and walking its tree took half a second of each
-# Snakemake start (the Snakefile hashes 14 closures). A docstring line that reads like an import
-# either fails to parse (skipped) or adds a module: the closure can only grow, never miss one.
+# A line that may begin an import statement, and the keyword every import statement holds. The
+# statements are read one by one rather than parsing the whole file: parsing every module of the
+# package and walking its trees took a quarter of a second of each Snakemake start (the Snakefile
+# hashes 14 closures) and of each job that records its code's hash.
 _IMPORT_START = re.compile(r"^([ \t]*)(?:import|from)[ \t]+[\w.]", re.M)
+_IMPORT_WORD = re.compile(r"\bimport\b")
 
 
-def _import_statements(text: str, top_level_only: bool):
-    """The import statements in ``text``, parsed, at any depth (or at the top level only)."""
+def _scanned_imports(text: str, top_level_only: bool) -> list | None:
+    """The import statements in ``text`` (at any depth, or at the top level only), each parsed on
+    its own; None when the scan cannot vouch for them: a candidate that does not parse (prose in a
+    docstring, a comment inside the parentheses) or the word ``import`` outside every candidate
+    (``try: import x``, prose), so that the caller parses the whole file. A docstring line that
+    parses as an import adds a module: the closure can grow, never miss one."""
+    nodes, spans = [], []
     for match in _IMPORT_START.finditer(text):
-        if top_level_only and match.group(1):
-            continue
         end = text.find("\n", match.start())
         end = len(text) if end < 0 else end
         line = text[match.start():end]
@@ -77,9 +82,28 @@ def _import_statements(text: str, top_level_only: bool):
             nxt = text.find("\n", end + 1)
             end = len(text) if nxt < 0 else nxt
         try:
-            yield from ast.parse(text[match.start():end].strip()).body
+            statements = ast.parse(text[match.start():end].strip()).body
         except SyntaxError:
-            continue
+            return None
+        spans.append((match.start(), end))
+        if not (top_level_only and match.group(1)):
+            nodes += statements
+    starts = [a for a, _ in spans]
+    for word in _IMPORT_WORD.finditer(text):
+        k = bisect.bisect_right(starts, word.start()) - 1
+        if k < 0 or word.start() >= spans[k][1]:
+            return None
+    return nodes
+
+
+def _import_statements(text: str, top_level_only: bool, filename: str = "<source>") -> list:
+    """The import statements of a module's source, at any depth (or at its top level only)."""
+    nodes = _scanned_imports(text, top_level_only)
+    if nodes is None:
+        tree = ast.parse(text, filename)
+        nodes = [n for n in (tree.body if top_level_only else ast.walk(tree))
+                 if isinstance(n, (ast.Import, ast.ImportFrom))]
+    return nodes
 
 
 def _parse_imports(path: Path, root: Path, text: str) -> set[str]:
@@ -88,7 +112,7 @@ def _parse_imports(path: Path, root: Path, text: str) -> set[str]:
     package = here if is_package else here[:-1]
     found = set()
     # A package's __init__ runs only its top level on import; a module's functions may all run.
-    for node in _import_statements(text, top_level_only=is_package):
+    for node in _import_statements(text, is_package, str(path)):
         if isinstance(node, ast.Import):
             found.update(a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
