@@ -62,6 +62,7 @@ def _imported(path: Path, root: Path) -> set[str]:
 # hashes 14 closures) and of each job that records its code's hash.
 _IMPORT_START = re.compile(r"^([ \t]*)(?:import|from)[ \t]+[\w.]", re.M)
 _IMPORT_WORD = re.compile(r"\bimport\b")
+_IMPORT_NODES = (ast.Import, ast.ImportFrom)
 
 
 def _scanned_imports(text: str, top_level_only: bool) -> list | None:
@@ -87,7 +88,7 @@ def _scanned_imports(text: str, top_level_only: bool) -> list | None:
             return None
         spans.append((match.start(), end))
         if not (top_level_only and match.group(1)):
-            nodes += statements
+            nodes += [n for n in statements if isinstance(n, _IMPORT_NODES)]
     starts = [a for a, _ in spans]
     for word in _IMPORT_WORD.finditer(text):
         k = bisect.bisect_right(starts, word.start()) - 1
@@ -101,8 +102,7 @@ def _import_statements(text: str, top_level_only: bool, filename: str = "<source
     nodes = _scanned_imports(text, top_level_only)
     if nodes is None:
         tree = ast.parse(text, filename)
-        nodes = [n for n in (tree.body if top_level_only else ast.walk(tree))
-                 if isinstance(n, (ast.Import, ast.ImportFrom))]
+        nodes = [n for n in (tree.body if top_level_only else ast.walk(tree)) if isinstance(n, _IMPORT_NODES)]
     return nodes
 
 

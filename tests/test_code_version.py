@@ -138,6 +138,7 @@ def test_the_import_scanner_finds_what_parsing_the_whole_file_finds():
         "prose": '"""\nfrom the archive, as imported\n"""\nimport os\n',
         "after a colon": "try: import x\nexcept ImportError: from . import y\n",
         "after a semicolon": "a = 1; import z\n",
+        "before a semicolon": "import t; u = 1\n",
         "a comment in the parentheses": "from .m import (n,  # (see o)\n    p)\n",
         "an unclosed parenthesis in a comment": "import q  # (r\nimport s\n",
     }
