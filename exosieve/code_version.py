@@ -56,21 +56,28 @@ def _imported(path: Path, root: Path) -> set[str]:
     return set(_IMPORTS[key])
 
 
-# A line that may begin an import statement, and the keyword every import statement holds. The
-# statements are read one by one rather than parsing the whole file: parsing every module of the
-# package and walking its trees took a quarter of a second of each Snakemake start (the Snakefile
-# hashes 14 closures) and of each job that records its code's hash.
-_IMPORT_START = re.compile(r"^([ \t]*)(?:import|from)[ \t]+[\w.]", re.M)
+# A line that may begin an import statement. The statements are read one by one rather than
+# parsing the whole file: parsing every module of the package and walking its trees took a quarter
+# of a second of each Snakemake start (the Snakefile hashes 14 closures) and of each job that
+# records its code's hash.
+_IMPORT_START = re.compile(r"^([ \t]*)(?:import|from)\b", re.M)
 _IMPORT_WORD = re.compile(r"\bimport\b")
+_KEYWORD = re.compile(r"\b(import|from)\b")
+# What stands before an import statement that does not begin its line, on that line: a compound
+# statement's colon or a semicolon (``try: import x``, ``a = 1; from . import b``), and before
+# ``import`` perhaps its own ``from module``. Anything else (``raise E from e``, prose) is not one.
+_STATEMENT_BEFORE = {"import": re.compile(r"[:;][ \t]*(?:from\b[\w. \t\\]*)?$"),
+                     "from": re.compile(r"[:;][ \t]*$")}
 _IMPORT_NODES = (ast.Import, ast.ImportFrom)
 
 
 def _scanned_imports(text: str, top_level_only: bool) -> list | None:
     """The import statements in ``text`` (at any depth, or at the top level only), each parsed on
-    its own; None when the scan cannot vouch for them: a candidate that does not parse (prose in a
-    docstring, a comment inside the parentheses) or the word ``import`` outside every candidate
-    (``try: import x``, prose), so that the caller parses the whole file. A docstring line that
-    parses as an import adds a module: the closure can grow, never miss one."""
+    its own; None when the scan cannot vouch for them, so that the caller parses the whole file: a
+    line that begins with ``import``/``from`` and holds the word ``import`` but does not parse (a
+    comment inside the parentheses), or an ``import``/``from`` outside those lines where a
+    statement could begin (``try: import x``). A line of prose that begins so and parses as an
+    import (a docstring's) adds a module: the closure can grow, never miss one."""
     nodes, spans = [], []
     for match in _IMPORT_START.finditer(text):
         end = text.find("\n", match.start())
@@ -82,27 +89,44 @@ def _scanned_imports(text: str, top_level_only: bool) -> list | None:
         while text[match.start():end].rstrip().endswith("\\"):   # a backslash continues the line
             nxt = text.find("\n", end + 1)
             end = len(text) if nxt < 0 else nxt
+        candidate = text[match.start():end]
         try:
-            statements = ast.parse(text[match.start():end].strip()).body
+            statements = ast.parse(candidate.strip()).body
         except SyntaxError:
-            return None
+            if _IMPORT_WORD.search(candidate):
+                return None
+            continue                                    # prose: "from the archive ..."
         spans.append((match.start(), end))
         if not (top_level_only and match.group(1)):
             nodes += [n for n in statements if isinstance(n, _IMPORT_NODES)]
     starts = [a for a, _ in spans]
-    for word in _IMPORT_WORD.finditer(text):
+    for word in _KEYWORD.finditer(text):
         k = bisect.bisect_right(starts, word.start()) - 1
-        if k < 0 or word.start() >= spans[k][1]:
+        if k >= 0 and word.start() < spans[k][1]:
+            continue
+        before = text[text.rfind("\n", 0, word.start()) + 1:word.start()]
+        if _STATEMENT_BEFORE[word.group(1)].search(before):
             return None
     return nodes
+
+
+def _statements(nodes):
+    """Every statement in ``nodes``, nested ones included: an import is a statement, so the
+    expressions (most of a tree's nodes) need not be walked."""
+    for node in nodes:
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, field, None)
+            if isinstance(children, list):
+                yield from _statements(children)
 
 
 def _import_statements(text: str, top_level_only: bool, filename: str = "<source>") -> list:
     """The import statements of a module's source, at any depth (or at its top level only)."""
     nodes = _scanned_imports(text, top_level_only)
     if nodes is None:
-        tree = ast.parse(text, filename)
-        nodes = [n for n in (tree.body if top_level_only else ast.walk(tree)) if isinstance(n, _IMPORT_NODES)]
+        body = ast.parse(text, filename).body
+        nodes = [n for n in (body if top_level_only else _statements(body)) if isinstance(n, _IMPORT_NODES)]
     return nodes
 
 

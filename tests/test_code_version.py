@@ -126,7 +126,7 @@ def test_the_import_scanner_finds_what_parsing_the_whole_file_finds():
     may add one)."""
     import ast
 
-    from exosieve.code_version import _import_statements
+    from exosieve.code_version import _import_statements, _scanned_imports
     kinds = (ast.Import, ast.ImportFrom)
 
     def full_parse(text, top_level_only):
@@ -141,6 +141,9 @@ def test_the_import_scanner_finds_what_parsing_the_whole_file_finds():
         "before a semicolon": "import t; u = 1\n",
         "a comment in the parentheses": "from .m import (n,  # (see o)\n    p)\n",
         "an unclosed parenthesis in a comment": "import q  # (r\nimport s\n",
+        "from after a colon, import on the next line": "try: from .v \\\n    import w\nexcept E: pass\n",
+        "from with nothing after it on its line": "from \\\n    .v import w\n",
+        "raise from, and prose": 'raise E from e\n"""\nimport of x is slow; its import closure\n"""\n',
     }
     files = sorted((REPO / "exosieve").rglob("*.py")) + sorted(SCRIPTS.glob("*.py"))
     assert len(files) > 50
@@ -152,3 +155,5 @@ def test_the_import_scanner_finds_what_parsing_the_whole_file_finds():
             assert not parsed - scanned, (name, top_level_only, parsed - scanned)
             if name in tricky:
                 assert scanned == parsed, (name, top_level_only)
+    # Prose that begins like an import, or holds the word, is no reason to parse a file whole.
+    assert _scanned_imports(tricky["prose"] + "its import closure\n", False) is not None
