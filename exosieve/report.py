@@ -488,7 +488,7 @@ def tuning_studies(trials_csvs: list[str], out: Path) -> list[dict]:
     """The tuning studies behind models trained with their best settings, for the report's tuning
     section: per model, each fold's best inner-fold PR-AUC by trial (its figure), trials run, pruned
     and failed, the chosen settings (its table) and the parameters' importances (a table, or None)."""
-    import yaml
+    from .config import read_yaml
     by_model: dict[str, list[Path]] = {}
     for path in map(Path, trials_csvs):
         by_model.setdefault(path.parents[1].name, []).append(path)
@@ -503,7 +503,7 @@ def tuning_studies(trials_csvs: list[str], out: Path) -> list[dict]:
             done = trials[trials.state == "COMPLETE"].sort_values("number")
             if len(done):
                 ax.plot(done.number, done.value.cummax(), drawstyle="steps-post", label=f"fold {fold}")
-            best = yaml.safe_load((path.parent / "best.yaml").read_text())
+            best = read_yaml((path.parent / "best.yaml").read_text())
             settings = {**best["models"][model], **{k: v for k, v in best.get("training", {}).items()}}
             rows.append({"fold": fold, "trials": len(trials), "pruned": int((trials.state == "PRUNED").sum()),
                          "failed": int((trials.state == "FAIL").sum()),
