@@ -138,3 +138,9 @@ def test_a_preset_on_the_command_line_is_not_overridden_by_config_yaml(command):
 def parse_items(items: list[str]) -> dict:
     from snakemake.cli import parse_config
     return parse_config(items)
+
+
+def test_ci_runs_the_readme_test_command_as_typed():
+    test_lines = [c for c in code_lines(README) if c.rstrip().endswith("python -m pytest -ra")]
+    assert len(test_lines) == 1, test_lines
+    assert test_lines[0].strip() in (REPO / ".ci" / "run").read_text().splitlines()
