@@ -20,11 +20,18 @@ def _batch(arrays, n=7):
     return {k: torch.randn(n, *shape) for k, shape in arrays.items()}
 
 
+# Each preset's views, TESS's extra ones among them: every CNN scores them and learns from them
+# (the workflow's TESS run trains exominer, the one that reads them all).
+@pytest.mark.parametrize("preset", [None, "tess", "astronet", "dartvetter_dr24"])
 @pytest.mark.parametrize("model", ["exominer", "astronet", "raw_flux"])
-def test_every_cnn_scores_a_batch(model):
-    arrays = _arrays(DEFAULT)
-    net = build_cnn(model, arrays, 5, DEFAULT["models"][model])
-    assert net(_batch(arrays), torch.randn(7, 5)).shape == (7,)
+def test_every_cnn_scores_a_batch_of_each_presets_views_and_learns_from_it(model, preset):
+    cfg = load({"views": {"preset": preset}}) if preset else DEFAULT
+    arrays = _arrays(cfg)
+    net = build_cnn(model, arrays, 5, cfg["models"][model])
+    scores = net(_batch(arrays), torch.randn(7, 5))
+    assert scores.shape == (7,)
+    scores.sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in net.parameters() if p.requires_grad)
 
 
 def test_exominer_has_every_diagnostic_branch_and_astronet_only_two():
