@@ -114,8 +114,10 @@ def test_ffi_products_are_written_found_and_read(survey):
 
 @pytest.mark.slow
 def test_a_tiny_tess_survey_runs_the_whole_workflow(tmp_path):
-    # exominer reads every TESS view, the trees its scalar features; that the other CNNs build and
-    # learn on the TESS preset's views is test_models.py's (two CNNs fewer here: a minute of CPU).
+    # exominer reads every TESS view but the raw flux, the trees its scalar features. That the other
+    # CNNs build and learn on the TESS preset's views is test_models.py's, and the raw-flux arrays of
+    # a TESS light curve are scored by the TESS bundle's raw_flux in test_shipped_models.py (two
+    # CNNs fewer here: about 20 CPU-seconds).
     cfg = {"survey": {"mission": "tess", "stars": 40, "sectors": 2}, "views": {"preset": "tess"},
            "models": {"enabled": ["exominer", "trees"]},
            "cv": {"folds": 2}, "training": {"max_epochs": 3, "patience": 2}, "report": {"sheets": 1}}
