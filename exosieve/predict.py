@@ -18,7 +18,7 @@ from .layout import RunLayout
 from .model_files import FoldModel, run_model_paths
 from .domain import merged_domain, source_mission, unlike_training, with_reasons
 from .preprocess import assemble, preprocess_stars
-from .utils import FLAGGED_STAGE, atomic_output
+from .utils import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def predict_targets(cfg: dict, targets, out_csv: str | Path, progress: bool = Tr
     files_of = index.groupby("star_id")["path"].apply(list).to_dict()
     errors = {f["star_id"]: f["error"] for f in failures}
     results, fail = preprocess_stars(tces, files_of, set(errors), cfg, progress=progress)
-    errors.update({f["tce_id"]: f["error"] for f in fail if f["stage"] != FLAGGED_STAGE})
+    errors.update({f["tce_id"]: f["error"] for f in fail})
     out = tces[["tce_id", "star_id", "period", "epoch", "duration", "depth", "disposition"]].copy()
     out["flag"] = out.tce_id.map({t.tce_id: feats.get("flag", "") for t, _, feats in results}).fillna("")
     if results:

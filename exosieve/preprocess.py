@@ -187,9 +187,6 @@ def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
     failures = [{"tce_id": "", "star_id": star_id, "stage": "file", "error": why} for _, why in lc.skipped]
     failures += [{"tce_id": tce_id, "star_id": star_id, "stage": "preprocess", "error": error}
                  for tce_id, error in errors.items()]
-    # Scored, but recorded: a user reads why this TCE's score may not be trusted.
-    failures += [{"tce_id": tce.tce_id, "star_id": star_id, "stage": FLAGGED_STAGE, "error": f"TCE {tce.tce_id}: {feats['flag']}"}
-                 for tce, _, feats in results if feats.get("flag")]
     return results, failures
 
 
@@ -339,17 +336,28 @@ def preprocess_shard(targets_csv: str | Path, lightcurve_index: str | Path, cfg:
         log.warning("shard %s: none of its %d TCEs could be preprocessed; first error: %s", shard, len(targets),
                     failures[0]["error"] if failures else "unknown")
     write_shard(out_h5, data, provenance(cfg, shard))
-    fail_df = pd.DataFrame(failures, columns=FAILURE_COLUMNS)
-    with atomic_output(failures_csv, ".csv") as tmp:
-        fail_df.to_csv(tmp, index=False)
     for f in failures:
         log.warning("%s", f["error"])
+    # Scored, but listed with why the score may not be trusted (the report reads each TCE's flag
+    # from here). Taken from the shard's rows, kept stars' included: a rerun lists what a first
+    # run would.
+    flagged = data.meta[data.meta["flag"].fillna("") != ""]
+    flagged_rows = [{"tce_id": t, "star_id": s, "stage": FLAGGED_STAGE, "error": f"TCE {t}: {flag}"}
+                    for t, s, flag in zip(flagged.tce_id, flagged.star_id, flagged.flag)]
+    if flagged_rows:
+        # One line, not one per TCE: a survey can flag hundreds.
+        log.warning("shard %s: %d of its %d TCEs scored with a flag, their scores not to be trusted (first: %s); "
+                    "each with its reason in %s (stage %s) and in the report's vetted catalog", shard,
+                    len(flagged_rows), len(data), flagged_rows[0]["error"], failures_csv, FLAGGED_STAGE)
+    fail_df = pd.DataFrame(failures + flagged_rows, columns=FAILURE_COLUMNS)
+    with atomic_output(failures_csv, ".csv") as tmp:
+        fail_df.to_csv(tmp, index=False)
     n_stars = len(digests)
-    log.info("shard %s: %d TCEs (%d failed); stars preprocessed: %d of %d (%d kept, inputs unchanged) in %.1f s",
-             shard, len(data), len(failures), n_stars - len(kept_ids), n_stars, len(kept_ids),
-             time.perf_counter() - started)
-    return {"tces": len(data), "failures": len(failures), "stars_preprocessed": n_stars - len(kept_ids),
-            "stars_kept": len(kept_ids)}
+    log.info("shard %s: %d TCEs (%d failed, %d flagged); stars preprocessed: %d of %d (%d kept, inputs unchanged) "
+             "in %.1f s", shard, len(data), len(failures), len(flagged_rows), n_stars - len(kept_ids), n_stars,
+             len(kept_ids), time.perf_counter() - started)
+    return {"tces": len(data), "failures": len(failures), "flagged": len(flagged_rows),
+            "stars_preprocessed": n_stars - len(kept_ids), "stars_kept": len(kept_ids)}
 
 
 def assemble(results, cfg) -> ShardData:

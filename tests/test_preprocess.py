@@ -43,7 +43,9 @@ def test_one_bad_target_never_stops_the_rest(small_survey, tmp_path, cfg):
     shard = read_shard(tmp_path / "s.h5")
     expected_ok = set(targets.tce_id) - set(failures.tce_id)
     assert set(shard.meta.tce_id) == expected_ok and len(expected_ok) >= 3
-    assert counts == {"tces": len(expected_ok), "failures": len(failures), "stars_preprocessed": 6, "stars_kept": 0}
+    flagged = int((failures.stage == "flagged").sum())
+    assert counts == {"tces": len(expected_ok), "failures": len(failures) - flagged, "flagged": flagged,
+                      "stars_preprocessed": 6, "stars_kept": 0}
     assert np.isfinite(shard.views["global"]).all() and np.isfinite(shard.views["local"]).all()
     assert shard.views["local"].shape[1] == 31
 
@@ -72,7 +74,8 @@ def test_a_rerun_preprocesses_only_the_stars_whose_inputs_changed(small_survey, 
                                 tmp_path / f"{out}.csv", progress=False)
 
     assert run("first", targets)["stars_preprocessed"] == 5
-    assert run("same", targets) == {"tces": len(targets), "failures": 0, "stars_preprocessed": 0, "stars_kept": 5}
+    assert run("same", targets) == {"tces": len(targets), "failures": 0, "flagged": 0, "stars_preprocessed": 0,
+                                    "stars_kept": 5}
     # A catalog update: one star's epoch refined, one star gone, its neighbour's file replaced.
     changed = targets.copy()
     changed.loc[changed.star_id == stars[0], "epoch"] += 0.001
@@ -89,13 +92,41 @@ def test_a_rerun_preprocesses_only_the_stars_whose_inputs_changed(small_survey, 
                             tmp_path / "s.csv", progress=False)["stars_kept"] == 0
 
 
+def test_a_rerun_keeps_the_flags_of_the_stars_it_keeps(small_survey, tmp_path, cfg):
+    """A kept star's flagged TCE is still flagged: the manifest (which the report reads each TCE's
+    flag from) lists it after a rerun as after a fresh build, and the flagged are not failures."""
+    targets, index = _shard_inputs(small_survey, tmp_path, 4)
+    stars = sorted(targets.star_id.unique())
+    on_kept_star = targets[targets.star_id == stars[0]].depth.idxmax()
+    targets.loc[on_kept_star, "depth"] *= 50          # a catalog depth its light curve does not show
+    index.to_csv(tmp_path / "i.csv", index=False)
+
+    def run(table, out):
+        table.to_csv(tmp_path / "t.csv", index=False)
+        return preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", cfg, "000", tmp_path / f"{out}.h5",
+                                tmp_path / f"{out}.csv", progress=False)
+
+    def flagged(out):
+        manifest = pd.read_csv(tmp_path / f"{out}.csv", dtype=str)
+        return manifest[manifest.stage == "flagged"].sort_values("tce_id").reset_index(drop=True)
+
+    first = run(targets, "s")
+    assert targets.tce_id[on_kept_star] in set(flagged("s").tce_id)
+    assert first["flagged"] == len(flagged("s")) and first["failures"] == 0
+    changed = targets.copy()
+    changed.loc[changed.star_id == stars[1], "epoch"] += 0.001
+    assert run(changed, "s")["stars_kept"] == 3
+    run(changed, "fresh")
+    pd.testing.assert_frame_equal(flagged("s"), flagged("fresh"))
+
+
 def test_a_shard_whose_targets_all_fail_is_an_empty_shard_with_its_manifest(small_survey, tmp_path, cfg):
     targets, index = _shard_inputs(small_survey, tmp_path, 2)
     targets.to_csv(tmp_path / "t.csv", index=False)
     index.iloc[:0].to_csv(tmp_path / "i.csv", index=False)
     counts = preprocess_shard(tmp_path / "t.csv", tmp_path / "i.csv", cfg, "000", tmp_path / "s.h5",
                               tmp_path / "f.csv", progress=False)
-    assert counts == {"tces": 0, "failures": len(targets), "stars_preprocessed": 2, "stars_kept": 0}
+    assert counts == {"tces": 0, "failures": len(targets), "flagged": 0, "stars_preprocessed": 2, "stars_kept": 0}
     shard = read_shard(tmp_path / "s.h5")                   # complete, and empty
     assert len(shard) == 0 and shard.views["global"].shape == (0, cfg["views"]["global_bins"])
     failures = pd.read_csv(tmp_path / "f.csv", dtype=str)
