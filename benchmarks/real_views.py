@@ -45,7 +45,11 @@ std over the 5 folds, and the ECE of all out-of-fold scores pooled. Work folders
 --work, so a rerun after a change retrains only what changed (Snakemake decides).
 
     python benchmarks/real_views.py [--sets dr24,dr24_features,tess,astronet_dr24] [--cores 2]
-        [--config 'training={max_epochs: 20}'] [--astronet-records DIR]
+        [--config 'training={max_epochs: 20}'] [--astronet-records DIR] [--held-out DIR ...]
+
+--held-out leaves out of the Kepler sets the stars of further folders of light curves as well,
+e.g. the 71 stars of benchmarks/real_tces.py's held-out set, so that real_tces.py --lightcurves
+DIR scores them with these runs' models as unseen stars.
 """
 
 from __future__ import annotations
@@ -96,11 +100,12 @@ ASTRONET_FETCH = ("github.com/Qkvad/exo_NN, commit 53872356, folder astronet/ast
                   "(see this file's docstring)")
 
 
-def real_kepler_stars() -> list[str]:
-    """The stars whose full-mission light curves are in ../shared/data: left out of the DR24 runs,
-    so that their models can score those light curves as unseen stars (benchmarks/real_tces.py)."""
-    root = SHARED_DATA / "kepler" / "lightcurves"
-    return sorted({p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()})
+def real_kepler_stars(held_out: tuple[Path, ...] = ()) -> list[str]:
+    """The stars whose full-mission light curves are in ../shared/data, and in each held_out folder
+    (MAST's layout): left out of the DR24 runs, so that their models can score those light curves
+    as unseen stars (benchmarks/real_tces.py)."""
+    roots = [SHARED_DATA / "kepler" / "lightcurves", *held_out]
+    return sorted({p.name.lstrip("0") for root in roots for p in Path(root).glob("*/*") if p.is_dir()})
 
 
 def has_tfrecords(folder: Path) -> bool:
@@ -109,19 +114,21 @@ def has_tfrecords(folder: Path) -> bool:
     return folder.is_dir() and any(p.is_file() and is_tfrecord(p) for p in folder.iterdir())
 
 
-def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS) -> dict:
+def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS,
+               held_out: tuple[Path, ...] = ()) -> dict:
     views = SHARED_DATA / "views"
+    exclude = real_kepler_stars(held_out)
     # The DR24 records' geometry, declared, so that these runs' models can score light curves.
     dr24 = {"views": {"preset": "dartvetter_dr24"}}
     if name == "dr24":
         catalog = {"source": "views", "path": str(views / "kepler_dr24_dartvetter"),
-                   "labels": {"positive": [1], "negative": [0]}, "exclude": real_kepler_stars()}
+                   "labels": {"positive": [1], "negative": [0]}, "exclude": exclude}
         return {"catalog": catalog, **dr24}
     if name == "dr24_features":
         from helpers import with_tce_ids
         path = with_tce_ids(SHARED_DATA, work / "dr24_tce_views")
         catalog = {"source": "views", "path": str(path), "views_features": ["tce_period", "tce_duration", "tce_depth"],
-                   "exclude": real_kepler_stars()}
+                   "exclude": exclude}
         return {"catalog": catalog, "models": {"trees": {"inputs": "views"}}, **dr24}
     if name == "tess":
         catalog = {"source": "views", "path": str(views / "tess_toi_hultstrand"),
@@ -129,7 +136,7 @@ def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS)
         return {"catalog": catalog}
     if name == "astronet_dr24":
         catalog = {"source": "views", "path": str(astronet_records),
-                   "labels": {"positive": ["PC"], "negative": ["AFP", "NTP"]}, "exclude": real_kepler_stars(),
+                   "labels": {"positive": ["PC"], "negative": ["AFP", "NTP"]}, "exclude": exclude,
                    "views_keys": {"duration": "tce_duration", "duration_unit": "days"},
                    "views_features": ASTRONET_FEATURES, "keep_damaged": True}
         models = {"enabled": ["exominer", "astronet", "trees"], "trees": {"inputs": "views"}}
@@ -137,10 +144,10 @@ def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS)
     raise SystemExit(f"unknown set {name}; the sets are dr24, dr24_features, tess, astronet_dr24")
 
 
-def run_set(name: str, work: Path, cores: int, extra: list[str],
-            astronet_records: Path = ASTRONET_RECORDS) -> tuple[pd.DataFrame, float]:
+def run_set(name: str, work: Path, cores: int, extra: list[str], astronet_records: Path = ASTRONET_RECORDS,
+            held_out: tuple[Path, ...] = ()) -> tuple[pd.DataFrame, float]:
     folder = work / name
-    cfg = {**set_config(name, work, astronet_records), "cv": {"folds": 5}, "report": {"sheets": 2}}
+    cfg = {**set_config(name, work, astronet_records, held_out), "cv": {"folds": 5}, "report": {"sheets": 2}}
     seconds = run_workflow(folder, cfg, cores, extra)
     return table(folder / "results" / "report", name), seconds
 
@@ -168,6 +175,8 @@ def main() -> int:
     ap.add_argument("--astronet-records", type=Path, default=ASTRONET_RECORDS,
                     help="folder of Astronet's DR24 TFRecords for the astronet_dr24 set (default: "
                          "$EXOSIEVE_ASTRONET_RECORDS, else ../data_ext/exo_nn beside the checkout)")
+    ap.add_argument("--held-out", type=Path, nargs="*", default=[], help="folders of Kepler light curves in MAST's "
+                    "layout whose stars the Kepler sets also leave out, to be scored with real_tces.py --lightcurves")
     args = ap.parse_args()
     if not (SHARED_DATA / "views").is_dir():
         print(f"real views not found at {SHARED_DATA / 'views'}; set EXOSIEVE_SHARED_DATA to the shared data folder")
@@ -179,7 +188,7 @@ def main() -> int:
                   f"{ASTRONET_FETCH} and give their folder as --astronet-records or $EXOSIEVE_ASTRONET_RECORDS",
                   flush=True)
             continue
-        t, seconds = run_set(name, args.work, args.cores, args.config, args.astronet_records)
+        t, seconds = run_set(name, args.work, args.cores, args.config, args.astronet_records, tuple(args.held_out))
         print(f"{name}: {seconds / 60:.1f} min", flush=True)
         tables.append(t)
     if not tables:

@@ -87,6 +87,27 @@ def classification_metrics(y, score, threshold: float = 0.5, precision_target: f
     }
 
 
+def star_bootstrap_roc_auc(y, scores: dict[str, np.ndarray], stars, resamples: int = 2000,
+                           seed: int = 0) -> pd.DataFrame:
+    """Each score's ROC-AUC on ``resamples`` draws of whole stars with replacement, one row per
+    draw and the same draws for every score, so that a difference between two columns is paired.
+    Stars, not TCEs, are the independent units: a star's TCEs share one light curve, and a model
+    that misreads it misreads them together. Draws holding one class only are left out."""
+    y = np.asarray(y, int)
+    codes, _ = pd.factorize(pd.Series(np.asarray(stars)).astype(str))
+    order = np.argsort(codes, kind="stable")
+    starts = np.searchsorted(codes[order], np.arange(codes.max() + 2))
+    members = [order[starts[k]:starts[k + 1]] for k in range(codes.max() + 1)]
+    rng = np.random.default_rng(seed)
+    values = {name: np.asarray(v, float) for name, v in scores.items()}
+    rows = []
+    for _ in range(resamples):
+        idx = np.concatenate([members[k] for k in rng.integers(0, len(members), len(members))])
+        if y[idx].min() != y[idx].max():
+            rows.append({name: skm.roc_auc_score(y[idx], v[idx]) for name, v in values.items()})
+    return pd.DataFrame(rows, columns=list(values))
+
+
 def load_fold_models(paths: list[str | Path], cfg: dict | None = None) -> list[FoldModel]:
     """The fold models in ``paths``, each checked to belong to ``cfg`` when given."""
     models = [FoldModel(p) for p in paths]

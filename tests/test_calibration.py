@@ -12,7 +12,8 @@ from scipy.special import expit
 from exosieve.calibration import (Calibration, MultiplicityRatio, apply_multiplicity, fit_calibration,
                                   multiplicity_ratio)
 from exosieve.config import load
-from exosieve.evaluation import evaluate_fold, expected_calibration_error, reliability, threshold_for_precision
+from exosieve.evaluation import (evaluate_fold, expected_calibration_error, reliability, star_bootstrap_roc_auc,
+                                 threshold_for_precision)
 from exosieve.layout import RunLayout
 from exosieve.model_files import FoldModel
 from exosieve.training import train_fold
@@ -66,6 +67,24 @@ def test_calibration_metrics_on_known_cases():
     assert threshold_for_precision(label, score, 1.0) == pytest.approx(0.8)
     assert threshold_for_precision(label, score, 0.6) == pytest.approx(0.35)   # 4 of 6
     assert threshold_for_precision(label, score, 0.5) == pytest.approx(0.1)    # everything
+
+
+def test_the_star_bootstrap_draws_whole_stars_and_pairs_the_scores():
+    rng = np.random.default_rng(3)
+    # Two stars, each of one class: a draw of one star twice holds one class and is left out,
+    # which happens to half the draws only if whole stars are drawn.
+    y = np.array([1] * 5 + [0] * 7)
+    stars = ["a"] * 5 + ["b"] * 7
+    draws = star_bootstrap_roc_auc(y, {"perfect": y + 0.1, "noise": rng.random(12)}, stars, resamples=400)
+    assert 150 < len(draws) < 250 and (draws.perfect == 1.0).all()
+    # Many stars: the same draws for every score, so equal scores differ by exactly zero.
+    y = rng.integers(0, 2, 300)
+    stars = np.repeat(np.arange(100), 3)
+    score = y + rng.normal(0, 1, 300)
+    draws = star_bootstrap_roc_auc(y, {"one": score, "same": score.copy(), "other": -score}, stars, resamples=200)
+    assert (draws.one == draws.same).all() and np.allclose(draws.one + draws.other, 1)
+    assert draws.equals(star_bootstrap_roc_auc(y, {"one": score, "same": score, "other": -score}, stars, resamples=200))
+    assert 0.01 < draws.one.std() < 0.1
 
 
 @pytest.mark.parametrize("imbalance", ["class_weight", "none"])
