@@ -15,8 +15,8 @@ model's ROC-AUC on these TCEs.
     python benchmarks/real_tces.py --lightcurves DIR                 # the 71 held-out stars (below)
 
 The held-out stars: 71 more real Kepler stars with full-mission light curves, 89 labelled DR24
-TCEs (11 PC, 65 AFP, 13 NTP; their 40 UNK TCEs are scored as neighbours, not counted), on which no
-recipe, preset or model of ExoSieve was chosen. They are the light curves that Astronet's download
+TCEs on 51 of them (11 PC, 65 AFP, 13 NTP; 40 UNK TCEs are scored as neighbours, not counted),
+on which no recipe, preset or model of ExoSieve was chosen. They are the light curves that Astronet's download
 script fetched for a public project, in its history only: github.com/WilfHass/ML-Exoplanets at
 commit 195771772f, data/kepler/ (1,302 files of 77 stars, 534 MB; 6 of the stars are
 ../shared/data's, left out here; one quarter of KIC 2860114 is truncated in that commit, and the
@@ -26,7 +26,10 @@ for this repository:
     git clone https://github.com/WilfHass/ML-Exoplanets
     git -C ML-Exoplanets archive 195771772f data/kepler | tar -x --strip-components=2 -C DIR
 
-A run on real labels leaves these stars out with benchmarks/real_views.py --held-out DIR.
+Tests read them from $EXOSIEVE_HELD_OUT_LIGHTCURVES, else ../data_ext/kepler_held_out beside the
+checkout, and skip where they are absent. A run on real labels leaves these stars out with
+benchmarks/real_views.py --held-out DIR.
+
 Beside each ROC-AUC, its standard error over draws of whole stars with replacement, and each pair
 of models' paired difference: over 11 PCs and 78 AFP/NTPs one pair of a PC and an AFP/NTP moves
 the ROC-AUC by 0.001, but a star's TCEs rise or fall together, and stars are few.
@@ -51,25 +54,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from helpers import SHARED_DATA  # noqa: E402
-
-
-def star_folders(root: Path) -> set[str]:
-    return {p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()}
-
-
-def kepler_tces(data: Path, held_out: Path | None = None):
-    """The DR24 TCEs of the real Kepler stars with light curves in ../shared/data, or with
-    held_out, those of the stars under held_out (MAST's layout) that ../shared/data does not hold;
-    and how to find a star's files."""
-    from exosieve.catalog.kepler import load_dr24
-    from exosieve.config import load
-    from exosieve.lightcurves.mast import find_kepler_lightcurves
-    shared = data / "kepler" / "lightcurves"
-    root = held_out or shared
-    stars = sorted(star_folders(root) - (star_folders(shared) if held_out else set()))
-    dr24 = load_dr24(data / "catalogs" / "q1_q17_dr24_tce.csv", load()["catalog"]["labels"])[0]
-    return dr24[dr24.star_id.isin(stars)].reset_index(drop=True), lambda star: find_kepler_lightcurves(root, star)
+from helpers import SHARED_DATA, real_kepler_tces, score_real_tces  # noqa: E402
 
 
 TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
@@ -99,11 +84,9 @@ def main() -> int:
 
     from exosieve.evaluation import star_bootstrap_roc_auc
     from exosieve.model_files import load_models
-    from exosieve.scoring import score
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", default=str(REPO), help="a finished run's folder or a bundle (default: this "
                         "checkout's default run)")
-    parser.add_argument("--data", type=Path, default=SHARED_DATA)
     parser.add_argument("--only", nargs="*", default=None, help="score with these of its models only (e.g. "
                         "astronet of a run whose other models read a views dataset's own features)")
     parser.add_argument("--mission", choices=["kepler", "tess"], default="kepler")
@@ -115,15 +98,8 @@ def main() -> int:
                         "user who knows no depth would (the flags then check for any dip at all)")
     args = parser.parse_args()
     models = load_models(args.models, names=args.only)
-    tces, find = kepler_tces(args.data, args.lightcurves) if args.mission == "kepler" else tess_tces(args.data)
-    parts = []
-    for star, group in tces.groupby("star_id", sort=False):
-        columns = ["tce_id", "star_id", "period", "epoch", "duration"] + ([] if args.no_depth else ["depth"])
-        signals = group[columns].to_dict("records")
-        parts.append(score(find(star), signals, models, attributions=False))
-    scores = pd.concat(parts)
-    out = tces[["tce_id", "disposition", "period", "depth"]].merge(
-        scores.drop(columns=[c for c in ("period", "depth") if c in scores]), on="tce_id")
+    tces, find = real_kepler_tces(args.lightcurves) if args.mission == "kepler" else tess_tces(SHARED_DATA)
+    out = score_real_tces(tces, find, models, depth=not args.no_depth)
     names = list(models.models)
     if args.save:
         out.to_csv(args.save, index=False)

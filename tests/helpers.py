@@ -34,6 +34,44 @@ needs_shared_data = pytest.mark.skipif(
     not (DR24.exists() and KEPLER_LC.is_dir()),
     reason=f"real Kepler data not found at {SHARED_DATA} (set EXOSIEVE_SHARED_DATA to its folder)",
 )
+# 71 more real Kepler stars with full-mission light curves, on which nothing was chosen (where they
+# come from and how to fetch them: benchmarks/real_tces.py). Not in ../shared/data nor in this
+# repository: beside the checkout, as ../shared/data is, or $EXOSIEVE_HELD_OUT_LIGHTCURVES.
+HELD_OUT_LC = Path(os.environ.get("EXOSIEVE_HELD_OUT_LIGHTCURVES", REPO.parent / "data_ext" / "kepler_held_out"))
+needs_held_out_stars = pytest.mark.skipif(
+    not (DR24.exists() and HELD_OUT_LC.is_dir()),
+    reason=f"the held-out Kepler stars' light curves not found at {HELD_OUT_LC} (benchmarks/real_tces.py says "
+           "how to fetch them; set EXOSIEVE_HELD_OUT_LIGHTCURVES to their folder)",
+)
+
+
+def star_folders(root: Path) -> set[str]:
+    """The stars of a folder of light curves in MAST's layout (NNNN/NNNNNNNNN/)."""
+    return {p.name.lstrip("0") for p in Path(root).glob("*/*") if p.is_dir()}
+
+
+def real_kepler_tces(held_out: Path | None = None):
+    """The DR24 TCEs of the real Kepler stars with light curves in ../shared/data, or with held_out,
+    those of the stars under held_out that ../shared/data does not hold; and how to find a star's
+    files."""
+    from exosieve.catalog.kepler import load_dr24
+    from exosieve.config import load
+    from exosieve.lightcurves.mast import find_kepler_lightcurves
+    root = held_out or KEPLER_LC
+    stars = star_folders(root) - (star_folders(KEPLER_LC) if held_out else set())
+    dr24 = load_dr24(DR24, load()["catalog"]["labels"])[0]
+    return dr24[dr24.star_id.isin(stars)].reset_index(drop=True), lambda star: find_kepler_lightcurves(root, star)
+
+
+def score_real_tces(tces: pd.DataFrame, find, models, depth: bool = True) -> pd.DataFrame:
+    """Every TCE scored through exosieve.score, each star's signals together (so that each TCE's
+    views leave out its neighbours' transits, as the workflow's do), beside its disposition."""
+    from exosieve.scoring import score
+    columns = ["tce_id", "star_id", "period", "epoch", "duration"] + (["depth"] if depth else [])
+    scores = pd.concat(score(find(star), group[columns].to_dict("records"), models, attributions=False)
+                       for star, group in tces.groupby("star_id", sort=False))
+    return tces[["tce_id", "disposition", "period", "depth"]].merge(
+        scores.drop(columns=[c for c in ("period", "depth") if c in scores]), on="tce_id")
 
 
 def write_survey(out: Path, stars: int, quarters: int, seed: int) -> dict:

@@ -17,7 +17,8 @@ import yaml
 
 from exosieve.cli import main
 from exosieve.model_files import SHIPPED_FOR_MISSION, load_models, shipped_bundles, shipped_for
-from helpers import KEPLER_LC, REPO, SHARED_DATA, needs_shared_data
+from helpers import (HELD_OUT_LC, KEPLER_LC, REPO, SHARED_DATA, needs_held_out_stars, needs_shared_data,
+                     real_kepler_tces, score_real_tces)
 
 BUNDLES = shipped_bundles()
 # Each shipped bundle, its mission and the config its recipe runs.
@@ -107,6 +108,26 @@ def test_a_single_transit_is_scored_with_a_flag_and_a_planet_without_one():
     assert out.status["b"] == "scored" and out.flag["b"] == ""
     assert out.status["once"] == "flagged" and "a single transit in the light curve" in out.flag["once"]
     assert np.isfinite(out.trees["once"])
+
+
+@pytest.mark.slow
+@needs_held_out_stars
+def test_the_kepler_bundle_ranks_the_held_out_real_stars_as_its_card_says():
+    """The 89 labelled DR24 TCEs of 71 real stars nothing was chosen on but which models to ship:
+    the card's ROC-AUCs and standard errors, and no planet candidate below 0.1."""
+    from sklearn.metrics import roc_auc_score
+
+    from exosieve.evaluation import star_bootstrap_roc_auc
+    models = load_models("kepler_simulated")
+    scored = score_real_tces(*real_kepler_tces(HELD_OUT_LC), models)
+    labelled = scored[scored.disposition.isin(["PC", "AFP", "NTP"])]
+    y = (labelled.disposition == "PC").to_numpy()
+    assert (scored.star_id.nunique(), len(labelled), y.sum(), labelled.star_id.nunique()) == (71, 89, 11, 51)
+    draws = star_bootstrap_roc_auc(y, {m: labelled[m] for m in ("trees", "raw_flux")}, labelled.star_id)
+    card = " ".join(models.about["card"].split())
+    figures = {m: f"{roc_auc_score(y, labelled[m]):.3f} ± {draws[m].std():.3f} ({m})" for m in ("trees", "raw_flux")}
+    assert f"ROC-AUC {figures['trees']} and {figures['raw_flux']}" in card, figures
+    assert (labelled[y][["trees", "raw_flux"]] > 0.1).all().all()
 
 
 @pytest.mark.slow
