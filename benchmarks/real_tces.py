@@ -16,7 +16,8 @@ model's ROC-AUC on these TCEs.
 
 The held-out stars: 71 more real Kepler stars with full-mission light curves, 89 labelled DR24
 TCEs on 51 of them (11 PC, 65 AFP, 13 NTP; 40 UNK TCEs are scored as neighbours, not counted),
-on which no recipe, preset or model of ExoSieve was chosen. They are the light curves that Astronet's download
+on which no setting of ExoSieve was tuned (the README's "Held-out real stars" says what was in
+view when). They are the light curves that Astronet's download
 script fetched for a public project, in its history only: github.com/WilfHass/ML-Exoplanets at
 commit 195771772f, data/kepler/ (1,302 files of 77 stars, 534 MB; 6 of the stars are
 ../shared/data's, left out here; one quarter of KIC 2860114 is truncated in that commit, and the
@@ -97,6 +98,8 @@ def main() -> int:
     parser.add_argument("--no-depth", action="store_true", help="score each signal from its ephemeris alone, as a "
                         "user who knows no depth would (the flags then check for any dip at all)")
     args = parser.parse_args()
+    if args.lightcurves and args.mission != "kepler":
+        parser.error("--lightcurves takes Kepler light curves; the TESS stars are ../shared/data's")
     models = load_models(args.models, names=args.only)
     tces, find = real_kepler_tces(args.lightcurves) if args.mission == "kepler" else tess_tces(SHARED_DATA)
     out = score_real_tces(tces, find, models, depth=not args.no_depth)

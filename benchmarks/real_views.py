@@ -64,7 +64,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from helpers import SHARED_DATA, run_workflow  # noqa: E402
+from helpers import KEPLER_LC, SHARED_DATA, run_workflow, star_folders  # noqa: E402
 
 METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
 # Anchors on the DR24 views, for the table (README, "Real labelled data").
@@ -104,8 +104,7 @@ def real_kepler_stars(held_out: tuple[Path, ...] = ()) -> list[str]:
     """The stars whose full-mission light curves are in ../shared/data, and in each held_out folder
     (MAST's layout): left out of the DR24 runs, so that their models can score those light curves
     as unseen stars (benchmarks/real_tces.py)."""
-    roots = [SHARED_DATA / "kepler" / "lightcurves", *held_out]
-    return sorted({p.name.lstrip("0") for root in roots for p in Path(root).glob("*/*") if p.is_dir()})
+    return sorted(set().union(star_folders(KEPLER_LC), *(star_folders(root) for root in held_out)))
 
 
 def has_tfrecords(folder: Path) -> bool:

@@ -115,8 +115,8 @@ def test_a_single_transit_is_scored_with_a_flag_and_a_planet_without_one():
 # One quarter of KIC 2860114 is truncated at its source: astropy says so, and the reader skips it.
 @pytest.mark.filterwarnings("ignore:File may have been truncated")
 def test_the_kepler_bundle_ranks_the_held_out_real_stars_as_its_card_says():
-    """The 89 labelled DR24 TCEs of 71 real stars nothing was chosen on but which models to ship:
-    the card's ROC-AUCs and standard errors, and no planet candidate below 0.1."""
+    """The 89 labelled DR24 TCEs of 71 real stars no setting was tuned on: the card's ROC-AUCs and
+    standard errors, and no planet candidate below 0.1."""
     from sklearn.metrics import roc_auc_score
 
     from exosieve.evaluation import star_bootstrap_roc_auc
