@@ -41,7 +41,7 @@ from exosieve.lightcurves.mast import find_kepler_lightcurves  # noqa: E402
 from exosieve.preprocess import preprocess_star  # noqa: E402
 
 sys.path.insert(0, str(REPO / "tests"))
-from helpers import SHARED_DATA as SHARED  # noqa: E402
+from helpers import SHARED_DATA as SHARED, star_folders  # noqa: E402
 ASTRONET_GEOMETRY = {"global_bins": 2001, "local_bins": 201, "local_durations": 4.0, "local_bin_width": 0.16,
                      "global_bin_width": "spacing"}
 
@@ -120,7 +120,7 @@ def main() -> None:
     binning, util, kepler_spline = import_astronet(args.astronet)
     dr24 = load_dr24(args.data / "catalogs" / "q1_q17_dr24_tce.csv", {"positive": ["PC"], "negative": ["AFP", "NTP"]})[0]
     root = args.data / "kepler" / "lightcurves"
-    stars = sorted({p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()})
+    stars = sorted(star_folders(root))
     cfg = load({"views": ASTRONET_GEOMETRY, "models": {"enabled": ["exominer"], "primary": "exominer"}})
     rows = []
     for star in stars:

@@ -55,11 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from helpers import SHARED_DATA, real_kepler_tces, score_real_tces  # noqa: E402
-
-
-TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
-               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
+from helpers import SHARED_DATA, TOI_COLUMNS, real_kepler_tces, score_real_tces  # noqa: E402
 
 
 def tess_tces(data: Path):

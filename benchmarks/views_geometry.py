@@ -29,7 +29,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
-from helpers import SHARED_DATA, with_tce_ids  # noqa: E402
+from helpers import SHARED_DATA, star_folders, with_tce_ids  # noqa: E402
 
 DEEP_PPM = 500.0
 
@@ -139,7 +139,7 @@ def main() -> int:
         return 2
     from exosieve.catalog.kepler import load_dr24
     root = SHARED_DATA / "kepler" / "lightcurves"
-    stars = sorted({p.name.lstrip("0") for p in root.glob("*/*") if p.is_dir()})
+    stars = sorted(star_folders(root))
     catalog = SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv"
 
     def tces_of(cfg):

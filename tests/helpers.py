@@ -45,6 +45,11 @@ needs_held_out_stars = pytest.mark.skipif(
 )
 
 
+# The TOI table's columns as ExoSieve's catalog columns (a local catalog's `columns` mapping).
+TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
+               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
+
+
 def star_folders(root: Path) -> set[str]:
     """The stars of a folder of light curves in MAST's layout (NNNN/NNNNNNNNN/)."""
     return {p.name.lstrip("0") for p in Path(root).glob("*/*") if p.is_dir()}

@@ -17,8 +17,8 @@ import yaml
 
 from exosieve.cli import main
 from exosieve.model_files import SHIPPED_FOR_MISSION, load_models, shipped_bundles, shipped_for
-from helpers import (HELD_OUT_LC, KEPLER_LC, REPO, SHARED_DATA, needs_held_out_stars, needs_shared_data,
-                     real_kepler_tces, score_real_tces)
+from helpers import (HELD_OUT_LC, KEPLER_LC, REPO, SHARED_DATA, TOI_COLUMNS, needs_held_out_stars,
+                     needs_shared_data, real_kepler_tces, score_real_tces, star_folders)
 
 BUNDLES = shipped_bundles()
 # Each shipped bundle, its mission and the config its recipe runs.
@@ -153,12 +153,10 @@ def test_each_bundle_was_trained_on_what_its_recipe_makes(name, tmp_path):
 
 # The real stars of ../shared/data as a local catalog: Kepler's DR24 table, or the TOI table through
 # a column mapping (TOI CP/KP planets, FP/FA not).
-TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
-               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
 REAL_CATALOGS = {
     "kepler_simulated": lambda: {"source": "local", "path": str(SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv"),
                                  "lightcurve_dir": str(KEPLER_LC),
-                                 "targets": sorted(p.name.lstrip("0") for p in KEPLER_LC.glob("*/*") if p.is_dir())},
+                                 "targets": sorted(star_folders(KEPLER_LC))},
     "tess_simulated": lambda: {"source": "local", "path": str(SHARED_DATA / "catalogs" / "toi.csv"),
                                "lightcurve_dir": str(TESS_LC), "columns": TOI_COLUMNS, "epoch_offset": 2457000,
                                "mission": "tess", "labels": {"positive": ["CP", "KP"], "negative": ["FP", "FA"]},

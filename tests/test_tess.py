@@ -21,7 +21,7 @@ from exosieve.lightcurves.download import download_tess
 from exosieve.lightcurves.mast import tess_sector_dir
 from exosieve.lightcurves.reader import read_kepler_lightcurve
 from exosieve.preprocess import preprocess_star
-from helpers import SHARED_DATA
+from helpers import SHARED_DATA, TOI_COLUMNS
 
 TESS = SHARED_DATA / "tess"
 SPOC_TABLES = TESS / "catalogs" / "tce"
@@ -32,8 +32,6 @@ pytestmark = pytest.mark.skipif(not (WASP126_LC.exists() and TOI.exists() and SP
 FAST = RetryPolicy(retries=3, backoff=0.05, max_wait=2.0, timeout=2.0)
 TIC = str(WASP126_TIC)
 PI_MEN = str(PI_MEN_TIC)
-TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
-               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
 
 
 def tess_config(tmp_path, server, **catalog):

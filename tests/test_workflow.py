@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers import SHARED_DATA, job_counts, snakemake
+from helpers import SHARED_DATA, TOI_COLUMNS, job_counts, snakemake
 
 pytestmark = pytest.mark.slow
 
@@ -137,10 +137,8 @@ def test_named_stars_are_scored_by_every_fold_model_of_the_finished_run(default_
     toi, tid = SHARED_DATA / "catalogs" / "toi.csv", SHARED_DATA / "tess" / "tid"
     if not (toi.exists() and tid.is_dir()):
         pytest.skip(f"the TESS half needs {toi} and {tid} (../shared/data)")
-    columns = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
-               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
     tess = {**DEFAULT_RUN, "catalog": {"source": "local", "path": str(toi), "lightcurve_dir": str(tid),
-                                       "columns": columns, "epoch_offset": 2457000, "mission": "tess"}}
+                                       "columns": TOI_COLUMNS, "epoch_offset": 2457000, "mission": "tess"}}
     (tmp_path / "tess.yaml").write_text(yaml.safe_dump(tess))
     out = subprocess.run([sys.executable, "-m", "exosieve.cli", "predict", "25155310", "--config",
                           str(tmp_path / "tess.yaml"), "--out", str(tmp_path / "tess.csv")],
