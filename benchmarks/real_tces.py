@@ -55,7 +55,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from helpers import SHARED_DATA, TOI_COLUMNS, real_kepler_tces, score_real_tces  # noqa: E402
+from helpers import SHARED_DATA, TOI_COLUMNS, real_kepler_tces, score_real_tces, tess_stars  # noqa: E402
 
 
 def tess_tces(data: Path):
@@ -64,7 +64,7 @@ def tess_tces(data: Path):
     from exosieve.catalog.table import normalize_columns
     from exosieve.lightcurves.mast import find_tess_lightcurves, tic_string
     root = data / "tess" / "tid"
-    stars = {p.name.split("-")[2].lstrip("0") for p in root.glob("s*/**/*_lc.fits")}
+    stars = tess_stars(root)
     toi = pd.read_csv(data / "catalogs" / "toi.csv", comment="#", low_memory=False)
     toi = toi[toi.tid.astype(str).isin(stars)]
     tces, _ = normalize_columns(toi, TOI_COLUMNS, {"positive": ["CP", "KP"], "negative": ["FP", "FA"]},

@@ -55,6 +55,12 @@ def star_folders(root: Path) -> set[str]:
     return {p.name.lstrip("0") for p in Path(root).glob("*/*") if p.is_dir()}
 
 
+def tess_stars(root: Path) -> set[str]:
+    """The TIC ids of a folder of TESS SPOC light curves in MAST's tid/ layout (from file names,
+    tess<date>-s<sector>-<16-digit TIC>-<id>-s_lc.fits)."""
+    return {p.name.split("-")[2].lstrip("0") for p in Path(root).glob("s*/**/*_lc.fits")}
+
+
 def real_kepler_tces(held_out: Path | None = None):
     """The DR24 TCEs of the real Kepler stars with light curves in ../shared/data, or with held_out,
     those of the stars under held_out that ../shared/data does not hold; and how to find a star's

@@ -18,7 +18,7 @@ import yaml
 from exosieve.cli import main
 from exosieve.model_files import SHIPPED_FOR_MISSION, load_models, shipped_bundles, shipped_for
 from helpers import (HELD_OUT_LC, KEPLER_LC, REPO, SHARED_DATA, TOI_COLUMNS, needs_held_out_stars,
-                     needs_shared_data, real_kepler_tces, score_real_tces, star_folders)
+                     needs_shared_data, real_kepler_tces, score_real_tces, star_folders, tess_stars)
 
 BUNDLES = shipped_bundles()
 # Each shipped bundle, its mission and the config its recipe runs.
@@ -160,7 +160,7 @@ REAL_CATALOGS = {
     "tess_simulated": lambda: {"source": "local", "path": str(SHARED_DATA / "catalogs" / "toi.csv"),
                                "lightcurve_dir": str(TESS_LC), "columns": TOI_COLUMNS, "epoch_offset": 2457000,
                                "mission": "tess", "labels": {"positive": ["CP", "KP"], "negative": ["FP", "FA"]},
-                               "targets": sorted(p.name.split("-")[2].lstrip("0") for p in TESS_LC.glob("s*/**/*_lc.fits"))},
+                               "targets": sorted(tess_stars(TESS_LC))},
 }
 
 
