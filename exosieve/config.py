@@ -275,10 +275,26 @@ def stable_hash(obj: Any, length: int = 12) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
+# lightcurves.* keys added after shards and models were first recorded: a preprocessing hash
+# leaves each out while it is at its schema default.
+LATER_READING_KEYS = ("product_preference", "product_flux")
+
+
+def later_reading_defaults() -> dict:
+    """The schema's defaults of ``LATER_READING_KEYS``."""
+    node = _resolve(schema()["properties"]["lightcurves"])
+    return {k: _fill_defaults(node["properties"][k], None) for k in LATER_READING_KEYS}
+
+
 def preprocessing_settings(cfg: Mapping[str, Any]) -> dict:
     """Every setting that changes what a shard holds: recorded in each shard and each model file."""
     views = {k: v for k, v in cfg["views"].items() if k != "preset"}    # a preset is its settings, expanded
-    return {**{k: cfg[k] for k in ("lightcurves", "detrend", "features")}, "views": views,
+    # Reading settings added after shards and models were first recorded leave the hash as it was
+    # while at their defaults (a SPOC or Kepler file is read as before): what older runs and the
+    # shipped bundles recorded still matches.
+    later = later_reading_defaults()
+    lightcurves = {k: v for k, v in cfg["lightcurves"].items() if k not in later or v != later[k]}
+    return {"lightcurves": lightcurves, **{k: cfg[k] for k in ("detrend", "features")}, "views": views,
             "raw_flux": "raw_flux" in cfg["models"]["enabled"],
             "views_features": cfg["catalog"].get("views_features", [])}
 

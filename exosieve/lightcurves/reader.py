@@ -9,6 +9,7 @@ be read, belongs to another star, or holds no usable cadence is skipped and list
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,8 @@ import numpy as np
 from astropy.io import fits
 
 from ..utils import TargetError, damage_reason
+
+log = logging.getLogger(__name__)
 
 
 class LightCurveError(TargetError):
@@ -41,6 +44,22 @@ class LightCurve:
     # Times of momentum dumps (reaction-wheel desaturations, QUALITY bit 32 in Kepler's and TESS's
     # flags), kept although their cadences are dropped: the momentum-dump view folds them.
     dump_times: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    # Per file (indexed by ``segment``): which product it was read as (exosieve/lightcurves/
+    # products.py); '' for a file left out. Arrays made into a light curve say "arrays".
+    products: list = field(default_factory=list)
+    unused: list = field(default_factory=list)   # (file name, why) of readable files another file of its sector replaced
+    estimated_errors: list = field(default_factory=list)  # products whose flux errors were estimated from scatter
+    notes: list = field(default_factory=list)    # (file name, what its reader chose, e.g. another flux column)
+
+    @property
+    def product_names(self) -> list[str]:
+        """The products the light curve's cadences come from, each once, in file order."""
+        return list(dict.fromkeys(p for p in self.products if p))
+
+    @property
+    def has_centroids(self) -> bool:
+        """Whether any cadence has a centroid: without, the centroid views and features say nothing."""
+        return bool(np.isfinite(self.centroid_col).any() and np.isfinite(self.centroid_row).any())
 
     def centroid_on_sky(self, dcol: np.ndarray, drow: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(east, north) [arcsec] of per-cadence centroid shifts given in each file's pixels."""
@@ -68,7 +87,7 @@ def quality_bitmask(name: str, mission: str = "kepler") -> int:
 def header_target(header) -> str | None:
     """The star a light-curve file belongs to: KEPLERID or TICID, else an OBJECT such as
     'TIC 100100827' (files rewritten by lightkurve keep only OBJECT)."""
-    for key in ("KEPLERID", "TICID"):
+    for key in ("KEPLERID", "TICID", "TIC_ID"):   # TIC_ID: eleanor's
         if header.get(key) not in (None, ""):
             return str(header[key]).strip()
     m = re.fullmatch(r"\s*(?:KIC|TIC|KEPLER|TESS)?\s*(\d+)\s*", str(header.get("OBJECT", "")), re.IGNORECASE)
@@ -113,11 +132,42 @@ def _time_shift(header, mission_reference: float) -> float:
     return (float(header["BJDREFI"]) - mission_reference) + float(header.get("BJDREFF") or 0.0)
 
 
-def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_reference: float,
-              pixel_scale: float):
+@dataclass
+class _FilePart:
+    """One file's usable cadences, and which product, sector and cadence it is."""
+    time: np.ndarray
+    flux: np.ndarray
+    flux_err: np.ndarray
+    centroid_col: np.ndarray
+    centroid_row: np.ndarray
+    sky: np.ndarray
+    dumps: np.ndarray
+    product: str
+    sector: int | None          # TESS sector or Kepler quarter, when the header says
+    cadence: float              # [d], NaN when unknown
+    has_centroids: bool
+    errors_estimated: bool
+    note: str
+
+
+def reading_settings(flux_column: str = "PDCSAP_FLUX", quality: str = "default", mission: str = "kepler",
+                     product_flux: dict | None = None) -> dict:
+    """What every product's reader is told: SPOC's flux column, the named quality mask and its
+    bits for the mission, and each FFI product's flux column (``lightcurves.product_flux``)."""
+    return {"flux_column": flux_column, "quality": quality, "bitmask": quality_bitmask(quality, mission),
+            "product_flux": {**DEFAULT_PRODUCT_FLUX, **(product_flux or {})}}
+
+
+# Each FFI product's recommended flux (exosieve/lightcurves/products.py says whose advice).
+DEFAULT_PRODUCT_FLUX = {"tglc": "cal_psf_flux", "qlp": "SAP_FLUX", "eleanor": "CORR_FLUX"}
+
+
+def _read_one(path: Path, star_id: str, settings: dict, mission_reference: float, pixel_scale: float):
+    from .products import ProductError, recognise
     # Which part of the file is being read: a corrupt file can make astropy or numpy raise almost
     # anything (an AssertionError for a damaged column name), and the reason must say where.
     part = "file"
+    product = None
     try:
         with fits.open(path, memmap=False) as hdul:
             part = "primary header"
@@ -134,24 +184,15 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
                                       "not the light-curve table")
             data = hdul[1].data
             names = set(data.columns.names)
-            qcol = "SAP_QUALITY" if "SAP_QUALITY" in names else "QUALITY"
-            # A file rewritten by lightkurve holds FLUX; QLP's FFI files hold SAP_FLUX, their own
-            # detrended KSPSAP_FLUX (DET_FLUX from sector 56) and its error only: ExoSieve detrends
-            # the raw flux itself, with that error.
-            flux_name = next((c for c in (flux_column, "FLUX", "SAP_FLUX") if c in names), flux_column)
-            err_name = next((c for c in (flux_name + "_ERR", "KSPSAP_FLUX_ERR", "DET_FLUX_ERR") if c in names),
-                            flux_name + "_ERR")
-            need = ["TIME", flux_name, err_name, qcol]
-            missing = [c for c in need if c not in names]
-            if missing:
-                raise LightCurveError(f"star {star_id}: {path.name} lacks column(s) {', '.join(missing)}")
-            for name in ("TIME", flux_name):
-                if data[name].dtype.kind != "f":   # integers or text: not a time or a flux we can trust
-                    raise LightCurveError(f"star {star_id}: {path.name} column {name} holds {data[name].dtype} "
-                                          "values, not floating point")
-            part = "light-curve table data"
+            try:
+                product = recognise(hdul[0].header, hdul[1].header, names)
+                part = "light-curve table data"
+                columns = product.read(data, names, hdul[0].header, settings)
+            except ProductError as exc:
+                what = f" ({product.describe})" if product is not None else ""
+                raise LightCurveError(f"star {star_id}: {path.name}{what} {exc}") from exc
             shift = _time_shift(hdul[1].header, mission_reference)
-            raw_time = np.asarray(data["TIME"], dtype=float)
+            raw_time = columns.time
             # A cadence outside the file's own span (TSTART..TSTOP, a day of slack) is a corrupt
             # value, not a time: one such cadence would stretch every binned view to nothing.
             span = [hdul[1].header.get(k) for k in ("TSTART", "TSTOP")]
@@ -159,43 +200,73 @@ def _read_one(path: Path, star_id: str, flux_column: str, bitmask: int, mission_
                 with np.errstate(invalid="ignore"):
                     raw_time[(raw_time < span[0] - 1) | (raw_time > span[1] + 1)] = np.nan
             time = raw_time + shift
-            flux = np.asarray(data[flux_name], dtype=float)
-            err = np.asarray(data[err_name], dtype=float)
-            quality = np.asarray(data[qcol], dtype=np.int64)
-            # Flux-weighted centroids: SPOC's MOM_CENTR1/2, QLP's SAP_X/SAP_Y.
-            col_name, row_name = ("MOM_CENTR1", "MOM_CENTR2") if "MOM_CENTR1" in names else ("SAP_X", "SAP_Y")
-            ccol = np.asarray(data[col_name], dtype=float) if col_name in names else np.full_like(time, np.nan)
-            crow = np.asarray(data[row_name], dtype=float) if row_name in names else np.full_like(time, np.nan)
+            flux, err, quality = columns.flux, columns.flux_err, columns.quality
+            ccol, crow = columns.centroid_col, columns.centroid_row
             aperture = next((h.header for h in hdul[2:] if h.name == "APERTURE"), None)
             sky = pixel_to_sky_matrix(aperture if aperture is not None else {}, pixel_scale)
+            sector = next((hdul[0].header.get(k) for k in ("SECTOR", "QUARTER")
+                           if isinstance(hdul[0].header.get(k), (int, np.integer))), None)
+            from .products import file_cadence
+            cadence = file_cadence(hdul[0].header, hdul[1].header)
+            if not np.isfinite(cadence) and np.isfinite(time).sum() > 1:
+                cadence = float(np.nanmedian(np.diff(time[np.isfinite(time)])))
     except LightCurveError:
         raise
     except Exception as exc:   # whatever the type: one damaged file must never cost its star
         raise LightCurveError(f"star {star_id}: {path.name} is not a valid light-curve FITS file: "
                               f"{damage_reason(exc, part)}") from exc
+    if not (time.size == flux.size == err.size == quality.size):
+        raise LightCurveError(f"star {star_id}: {path.name} columns differ in length")
     dumps = time[np.isfinite(time) & ((quality & MOMENTUM_DUMP) != 0)]
-    keep = (np.isfinite(time) & np.isfinite(flux) & ((quality & bitmask) == 0))
+    keep = np.isfinite(time) & np.isfinite(flux) & ~columns.bad
     if not keep.any():
         return None
     flux, err = flux[keep], err[keep]
     median = np.median(flux)
     if not np.isfinite(median) or median <= 0:
         return None
-    return time[keep], flux / median, err / median, ccol[keep], crow[keep], sky, dumps
+    return _FilePart(time[keep], flux / median, err / median, ccol[keep], crow[keep], sky, dumps, product.name,
+                     None if sector is None else int(sector), cadence, columns.has_centroids,
+                     columns.errors_estimated, columns.note)
+
+
+def choose_per_sector(parts: dict[int, _FilePart], preference: list[str]) -> tuple[list[int], list[tuple[int, str]]]:
+    """(files kept, (file, why) of files left out): one file per sector (quarter), never two
+    folded together: the first product of ``preference`` (``lightcurves.product_preference``;
+    products it does not name come after, in its order of ExoSieve's readers), then the shortest
+    cadence, then the first file given. Files whose header names no sector are each kept."""
+    from .products import PRODUCT_NAMES
+    rank = {name: i for i, name in enumerate(list(preference) + [p for p in PRODUCT_NAMES if p not in preference])}
+    by_sector: dict = {}
+    for i, part in parts.items():
+        by_sector.setdefault(part.sector if part.sector is not None else ("file", i), []).append(i)
+    kept, left = [], []
+    for sector, files in by_sector.items():
+        files.sort(key=lambda i: (rank.get(parts[i].product, len(rank)),
+                                  parts[i].cadence if np.isfinite(parts[i].cadence) else np.inf, i))
+        kept.append(files[0])
+        best = parts[files[0]]
+        for i in files[1:]:
+            left.append((i, f"sector {sector}: read from the {best.product} file at {best.cadence * 1440:.3g}-min "
+                            f"cadence instead of this {parts[i].product} one at {parts[i].cadence * 1440:.3g} min "
+                            "(lightcurves.product_preference, then the shortest cadence)"))
+    return sorted(kept), left
 
 
 def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
                            flux_column: str = "PDCSAP_FLUX", quality: str = "default",
-                           mission: str = "kepler") -> LightCurve:
-    """Read and stitch every file of one star; raises LightCurveError naming the star and file."""
+                           mission: str = "kepler", product_flux: dict | None = None,
+                           product_preference: list[str] | None = None) -> LightCurve:
+    """Read and stitch every file of one star, whatever product each is (``products``), one
+    file per sector (``choose_per_sector``); raises LightCurveError naming the star and file."""
     if not paths:
         raise LightCurveError(f"star {star_id}: no light-curve files found")
-    bitmask = quality_bitmask(quality, mission)
-    parts, skipped, dumps = [], [], []
+    settings = reading_settings(flux_column, quality, mission, product_flux)
+    read, skipped = {}, []
     pixel_to_sky = np.full((len(paths), 2, 2), np.nan)
     for i, p in enumerate(paths):
         try:
-            part = _read_one(Path(p), star_id, flux_column, bitmask, MISSION_BJD_REFERENCE[mission],
+            part = _read_one(Path(p), star_id, settings, MISSION_BJD_REFERENCE[mission],
                              MISSION_PIXEL_SCALE[mission])
         except LightCurveError as exc:
             skipped.append((Path(p).name, str(exc)))
@@ -204,24 +275,54 @@ def read_kepler_lightcurve(paths: list[str | Path], star_id: str,
             skipped.append((Path(p).name, f"star {star_id}: {Path(p).name} has no usable cadences (all flux NaN, "
                                           "non-positive, or flagged)"))
             continue
-        *columns, pixel_to_sky[i], file_dumps = part
-        dumps.append(file_dumps)
-        parts.append((*columns, np.full(part[0].size, i, dtype=np.int16)))
-    if not parts:
+        read[i] = part
+    if not read:
         reasons = "; ".join(why for _, why in skipped[:3]) + ("; ..." if len(skipped) > 3 else "")
         raise LightCurveError(f"star {star_id}: none of its {len(paths)} file(s) is usable: {reasons}")
-    cols = [np.concatenate(c) for c in zip(*parts)]
+    kept, left_out = choose_per_sector(read, list(product_preference or DEFAULT_PRODUCT_PREFERENCE))
+    unused = [(Path(paths[i]).name, why) for i, why in left_out]
+    for name, why in unused:
+        log.info("star %s: %s not used: %s", star_id, name, why)
+    columns, dumps = [], []
+    products = [""] * len(paths)
+    notes = [(Path(paths[i]).name, read[i].note) for i in kept if read[i].note]
+    for name, note in notes:
+        log.info("star %s: %s: %s", star_id, name, note)
+    for i in kept:
+        part = read[i]
+        pixel_to_sky[i] = part.sky
+        products[i] = part.product
+        dumps.append(part.dumps)
+        columns.append((part.time, part.flux, part.flux_err, part.centroid_col, part.centroid_row,
+                        np.full(part.time.size, i, dtype=np.int16)))
+    cols = [np.concatenate(c) for c in zip(*columns)]
     order = np.argsort(cols[0], kind="stable")
     time, flux, err, ccol, crow, seg = (c[order] for c in cols)
     return LightCurve(star_id=str(star_id), time=time, flux=flux, flux_err=err, centroid_col=ccol,
                       centroid_row=crow, segment=seg, n_files=len(paths), skipped=skipped,
-                      pixel_to_sky=pixel_to_sky, mission=mission, dump_times=np.sort(np.concatenate(dumps)))
+                      pixel_to_sky=pixel_to_sky, mission=mission, dump_times=np.sort(np.concatenate(dumps)),
+                      products=products, unused=unused, notes=notes,
+                      estimated_errors=sorted({read[i].product for i in kept if read[i].errors_estimated}))
+
+
+# The order in which products are preferred when several hold one sector
+# (``lightcurves.product_preference``'s default): SPOC's own photometry first, then the FFI HLSPs
+# with centroids before those without.
+DEFAULT_PRODUCT_PREFERENCE = ["kepler", "spoc", "tess-spoc", "qlp", "eleanor", "tglc", "lightkurve"]
+
+
+def read_configured(paths: list[str | Path], star_id: str, lightcurves_cfg: dict, mission: str) -> LightCurve:
+    """``read_kepler_lightcurve`` as the ``lightcurves`` section of a configuration says."""
+    return read_kepler_lightcurve(paths, star_id, lightcurves_cfg.get("flux_column", "PDCSAP_FLUX"),
+                                  lightcurves_cfg.get("quality_bitmask", "default"), mission,
+                                  lightcurves_cfg.get("product_flux"), lightcurves_cfg.get("product_preference"))
 
 
 def validate_lightcurve_file(path: str | Path, star_id: str, mission: str = "kepler") -> None:
     """Raise LightCurveError unless ``path`` opens as a light-curve FITS file of ``star_id`` with
     the columns the reader needs: what a download must pass before it is accepted."""
-    _read_one(Path(path), star_id, "PDCSAP_FLUX", 0, MISSION_BJD_REFERENCE[mission], MISSION_PIXEL_SCALE[mission])
+    _read_one(Path(path), star_id, reading_settings("PDCSAP_FLUX", "none", mission), MISSION_BJD_REFERENCE[mission],
+              MISSION_PIXEL_SCALE[mission])
 
 
 def lightcurve_from_arrays(star_id: str, time, flux, flux_err=None, quality=None, centroid_col=None,
