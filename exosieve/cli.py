@@ -95,26 +95,32 @@ def _duration_days(text: str) -> float:
 def _score(args) -> int:
     import pandas as pd
     from .config import load
+    from .lightcurves.locate import expand_sources, files_of_star
     from .lightcurves.mast import find_kepler_lightcurves, find_tess_lightcurves
     from .model_files import ModelMismatchError
     from .scoring import ScoreError, score
     from .utils import TargetError
     star, mission = (args.kic, "kepler") if args.kic else (args.tic, "tess")
     cfg = load(args.config) if args.config else load()
-    roots = [Path(args.lightcurves)] if args.lightcurves else []
-    if not args.lightcurves:
-        from .catalog.sources import cache_dir
-        roots.append(cache_dir(cfg))
-    find = find_kepler_lightcurves if mission == "kepler" else find_tess_lightcurves
     try:
-        files = next((f for f in (find(r, star) for r in roots) if f), [])
-        if not files and not args.lightcurves:
-            files = _download(star, mission, cfg, args.sectors)
-        if not files:
-            where = args.lightcurves or f"the download cache {roots[-1]}"
-            raise ScoreError(f"no light curve of {'KIC' if mission == 'kepler' else 'TIC'} {star} in {where} (MAST's "
-                             "layout: Kepler NNNN/NNNNNNNNN/kplr*_llc.fits, TESS sNNNN/.../tess*-s_lc.fits); give "
-                             "--lightcurves DIR, or run without it online to download them")
+        if args.lightcurves:       # files, globs or folders of any layout: matched by name or header
+            try:
+                files = files_of_star(args.lightcurves, star)
+                n_given = len(expand_sources(args.lightcurves))
+            except FileNotFoundError as exc:
+                raise ScoreError(str(exc)) from exc
+            if not files:
+                raise ScoreError(f"no light curve of {'KIC' if mission == 'kepler' else 'TIC'} {star} among the "
+                                 f"{n_given} FITS file(s) of {' '.join(args.lightcurves)} (matched by MAST's file "
+                                 "names and by each file's TICID, KEPLERID, TIC_ID or OBJECT header)")
+        else:
+            from .catalog.sources import cache_dir
+            find = find_kepler_lightcurves if mission == "kepler" else find_tess_lightcurves
+            files = find(cache_dir(cfg), star) or _download(star, mission, cfg, args.sectors)
+            if not files:
+                raise ScoreError(f"no light curve of {'KIC' if mission == 'kepler' else 'TIC'} {star} in the download "
+                                 f"cache {cache_dir(cfg)}; give --lightcurves (files, globs or a folder), or run "
+                                 "without it online to download them")
         out = score(files, {"period": args.period, "epoch": args.t0, "duration": _duration_days(args.duration),
                             "star_id": str(int(star))}, args.models, time_system=args.time_system)
     except (ScoreError, ModelMismatchError, TargetError) as exc:
@@ -134,6 +140,8 @@ def _score(args) -> int:
           f"({'BKJD' if mission == 'kepler' else 'BTJD'}), duration {signal.duration * 24:.3g} h, {len(files)} file(s)")
     print(f"models: {out.attrs['models']}{'' if args.models else ' (shipped with ExoSieve; exosieve info shows its card)'}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if signal.get("products"):
+        print(f"light curves read as: {signal.products}")
     if signal.status == "flagged":
         print(f"flagged, not to be read as a verdict: {signal.flag}")
     if args.sheet:   # the model that reads the most (exominer when present) draws the sheet
@@ -287,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                       "folder (its views geometry must be this config's)")
     sc = sub.add_parser("score", help="score one ephemeris of a Kepler or TESS star with a run's models or a bundle",
                         description="Score one signal (e.g. from your own BLS/TLS search, or a community TOI): "
-                        "its light curves come from --lightcurves DIR (MAST's layout) or the download cache "
+                        "its light curves come from --lightcurves (files, globs or folders of any layout) or the download cache "
                         "(downloaded when missing, if online).")
     who = sc.add_mutually_exclusive_group(required=True)
     who.add_argument("--kic", help="Kepler star (KIC id)")
@@ -297,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
                     "unless --time-system says BJD)")
     sc.add_argument("--duration", required=True, help="transit duration: days, or with a unit: 3.4h, 0.14d")
     sc.add_argument("--time-system", choices=["BKJD", "BTJD", "BJD"], default=None)
-    sc.add_argument("--lightcurves", help="folder of light curves in MAST's layout (default: the download cache)")
+    sc.add_argument("--lightcurves", nargs="+", help="light-curve files, glob patterns or folders of any layout and "
+                    "product (Kepler, SPOC, TESS-SPOC, QLP, TGLC, eleanor, lightkurve-written), matched to the star by "
+                    "file name or header (default: the download cache)")
     sc.add_argument("--sectors", type=int, nargs="*", help="TESS: the sectors to download when not cached")
     sc.add_argument("--models", default=None, help="a model bundle (exosieve export-models), a shipped bundle's name, "
                     "or a finished run's folder (default: the bundle ExoSieve ships for the light curves' mission)")

@@ -2,7 +2,9 @@
 ``exosieve score`` command for one ephemeris.
 
 Light curves may be a lightkurve ``LightCurve`` or ``LightCurveCollection``, light-curve FITS
-paths (Kepler or TESS SPOC, as MAST serves them), or plain arrays (a dict with ``time``, ``flux``
+files of any product (Kepler, SPOC, TESS-SPOC, QLP, TGLC, eleanor, lightkurve-written:
+``lightcurves.products``), a folder of any layout or glob patterns (files matched to the star by
+name or header: ``lightcurves.locate``), or plain arrays (a dict with ``time``, ``flux``
 and optionally ``flux_err``, ``quality``, ``centroid_col``, ``centroid_row``, ``segment``), or a
 dict of those by star id. Each signal is an ephemeris: ``period`` [d], ``epoch``, ``duration``
 [d] (or ``duration_hours``), optionally ``depth`` [ppm], ``star_id`` and ``tce_id``. Times are
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog.table import STELLAR_COLUMNS
+from .config import later_reading_defaults
 from .domain import unlike_training, with_reasons
 from .evaluation import ensemble_scores
 from .lightcurves.reader import MISSION_BJD_REFERENCE, LightCurve, lightcurve_from_arrays
@@ -85,7 +88,7 @@ def _is_lightkurve(obj) -> bool:
 
 def to_lightcurve(obj, star_id=None, time_system: str | None = None, cfg: dict | None = None) -> LightCurve:
     """Any supported light-curve input as the reader's LightCurve."""
-    from .lightcurves.reader import header_target, read_kepler_lightcurve
+    from .lightcurves.reader import header_target
     lc_cfg = (cfg or {}).get("lightcurves", DEFAULT_READING)
     if isinstance(obj, LightCurve):
         return obj
@@ -103,15 +106,62 @@ def to_lightcurve(obj, star_id=None, time_system: str | None = None, cfg: dict |
         return lightcurve_from_arrays(str(star_id or obj.get("star_id") or "0"), obj["time"], obj["flux"],
                                       mission=mission, time_offset=offset, quality_mask=lc_cfg["quality_bitmask"],
                                       **arrays)
-    paths = [Path(obj)] if isinstance(obj, (str, Path)) else [Path(p) for p in obj]
-    if not paths:
-        raise ScoreError("no light-curve file given")
+    paths = lightcurve_files(obj, star_id)
     from astropy.io import fits
     with fits.open(paths[0], memmap=False) as hdul:
         header = hdul[0].header
         star = str(star_id or header_target(header) or "")
         mission = "tess" if "TESS" in str(header.get("TELESCOP", "")).upper() or header.get("TICID") else "kepler"
-    return read_kepler_lightcurve(paths, star, lc_cfg["flux_column"], lc_cfg["quality_bitmask"], mission)
+    from .lightcurves.reader import read_configured
+    lc = read_configured(paths, star, lc_cfg, mission)
+    for name, why in lc.unused:
+        log.info("%s not used: %s", name, why)
+    return lc
+
+
+def _explicit_files(obj) -> bool:
+    items = [obj] if isinstance(obj, (str, Path)) else list(obj)
+    return bool(items) and all(Path(str(p)).is_file() for p in items)
+
+
+def lightcurve_files(obj, star_id=None) -> list[Path]:
+    """The light-curve files ``obj`` names for one star: files as given (a file of another star is
+    skipped by the reader, with its reason), or a folder of any layout and glob patterns, whose
+    files are matched to ``star_id`` by name or header (``lightcurves.locate``)."""
+    from .lightcurves.locate import expand_sources, index_files
+    if _explicit_files(obj):
+        return [Path(obj)] if isinstance(obj, (str, Path)) else [Path(p) for p in obj]
+    try:
+        paths = expand_sources(obj)
+    except FileNotFoundError as exc:
+        raise ScoreError(str(exc)) from exc
+    if not paths:
+        raise ScoreError(f"no light-curve file given (no FITS file in {obj})")
+    by_star = index_files(paths)
+    if star_id not in (None, ""):
+        key = str(int(str(star_id).strip()))
+        if key not in by_star:
+            raise ScoreError(f"no light curve of star {key} among the {len(paths)} FITS file(s) of {obj} (matched "
+                             "by MAST's file names and by each file's TICID, KEPLERID, TIC_ID or OBJECT header)")
+        return by_star[key]
+    if len(by_star) != 1:
+        raise ScoreError(f"{obj} holds light curves of {len(by_star)} stars ({', '.join(sorted(by_star)[:5])}"
+                         f"{', ...' if len(by_star) > 5 else ''}); name the star (star_id) or give each ephemeris "
+                         "its star_id")
+    return next(iter(by_star.values()))
+
+
+def _by_star(lightcurves, ephemerides, star_id) -> dict:
+    """Light curves by star id: a dict as given; a folder or glob of several stars' files split
+    by star when the ephemerides name their stars; else everything as one star's."""
+    if isinstance(lightcurves, dict) and "time" not in lightcurves:
+        return lightcurves
+    if star_id is None and isinstance(lightcurves, (str, Path, list, tuple)) and not _explicit_files(lightcurves):
+        table = pd.DataFrame([ephemerides] if isinstance(ephemerides, dict) else ephemerides)
+        if "star_id" in table and table["star_id"].notna().all():
+            stars = list(dict.fromkeys(str(int(str(s).strip())) for s in table["star_id"]))
+            return {sid: lightcurve_files(lightcurves, sid) for sid in stars}
+    return {star_id: lightcurves}
 
 
 def _signals(ephemerides, star_ids: list[str], time_system: str | None, mission: str) -> pd.DataFrame:
@@ -215,7 +265,7 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     for the inputs; returns one row per signal."""
     from .model_files import shipped_for
     from .preprocess import assemble
-    by_star = lightcurves if isinstance(lightcurves, dict) and "time" not in lightcurves else {star_id: lightcurves}
+    by_star = _by_star(lightcurves, ephemerides, star_id)
     first = None
     if models is None:      # the light curves' mission picks the shipped models
         first = to_lightcurve(next(iter(by_star.values())), next(iter(by_star)), time_system)
@@ -223,7 +273,7 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
         log.info("scoring with the models ExoSieve ships for %s light curves: %s", first.mission, models.name)
     model_set = models if isinstance(models, ModelSet) else load_models(models)
     cfg = config_for(model_set)
-    if first is not None and cfg["lightcurves"] != DEFAULT_READING:
+    if first is not None and any(cfg["lightcurves"].get(k) != v for k, v in {**DEFAULT_READING, **later_reading_defaults()}.items()):
         first = None        # the models read light curves otherwise (another flux column or bitmask)
     curves = {}
     for i, (sid, obj) in enumerate(by_star.items()):
@@ -251,6 +301,9 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     out["status"] = np.where(out.tce_id.isin(errors), "failed",
                              np.where(out.tce_id.map(flags).fillna("") != "", "flagged", "scored"))
     out["flag"] = out.tce_id.map(flags).fillna("")
+    # View arrays the light curve had no data for (a TGLC file's centroids), read as missing.
+    out["missing"] = out.tce_id.map({tce.tce_id: feats.get("missing", "") for tce, _, feats in results}).fillna("")
+    out["products"] = out.star_id.map({sid: "+".join(lc.product_names) for sid, lc in curves.items()}).fillna("")
     out["error"] = out.tce_id.map(errors)
     out.attrs["models"] = model_set.where
     if not results:

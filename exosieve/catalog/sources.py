@@ -65,9 +65,10 @@ class SimulatedSource:
 
 
 class LocalSource:
-    """A TCE table and FITS light curves in MAST's layout that the user already has (bulk
-    downloads): Kepler DR24/DR25 or TESS SPOC tables as the archives publish them, or any CSV
-    whose columns ``catalog.columns`` maps."""
+    """A TCE table and FITS light curves that the user already has (bulk downloads in MAST's
+    layout, or any folder of light-curve files, matched to stars by their headers): Kepler
+    DR24/DR25 or TESS SPOC tables as the archives publish them, or any CSV whose columns
+    ``catalog.columns`` maps (a TOI table, say)."""
 
     name = "local"
 
@@ -92,17 +93,24 @@ class LocalSource:
     def normalize(self, files: dict[str, Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
         return load_local_table(files, self.cfg["catalog"])
 
+    def lightcurve_index(self) -> dict:
+        """star id -> its files under ``catalog.lightcurve_dir``, any layout (``locate.index_folder``:
+        MAST's file names, other FITS files by their headers); one walk of the folder per process."""
+        from ..lightcurves.locate import index_folder
+        if self._index is None:
+            self._index = index_folder(self.lightcurve_root()) if self.lightcurve_root().is_dir() else {}
+        return self._index
+
     def obtain_lightcurves(self, star_ids: list[str], progress: bool = True):
         from ..lightcurves.obtain import locate_local
-        return locate_local(star_ids, self.lightcurve_root())
+        root = self.lightcurve_root()
+        return locate_local(star_ids, root, self.lightcurve_index() if root.is_dir() else None)
 
     def lightcurve_listing_digest(self, targets_csv: str | Path) -> str:
         """Digest of the light-curve files (path, size, modification time) of a target list's
         stars: it changes when one of them is added, removed or replaced."""
         import hashlib
-        from ..lightcurves.mast import index_lightcurves
-        if self._index is None:           # one walk of the folder for every shard's digest
-            self._index = index_lightcurves(self.lightcurve_root())
+        self.lightcurve_index()            # one walk of the folder for every shard's digest
         if not self._index:
             return "no light curves"
         digest = hashlib.sha256()

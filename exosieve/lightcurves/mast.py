@@ -98,20 +98,34 @@ def _sector_of(name: str) -> int:
 KEPLER_LC = re.compile(r"^kplr(\d{9})-\d{13}_llc\.fits$")
 
 
+def star_from_name(name: str) -> str | None:
+    """The star id a file name in one of MAST's layouts carries (no leading zeros), else None."""
+    m = KEPLER_LC.match(name) or TESS_LC.match(name)
+    if m:
+        return str(int(m.group(m.lastindex)))
+    m = TESS_SPOC_FFI.match(name) or QLP_FFI.match(name)
+    if m:
+        return str(int(m.group(1) if m.re is TESS_SPOC_FFI else m.group(2)))
+    return None
+
+
 def index_lightcurves(root: str | Path) -> dict[str, list[Path]]:
     """star id -> its light-curve files, for every file under ``root`` named as in either layout,
     in one walk of the tree: what asking ``find_lightcurves`` star by star would cost a glob each
-    (minutes for 200,000 stars, most of them without files)."""
+    (minutes for 200,000 stars, most of them without files). ``locate.index_folder`` adds the
+    files of any other name, by their headers."""
     found: dict[str, list[Path]] = {}
     for folder, _, names in os.walk(root):
         for name in names:
-            m = KEPLER_LC.match(name) or TESS_LC.match(name)
-            star = m.group(m.lastindex) if m else None
-            if m is None and (m := TESS_SPOC_FFI.match(name) or QLP_FFI.match(name)):
-                star = m.group(1) if m.re is TESS_SPOC_FFI else m.group(2)
+            star = star_from_name(name)
             if star is not None:
-                found.setdefault(str(int(star)), []).append(Path(folder) / name)
-    return {star: sorted(paths, key=lambda p: (_sector_of(p.name), p.name)) for star, paths in found.items()}
+                found.setdefault(star, []).append(Path(folder) / name)
+    return {star: sort_by_sector(paths) for star, paths in found.items()}
+
+
+def sort_by_sector(paths) -> list[Path]:
+    """Light-curve paths in sector (quarter) order as their names say, then by name."""
+    return sorted(paths, key=lambda p: (_sector_of(Path(p).name), Path(p).name))
 
 
 def find_lightcurves(root: str | Path, star_id: int | str) -> list[Path]:
