@@ -123,6 +123,25 @@ def raw_scores(model: FoldModel, shards: ShardSet, rows: np.ndarray, chunk: int 
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+def read_as_missing(model: FoldModel, data: ShardData) -> ShardData:
+    """``data`` with each row's missing view arrays (meta ``missing``, comma-separated names: views
+    its light curve had no data for, a TGLC file's centroids) replaced by the model's occlusion
+    value, its training median: the model reads "no information there", as an occluded branch,
+    never zeros read as "no centroid motion". Trees read scalar features only, NaN where missing."""
+    if "missing" not in data.meta or getattr(model, "medians", None) is None:
+        return data
+    missing = data.meta["missing"].fillna("").astype(str).to_numpy()
+    if not any(missing):
+        return data
+    views = dict(data.views)
+    for name in {n for text in missing for n in text.split(",") if n}:
+        if name in views and name in model.medians:
+            rows = np.array([name in text.split(",") for text in missing])
+            views[name] = np.array(views[name], copy=True)
+            views[name][rows] = model.medians[name]
+    return ShardData(meta=data.meta, views=views, scalars=data.scalars, scalar_names=data.scalar_names)
+
+
 def ensemble_scores(models: list[FoldModel], data: ShardData, attributions: bool = False) -> pd.DataFrame:
     """The one fold-ensemble scorer (out-of-fold scores, an external test set, ``exosieve
     predict`` and ``exosieve.score`` all call it; they differ only in how they make ``data``):
@@ -132,12 +151,13 @@ def ensemble_scores(models: list[FoldModel], data: ShardData, attributions: bool
     raws, probs, attrs = [], [], {}
     for model in models:
         model.require_inputs(data)
-        raw = model.raw_score(data)
+        read = read_as_missing(model, data)
+        raw = model.raw_score(read)
         prob = model.calibrate(raw)
         raws.append(raw)
         probs.append(prob)
         if attributions:
-            for branch, delta in model.occlude(data, prob).items():
+            for branch, delta in model.occlude(read, prob).items():
                 attrs.setdefault(branch, []).append(delta)
     raw = np.array(raws).reshape(len(models), len(data))
     prob = np.array(probs).reshape(raw.shape)

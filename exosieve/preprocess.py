@@ -26,7 +26,7 @@ from .catalog.ephemeris import same_signal
 from .catalog.table import STELLAR_COLUMNS
 from .detrend import detrend, fit_trend, robust_std, transit_mask
 from .features import measure_features
-from .lightcurves.reader import read_kepler_lightcurve
+from .lightcurves.reader import read_configured
 from .shards import ShardData, ShardError, ShardSet, provenance, write_shard
 from .utils import FAILURE_COLUMNS, FLAGGED_STAGE, TargetError, atomic_output
 from .views import ViewMaker, array_shape, phase_fold, raw_flux_fold, raw_flux_view, shard_arrays
@@ -129,6 +129,15 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
         features[col] = float(getattr(tce, col)) if pd.notna(getattr(tce, col, np.nan)) else np.nan
     depth = pd.to_numeric(getattr(tce, "depth", np.nan), errors="coerce")
     features["flag"] = transit_flag(phase[keep], flux[keep], duration, float(depth), measured)
+    if not np.isfinite(star.d_east).any():
+        # No centroid at any cadence (TGLC has none): the centroid views would be zeros, read as
+        # "no centroid motion"; they are marked missing instead and scored as each model's
+        # occlusion value (evaluation.read_as_missing), the centroid features left NaN.
+        absent = [n for n in views if n.startswith("centroid")]
+        features["missing"] = ",".join(absent)
+        products = "/".join(p.upper() for p in star.no_centroid_products) or "these light curves"
+        note = (f"no centroid data ({products}): centroid {'branch' if absent else 'features'} read as missing")
+        features["flag"] = "; ".join(part for part in (features["flag"], note) if part)
     return views, features
 
 
@@ -141,6 +150,7 @@ class DetrendedStar:
     raw_flux: np.ndarray | None  # the raw_flux baseline's input, when that model is enabled
     trend: np.ndarray | None = None        # the trend divided out (relative), for the flux_trend view
     dump_times: np.ndarray | None = None   # momentum dumps, for the momentum_dump view
+    no_centroid_products: tuple = ()       # the products read, when none of their cadences has a centroid
 
 
 def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
@@ -171,7 +181,8 @@ def detrend_star(lc, star_tces: pd.DataFrame, cfg) -> DetrendedStar:
     raw = None
     if "raw_flux" in cfg["models"]["enabled"]:
         raw = raw_flux_view(time, flat, cfg["views"]["raw_flux_bins"])
-    return DetrendedStar(time, flat, east[good], north[good], raw, trend, getattr(lc, "dump_times", None))
+    return DetrendedStar(time, flat, east[good], north[good], raw, trend, getattr(lc, "dump_times", None),
+                         () if lc.has_centroids else tuple(getattr(lc, "product_names", [])))
 
 
 def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
@@ -180,8 +191,7 @@ def preprocess_star(paths, star_tces: pd.DataFrame, cfg) -> tuple[list, list]:
     that was skipped."""
     star_id = str(star_tces.star_id.iloc[0])
     mission = "tess" if star_tces.mission.iloc[0] == "tess" else "kepler"
-    lc = read_kepler_lightcurve(paths, star_id, cfg["lightcurves"]["flux_column"],
-                                cfg["lightcurves"]["quality_bitmask"], mission)
+    lc = read_configured(paths, star_id, cfg["lightcurves"], mission)
     results, errors = star_views(lc, star_tces, cfg)
     # A skipped file costs no TCE, but is recorded (tce_id empty) so that nothing is lost silently.
     failures = [{"tce_id": "", "star_id": star_id, "stage": "file", "error": why} for _, why in lc.skipped]
@@ -365,8 +375,9 @@ def assemble(results, cfg) -> ShardData:
     shard holds: the inputs every scorer reads."""
     names = list(cfg["features"])
     meta = pd.DataFrame([{"tce_id": t.tce_id, "star_id": t.star_id, "period": t.period, "epoch": t.epoch,
-                          "duration": t.duration, "flag": f.get("flag", "")} for t, _, f in results],
-                        columns=["tce_id", "star_id", "period", "epoch", "duration", "flag"])
+                          "duration": t.duration, "flag": f.get("flag", ""), "missing": f.get("missing", "")}
+                         for t, _, f in results],
+                        columns=["tce_id", "star_id", "period", "epoch", "duration", "flag", "missing"])
     views = {v: np.array([r[1][v] for r in results], np.float32).reshape(len(results), *array_shape(v, cfg["views"]))
              for v in shard_arrays(cfg)}
     scalars = np.array([[r[2].get(n, np.nan) for n in names] for r in results], float)

@@ -16,6 +16,11 @@ path                   dtype, shape    meaning
                                        nothing is wrong): its transit did not reach its views
                                        (preprocess.transit_flag). Optional: a shard written
                                        before it existed reads as unflagged
+``missing``            str (N,)        view arrays the light curve had no data for, comma-
+                                       separated (centroid_global,centroid_local for a TGLC
+                                       light curve, which has no centroids): scored as each
+                                       model's occlusion value (evaluation.read_as_missing).
+                                       Optional: written only when a row has one
 ``views/<name>``       float32 (N,..)  one dataset per view array: ``global`` (N, 301),
                                        ``unfolded`` (N, K, L), ... (see exosieve/views.py)
 ``scalars``            float32 (N, F)  scalar features, names in attrs ``columns``
@@ -225,6 +230,8 @@ def write_shard(path: str | Path, data: ShardData, attrs: dict) -> None:
             h5.create_dataset("input_digest", data=_strings(digests), **kw)
             flags = data.meta["flag"].fillna("") if "flag" in data.meta else [""] * n
             h5.create_dataset("flag", data=_strings(flags), **kw)
+            if "missing" in data.meta and (data.meta["missing"].fillna("") != "").any():
+                h5.create_dataset("missing", data=_strings(data.meta["missing"].fillna("")), **kw)
             eph = h5.create_dataset("ephemeris", data=data.meta[EPHEMERIS_COLUMNS].to_numpy(np.float64)
                                     .reshape(n, len(EPHEMERIS_COLUMNS)), **kw)
             eph.attrs["columns"] = EPHEMERIS_COLUMNS
@@ -271,7 +278,8 @@ def _read_index(path: Path, views: list[str] | None):
             n = int(attrs["n_tces"])
             meta = pd.DataFrame({"tce_id": h5["tce_id"].asstr()[:], "star_id": h5["star_id"].asstr()[:],
                                  "input_digest": h5["input_digest"].asstr()[:],
-                                 "flag": h5["flag"].asstr()[:] if "flag" in h5 else np.full(n, "", object)})
+                                 "flag": h5["flag"].asstr()[:] if "flag" in h5 else np.full(n, "", object),
+                                 "missing": h5["missing"].asstr()[:] if "missing" in h5 else np.full(n, "", object)})
             eph = h5["ephemeris"][:]
             for j, col in enumerate(EPHEMERIS_COLUMNS):
                 meta[col] = eph[:, j] if n else np.zeros(0)
