@@ -1,7 +1,8 @@
-"""Every command the README shows runs as typed: each `snakemake ... --config ...` line (and the
-SLURM profile's) parses with Snakemake's own config parser and validates against the schema once
-merged into config.yaml, every `exosieve` subcommand it names answers --help, and config.yaml's
-comments say what the schema says."""
+"""Every command the README and the documentation pages (docs/*.md) show runs as typed: each
+`snakemake ... --config ...` line (and the SLURM profile's) parses with Snakemake's own config parser
+and validates against the schema once merged into config.yaml, every `exosieve` subcommand they name
+answers --help, and config.yaml's comments say what the schema says. The site itself is built in
+tests/test_docs.py."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from exosieve.config import load, schema
 from helpers import REPO
 
 README = (REPO / "README.md").read_text()
+# The README and every page of the documentation site, by path: their commands are checked alike.
+PAGES = {"README.md": README,
+         **{f"docs/{page.name}": page.read_text() for page in sorted((REPO / "docs").glob("*.md"))}}
 
 
 def code_lines(text: str) -> list[str]:
@@ -51,7 +55,8 @@ def merged_config(items: list[str]) -> dict:
     return base
 
 
-SNAKEMAKE_CONFIG_LINES = [c for c in code_lines(README) if "snakemake" in c and "--config" in c]
+COMMAND_LINES = [c for text in PAGES.values() for c in code_lines(text)]
+SNAKEMAKE_CONFIG_LINES = [c for c in COMMAND_LINES if "snakemake" in c and "--config" in c]
 PROFILE_LINES = [line.split("`")[1] for line in (REPO / "slurm" / "config.yaml").read_text().splitlines()
                  if "--config" in line and "`" in line]
 
@@ -59,6 +64,13 @@ PROFILE_LINES = [line.split("`")[1] for line in (REPO / "slurm" / "config.yaml")
 def test_the_readme_shows_config_overrides():
     assert len(SNAKEMAKE_CONFIG_LINES) >= 15
     assert PROFILE_LINES
+
+
+def test_every_documentation_page_is_read():
+    """The pages whose commands are checked are the site's (docs/*.md), and most show commands."""
+    assert len(PAGES) > 5 and "docs/configuration.md" in PAGES and "docs/usage.md" in PAGES
+    with_commands = [name for name, text in PAGES.items() if code_lines(text)]
+    assert {"README.md", "docs/usage.md", "docs/sources.md", "docs/configuration.md"} <= set(with_commands)
 
 
 @pytest.mark.parametrize("command", SNAKEMAKE_CONFIG_LINES + PROFILE_LINES)
@@ -81,7 +93,7 @@ def test_a_dotted_key_is_refused_by_snakemake_itself():
         parse_config(["resources.train_gpus=1"])
 
 
-EXOSIEVE_SUBCOMMANDS = sorted({m.group(1) for c in code_lines(README)
+EXOSIEVE_SUBCOMMANDS = sorted({m.group(1) for c in COMMAND_LINES
                                for m in [re.match(r"\s*exosieve ([a-z][a-z-]*)", c)] if m})
 
 
