@@ -16,7 +16,7 @@ model's ROC-AUC on these TCEs.
 
 The held-out stars: 71 more real Kepler stars with full-mission light curves, 89 labelled DR24
 TCEs on 51 of them (11 PC, 65 AFP, 13 NTP; 40 UNK TCEs are scored as neighbours, not counted),
-on which no setting of ExoSieve was tuned (the README's "Held-out real stars" says what was in
+on which no setting of ExoSieve was tuned (docs/real-data.md, "Held-out real stars", says what was in
 view when). They are the light curves that Astronet's download
 script fetched for a public project, in its history only: github.com/WilfHass/ML-Exoplanets at
 commit 195771772f, data/kepler/ (1,302 files of 77 stars, 534 MB; 6 of the stars are

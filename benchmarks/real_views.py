@@ -67,7 +67,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from helpers import KEPLER_LC, SHARED_DATA, run_workflow, star_folders  # noqa: E402
 
 METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
-# Anchors on the DR24 views, for the table (README, "Real labelled data").
+# Anchors on the DR24 views, for the table (docs/results.md, "Real labelled views").
 ANCHORS = """anchors: scikit-learn HistGradientBoosting on the flattened DR24 views, measured in ../shared/data's README:
 ROC-AUC 0.958, AP 0.865 (a floor); Shallue & Vanderburg (2018) ROC-AUC 0.988 on their DR24 test split
 (2001/201-bin views); Exonet (Ansdell et al. 2018) AP 0.980 there; ExoMiner recall 0.936 at precision 0.99

@@ -142,7 +142,7 @@ def test_the_profile_as_typed_sends_the_heavy_jobs_through_slurm_and_keeps_tiny_
            "models": {"enabled": ["trees"], "primary": "trees"}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     started = time.time()
-    # Typed from the repository root, as the README says: --profile slurm finds ./slurm/config.yaml.
+    # Typed from the repository root, as docs/usage.md says: --profile slurm finds ./slurm/config.yaml.
     # The target is one fold's trees model: two SLURM levels (shards, then training) keep it short.
     model = "results/models/trees/fold_0/model.pt"
     out = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--profile", "slurm",

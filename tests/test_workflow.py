@@ -76,7 +76,7 @@ def test_the_default_workflow_reports_models_that_learned_and_are_calibrated(def
     assert list(cal.index) == ["exominer", "astronet", "raw_flux", "trees"]
     # A tiny run: each fold's calibration fit sees ~22 validation TCEs (5 planets), so the fit's own error
     # adds to the sampling noise (the 99th percentile of ECE for perfectly calibrated scores alone is
-    # ~0.08 at 254 TCEs). Loose bounds here; the default run's figures are in the README.
+    # ~0.08 at 254 TCEs). Loose bounds here; the default run's figures are in docs/results.md.
     assert (cal.ece < 0.15).all(), cal
     # Class-weighted raw scores are not probabilities: where a CNN's raw ECE is beyond that noise,
     # calibration cuts it, and over the CNNs by at least 30% on average. (Not a fixed cut per model:
