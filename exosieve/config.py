@@ -146,6 +146,12 @@ VIEW_PRESETS = {
                         "global_bin_width": "spacing", "normalize": "min", "outlier_sigma": 3.0,
                         "detrend": {"method": "savgol", "window_length": 101, "polyorder": 2, "mask_durations": 1.0,
                                     "mask_others": False}},
+    # Yu et al. (2019)'s TESS views (github.com/yuliang419/Astronet-Vetting, astronet/data/preprocess.py):
+    # global 201 bins each 1.2 bin spacings wide (overlapping), local 61 bins of 0.16 durations over
+    # +-2 durations, each view median 0 and minimum -1, made from QLP's KSP-detrended light curves
+    # after a 5-sigma clip of brightenings (their magnitudes more than 5 robust sigma above the median).
+    "yu2019_tess": {"global_bins": 201, "local_bins": 61, "local_durations": 2.0, "local_bin_width": 0.16,
+                    "global_bin_width": 1.2, "normalize": "min", "outlier_sigma": 5.0},
     # ExoSieve's own geometry with ExoMiner++'s TESS branches turned on.
     "tess": {"enabled": ["global", "local", "scatter", "odd_even", "secondary", "centroid", "double_period",
                          "unfolded", "coverage", "momentum_dump", "flux_trend", "periodogram"]},

@@ -268,14 +268,21 @@ class ViewMaker:
         self.half = min(vcfg["local_durations"] * duration, 0.5 * period)
         self.lbins, self.gbins = vcfg["local_bins"], vcfg["global_bins"]
         self.lwidth = vcfg["local_bin_width"] * duration if vcfg.get("local_bin_width") else None
-        # The global bins' window: at most a transit duration, or (Astronet) the whole bin.
-        self.gwidth = duration if vcfg.get("global_bin_width", "transit") == "transit" else None
+        # The global bins' window: at most a transit duration, (Astronet) the whole bin, or (Yu et
+        # al. 2019) a number of bin spacings, overlapping.
+        gwidth = vcfg.get("global_bin_width", "transit")
+        self.gwidth = duration if gwidth == "transit" else None
         self.lcentres = local_centres(self.half, self.lbins, self.lwidth)
         self.local_raw, self.local_counts = self._bin_local(self.phase, flux, counts=True)
         self.level = out_of_transit_level(self.local_raw, self.lcentres, duration)
         self.depth = max(-float(np.min(self.local_raw - self.level)), 1e-9)
-        global_med, self.global_counts = binned_median(self.phase, flux, -0.5 * period, 0.5 * period,
-                                                       self.gbins, self.gwidth)
+        if isinstance(gwidth, (int, float)) and not isinstance(gwidth, bool):
+            global_med, self.global_counts = windowed_median(self.phase, flux, bin_centres(-0.5 * period, 0.5 * period,
+                                                                                         self.gbins),
+                                                             gwidth * period / self.gbins)
+        else:
+            global_med, self.global_counts = binned_median(self.phase, flux, -0.5 * period, 0.5 * period,
+                                                           self.gbins, self.gwidth)
         self.global_raw = fill_empty(global_med)
         self.global_level = float(np.median(self.global_raw))
 

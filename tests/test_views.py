@@ -110,3 +110,23 @@ def test_a_long_period_transit_keeps_its_depth_in_the_global_view(global_bins):
     if global_bins == 301:                                   # what a bin-wide median makes of it
         plain = binned_median(phase_fold(time, period, epoch), flux, -150, 150, global_bins)[0]
         assert np.median(plain) - np.nanmin(plain) < 0.3 * depth
+
+
+def test_overlapping_global_bins_take_every_cadence_within_their_window():
+    """global_bin_width 1.2 (Yu et al. 2019): each global bin is the median of the cadences within
+    0.6 bin spacings of its centre, so neighbouring bins share cadences."""
+    from exosieve.config import load
+    from exosieve.views import ViewMaker, bin_centres
+    rng = np.random.default_rng(4)
+    period, n = 5.0, 201
+    time = np.sort(rng.uniform(0, 60, 20000))
+    flux = 1 + rng.normal(0, 1e-3, time.size)
+    vcfg = load({"views": {"preset": "yu2019_tess"}})["views"]
+    maker = ViewMaker(time, flux, np.zeros(time.size), np.zeros(time.size), period, 1.0, 0.2, vcfg)
+    phase = phase_fold(time, period, 1.0)
+    centres, half = bin_centres(-period / 2, period / 2, n), 0.6 * period / n
+    for k in (0, 57, 100, 200):
+        inside = np.abs(phase - centres[k]) < half
+        assert maker.global_counts[k] == inside.sum()
+        assert maker.global_raw[k] == pytest.approx(np.median(flux[inside]))
+    assert maker.global_counts.sum() > 1.15 * time.size      # about 1.2 windows per cadence
