@@ -15,7 +15,11 @@ class FoldError(ValueError):
     pass
 
 
-def assign_folds(tces: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
+def assign_folds(tces: pd.DataFrame, n_folds: int, seed: int, trains: bool = True) -> pd.DataFrame:
+    """Each labelled TCE's fold: stratified by label, grouped by star. A run that trains nothing
+    (``trains`` False: models.from) uses the folds only to split the scoring among jobs, so a
+    catalog of one class (a TOI list of planets) is no error there: its stars are dealt to the
+    folds in a seeded order."""
     tces = tces.sort_values("tce_id", kind="stable").reset_index(drop=True)
     out = tces[["tce_id", "star_id", "label"]].copy()
     out["fold"] = -1
@@ -26,6 +30,11 @@ def assign_folds(tces: pd.DataFrame, n_folds: int, seed: int) -> pd.DataFrame:
         n_stars = np.unique(groups[y == cls]).size
         if n_stars < n_folds:
             name = "positive" if cls else "negative"
+            if not trains:
+                stars = np.random.default_rng(seed).permutation(np.unique(groups))
+                fold_of = {star: i % n_folds for i, star in enumerate(stars)}
+                out.loc[labelled, "fold"] = [fold_of[g] for g in groups]
+                return out
             raise FoldError(f"only {n_stars} stars have {name} TCEs, fewer than cv.folds={n_folds}; "
                             "lower cv.folds or use a larger catalog")
     splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed)

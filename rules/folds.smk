@@ -10,6 +10,8 @@ rule folds:
         code=CODE["folds"],
         folds=config["cv"]["folds"],
         seed=config["cv"]["seed"],
+        # models.from: nothing trains, the folds only split the scoring (a one-class catalog is fine)
+        trains=not config["models"].get("from"),
     # Seconds of work: run on the submitting host, not as a cluster job.
     localrule: True
     log:
