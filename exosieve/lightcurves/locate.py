@@ -10,10 +10,13 @@ their headers say whose they are.
 from __future__ import annotations
 
 import glob
+import logging
 import os
 from pathlib import Path
 
 from .mast import sort_by_sector, star_from_name
+
+log = logging.getLogger(__name__)
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz")
 
@@ -24,7 +27,12 @@ def _is_fits(name: str) -> bool:
 
 def header_star(path: str | Path) -> str | None:
     """The star a FITS file's primary header names (no leading zeros), None when it names none
-    or cannot be read (the reader, given the file, says why)."""
+    or cannot be read (``index_files`` logs which and why)."""
+    return _header_star(path)[0]
+
+
+def _header_star(path) -> tuple[str | None, str]:
+    """(star, '') or (None, why the header names no star)."""
     import warnings
 
     from astropy.io import fits
@@ -32,11 +40,15 @@ def header_star(path: str | Path) -> str | None:
     from .reader import header_target
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")      # a damaged header's VerifyWarning: the reader says it
+            warnings.simplefilter("ignore")      # a damaged header's VerifyWarning: the reason below says it
             target = header_target(fits.getheader(path, 0))
-        return str(int(target)) if target is not None else None
-    except Exception:                            # unreadable: not this star's, as far as we can tell
-        return None
+    except Exception as exc:                     # unreadable: no star can be told
+        return None, f"its primary header cannot be read ({type(exc).__name__})"
+    try:
+        return (str(int(target)), "") if target is not None else \
+            (None, "its primary header has no TICID, KEPLERID, TIC_ID or OBJECT 'TIC n'")
+    except ValueError:
+        return None, f"its header's star id {target!r} is no number"
 
 
 def star_of(path: Path) -> str | None:
@@ -68,13 +80,22 @@ def expand_sources(sources) -> list[Path]:
 
 
 def index_files(paths) -> dict[str, list[Path]]:
-    """star id -> its files among ``paths`` (each in sector order); files whose star cannot be
-    told are left out."""
+    """star id -> its files among ``paths`` (each in sector order). A file whose star cannot be
+    told (an unreadable header, or one naming no star) belongs to no star: it is logged, once for
+    all such files, with the first few and why."""
     found: dict[str, list[Path]] = {}
-    for path in paths:
-        star = star_of(Path(path))
-        if star is not None:
-            found.setdefault(star, []).append(Path(path))
+    unknown = []
+    for path in map(Path, paths):
+        star = star_from_name(path.name)
+        if star is None:
+            star, why = _header_star(path)
+            if star is None:
+                unknown.append(f"{path}: {why}")
+                continue
+        found.setdefault(star, []).append(path)
+    if unknown:
+        log.warning("%d FITS file(s) belong to no star and are not read: %s%s", len(unknown), "; ".join(unknown[:3]),
+                    "; ..." if len(unknown) > 3 else "")
     return {star: sort_by_sector(files) for star, files in found.items()}
 
 

@@ -79,7 +79,8 @@ def _float_column(data, name: str) -> np.ndarray:
     column = data[name]
     if column.dtype.kind not in "fiu":    # text: not a time, flux or centroid we can trust
         raise ProductError(f"column {name} holds {column.dtype} values, not numbers")
-    return np.asarray(column, dtype=float)
+    with np.errstate(invalid="ignore"):       # a damaged value becomes NaN, dropped with its cadence
+        return np.asarray(column, dtype=float)
 
 
 def _need(names: set, *columns: str) -> None:
