@@ -10,7 +10,14 @@ length, NaN, a label that maps to nothing, a missing star id, bytes that are no 
 record) and reads it with the views source's reader (see tests/fuzzing.py for what each case
 checks). Exits 1 if any case crashed or lost a target.
 
+With ``--ffi-cases N`` it runs N cases over the TESS FFI readers instead: one real TGLC file
+(../shared/data/tess/ffi/tglc, matched to its star by header) of a subject star mutated per case
+(truncation, bit flips, missing or mistyped columns, every cadence flagged by TESS_flags or
+TGLC_flags, NaN/inf/huge fluxes, another time reference or flux unit), beside a control star, the
+stars' rows from the real TOI table.
+
     python benchmarks/fuzz.py [--cases 1000] [--tfrecord-cases 1000] [--first-seed 0]
+    python benchmarks/fuzz.py --ffi-cases 300
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import SHARED_DATA  # noqa: E402
-from fuzzing import Fuzzer, TFRecordFuzzer, tally  # noqa: E402
+from fuzzing import FFIFuzzer, Fuzzer, TFRecordFuzzer, tally  # noqa: E402
 
 
 def main() -> int:
@@ -36,6 +43,8 @@ def main() -> int:
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--tfrecord-cases", type=int, default=1000)
     ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--ffi-cases", type=int, default=0, help="run this many cases over the FFI readers (real TGLC "
+                    "files) instead of the Kepler and TFRecord cases")
     args = ap.parse_args()
     if not (SHARED_DATA / "catalogs" / "q1_q17_dr24_tce.csv").exists():
         print(f"real data not found at {SHARED_DATA}; set EXOSIEVE_SHARED_DATA to its folder")
@@ -43,9 +52,13 @@ def main() -> int:
     logging.disable(logging.CRITICAL)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        fuzzer = Fuzzer(SHARED_DATA, Path(tmp))
-        outcomes = [fuzzer.case(s) for s in range(args.first_seed, args.first_seed + args.cases)]
-        if args.tfrecord_cases and (SHARED_DATA / "views" / "kepler_dr24_dartvetter").is_dir():
+        if args.ffi_cases:
+            fuzzer = FFIFuzzer(SHARED_DATA, Path(tmp))
+            outcomes = [fuzzer.case(s) for s in range(args.first_seed, args.first_seed + args.ffi_cases)]
+        else:
+            fuzzer = Fuzzer(SHARED_DATA, Path(tmp))
+            outcomes = [fuzzer.case(s) for s in range(args.first_seed, args.first_seed + args.cases)]
+        if not args.ffi_cases and args.tfrecord_cases and (SHARED_DATA / "views" / "kepler_dr24_dartvetter").is_dir():
             records = TFRecordFuzzer(SHARED_DATA, Path(tmp) / "tfrecord")
             outcomes += [records.case(s) for s in range(args.first_seed, args.first_seed + args.tfrecord_cases)]
         seconds = time.perf_counter() - start

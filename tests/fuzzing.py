@@ -12,8 +12,9 @@ workflow's catalog, lightcurves and preprocess rules make. A case passes when:
 - mutations that change only how a value is written (time on another BJD reference, flux in other
   units, a row repeated) give the subject's clean output.
 
-``tests/test_fuzz.py`` runs a few hundred cases; ``benchmarks/fuzz.py`` runs 1,000 and prints the
-tally. Stars use a few quarters each so that a case costs a fraction of a second.
+``FFIFuzzer`` does the same over real TESS FFI light curves (TGLC files, matched to their star by
+header) and real TOI rows. ``tests/test_fuzz.py`` runs a few hundred cases; ``benchmarks/fuzz.py``
+runs 1,000 (``--ffi-cases``: over the FFI readers) and prints the tally. Stars use a few quarters each so that a case costs a fraction of a second.
 """
 
 from __future__ import annotations
@@ -222,6 +223,8 @@ class Fuzzer:
     """Holds the real inputs (a few quarters of each star, the stars' DR24 rows) and the clean
     outputs that cases are compared with."""
 
+    control = CONTROL
+
     def __init__(self, shared_data: Path, workdir: Path):
         self.shared = Path(shared_data)
         self.workdir = Path(workdir)
@@ -319,16 +322,16 @@ class Fuzzer:
             for row in frame.itertuples():
                 if "unexpected" in row.error:
                     problems.append(f"{what}: unexpected error: {row.error}")
-                if str(row.star_id) == CONTROL:
+                if str(row.star_id) == self.control:
                     problems.append(f"{what}: the control star was hit: {row.error}")
                 elif not (any(i and (i in row.error or i == str(row.star_id)) for i in given_ids)
                           or ("" in given_ids and row.star_id == "" and "star id is missing" in row.error)):
                     problems.append(f"{what}: a row does not name the subject ({sorted(given_ids)}): {row.error}")
-        if result["digests"].get(f"{CONTROL}_1") != self.control_digest:
+        if result["digests"].get(f"{self.control}_1") != self.control_digest:
             problems.append("the control star's shard row changed")
-        subject_tces = [t for t in result["tces"] if not t.startswith(CONTROL + "_")]
-        catalog_tces = [t for t in result["catalog"] if not t.startswith(CONTROL + "_")]
-        subject_rejected = rejected[rejected.star_id.astype(str) != CONTROL]
+        subject_tces = [t for t in result["tces"] if not t.startswith(self.control + "_")]
+        catalog_tces = [t for t in result["catalog"] if not t.startswith(self.control + "_")]
+        subject_rejected = rejected[rejected.star_id.astype(str) != self.control]
         if result["rows"] != len(catalog_tces) + len(subject_rejected):
             problems.append(f"{result['rows']} subject row(s) in, but {len(catalog_tces)} in the catalog and "
                             f"{len(subject_rejected)} rejected")
@@ -341,7 +344,7 @@ class Fuzzer:
                 problems.append(f"a skipped-file row does not name {mutated_file.name}")
         if out.mutation in SAME_OUTPUT:
             # Close, not byte-equal: full BJD in float64 rounds TIME at 1e-10 d.
-            want = {t: v for t, v in self.clean[out.subject]["values"].items() if not t.startswith(CONTROL + "_")}
+            want = {t: v for t, v in self.clean[out.subject]["values"].items() if not t.startswith(self.control + "_")}
             got = result["values"]
             if set(subject_tces) != set(want) or not all(
                     np.allclose(got[t], want[t], rtol=1e-5, atol=1e-6, equal_nan=True) for t in want):
@@ -353,6 +356,153 @@ class Fuzzer:
                       "partly processed" if subject_tces else
                       "rejected" if "catalog" in stages else
                       "failed" if stages else "lost")
+
+
+# ---------------------------------------------------------------------------------------------
+# TESS FFI light curves: real TGLC files (../shared/data/tess/ffi/tglc, one folder per TIC, files
+# named by Gaia id: matched to their star by header) and the stars' rows of the real TOI table,
+# through the same catalog, lightcurves and preprocess calls, mutated as above in TGLC's columns.
+
+TGLC_CONTROL = "119585136"                  # TOI CP, P = 2.21 d, sectors 22 (30 min) and 49 (10 min)
+TGLC_SUBJECTS = ["112115898", "285048486", "368287008", "50618703", "181804752"]   # 2 sectors each
+TOI_COLUMNS = {"star_id": "tid", "period": "pl_orbper", "epoch": "pl_tranmid", "duration": "pl_trandurh",
+               "depth": "pl_trandep", "disposition": "tfopwg_disp"}
+TGLC_FLUXES = ("cal_psf_flux", "cal_aper_flux")
+CENTROID_NOTE = re.escape("no centroid data (TGLC): centroid branch read as missing")
+
+
+def tglc_mutations():
+    """The FITS mutations in TGLC's own columns (time, cal_psf_flux, cal_aper_flux, TESS_flags,
+    TGLC_flags), and every cadence flagged by one set of flags or the other. A header naming
+    another star is left out: with files matched by header, such a file is that star's."""
+    shared = fits_mutations()
+
+    def all_nan_flux(p, rng):
+        edit_fits(p, lambda h: [h[1].data[c].__setitem__(slice(None), np.nan) for c in TGLC_FLUXES])
+
+    def psf_fit_failed(p, rng):
+        # As in 13 real files: the PSF flux NaN throughout, the aperture flux read instead.
+        edit_fits(p, lambda h: h[1].data["cal_psf_flux"].__setitem__(slice(None), np.nan))
+
+    def zero_flux(p, rng):
+        edit_fits(p, lambda h: [h[1].data[c].__setitem__(slice(None), 0.0) for c in TGLC_FLUXES])
+
+    def all_flagged_tglc(p, rng):
+        edit_fits(p, lambda h: h[1].data["TGLC_flags"].__setitem__(slice(None), 1))
+
+    def all_flagged_tess(p, rng):
+        edit_fits(p, lambda h: h[1].data["TESS_flags"].__setitem__(slice(None), 4))   # coarse point
+
+    def infinities(p, rng):
+        return _set_values(p, rng, str(rng.choice(["cal_psf_flux", "time", "cal_aper_flux"])),
+                           rng.choice([np.inf, -np.inf]))
+
+    def huge_values(p, rng):
+        return _set_values(p, rng, str(rng.choice(["cal_psf_flux", "time"])), rng.choice([1e30, -1e30, 3e38]))
+
+    def string_column(p, rng):
+        name = str(rng.choice(["cal_psf_flux", "time", "TESS_flags", "TGLC_flags"]))
+        edit_fits(p, lambda h: _replace_column(
+            h, name, fits.Column(name=name, format="8A", array=np.full(len(h[1].data), "n/a"))))
+        return name
+
+    def integer_column(p, rng):
+        name = str(rng.choice(["cal_psf_flux", "time"]))
+        edit_fits(p, lambda h: _replace_column(
+            h, name, fits.Column(name=name, format="I", array=np.nan_to_num(h[1].data[name]).astype(np.int16))))
+        return name
+
+    def missing_column(p, rng):
+        name = str(rng.choice(["cal_psf_flux", "time", "TESS_flags", "TGLC_flags"]))
+        edit_fits(p, lambda h: _replace_column(h, name, None))
+        return name
+
+    def time_reference(p, rng):
+        def edit(h):
+            h[1].data["time"] += 2457000.0
+            for key in ("TSTART", "TSTOP"):
+                h[1].header[key] += 2457000.0
+            h[1].header["BJDREFI"] = 0
+        edit_fits(p, edit)
+
+    def flux_units(p, rng):
+        edit_fits(p, lambda h: [h[1].data.__setitem__(c, h[1].data[c] * 4.0) for c in TGLC_FLUXES])
+
+    mine = {f.__name__: f for f in (all_nan_flux, psf_fit_failed, zero_flux, all_flagged_tglc, all_flagged_tess,
+                                    infinities, huge_values, string_column, integer_column, missing_column,
+                                    time_reference, flux_units)}
+    kept = {k: shared[k] for k in ("truncate", "header_bits", "bit_flips", "data_bit_flips", "empty_table",
+                                   "primary_only", "html_error_page", "empty_file")}
+    return kept | mine
+
+
+class FFIFuzzer(Fuzzer):
+    """The Fuzzer's cases and checks over real TGLC files and real TOI rows: one file of a
+    subject star mutated per case, beside an untouched control star."""
+
+    control = TGLC_CONTROL
+
+    def __init__(self, shared_data: Path, workdir: Path):
+        self.shared = Path(shared_data)
+        self.workdir = Path(workdir)
+        self.pristine = self.workdir / "pristine"
+        toi = pd.read_csv(self.shared / "catalogs" / "toi.csv", comment="#", dtype=str)
+        stars = [TGLC_CONTROL, *TGLC_SUBJECTS]
+        self.rows = {s: toi[toi.tid == s].reset_index(drop=True) for s in stars}
+        self.files = {}
+        for star in stars:
+            dest = self.pristine / star
+            dest.mkdir(parents=True, exist_ok=True)
+            self.files[star] = []
+            for f in sorted((self.shared / "tess" / "ffi" / "tglc" / star).glob("*.fits")):
+                shutil.copy(f, dest / f.name)
+                self.files[star].append(dest / f.name)
+        self.fits = tglc_mutations()
+        self.row = {}
+        self.clean = {s: self._run(s, f"clean{s}", self.rows[s], self.files[s])[0] for s in TGLC_SUBJECTS}
+        self.control_digest = self.clean[TGLC_SUBJECTS[0]]["digests"][f"{TGLC_CONTROL}_1"]
+
+    def plan(self, seed: int, rng=None) -> tuple[str, str, str]:
+        rng = rng if rng is not None else np.random.default_rng(seed)
+        subject = TGLC_SUBJECTS[int(rng.integers(0, len(TGLC_SUBJECTS)))]
+        rng.random()                       # the Fuzzer's draw of fits-or-row: always a file here
+        names = sorted(self.fits)
+        return subject, "fits", names[int(rng.integers(0, len(names)))]
+
+    def _run(self, subject: str, name: str, rows: pd.DataFrame, files: list[Path]):
+        d = self.workdir / name
+        root = d / "lightcurves"
+        for star, paths in ((TGLC_CONTROL, self.files[TGLC_CONTROL]), (subject, files)):
+            star_dir = root / f"downloads_{star}"     # any folder names: files are matched by header
+            star_dir.mkdir(parents=True)
+            for p in paths:
+                (star_dir / p.name).symlink_to(p.resolve())
+        table = d / "toi.csv"
+        pd.concat([self.rows[TGLC_CONTROL], rows]).to_csv(table, index=False)
+        cfg = load({"catalog": {"source": "local", "path": str(table), "lightcurve_dir": str(root),
+                                "columns": TOI_COLUMNS, "epoch_offset": 2457000, "mission": "tess",
+                                "labels": {"positive": ["CP", "KP"], "negative": ["FP", "FA"]}},
+                    "results": str(d / "results")})
+        tces, rejected = build_catalog(cfg, {"catalog": table})
+        write_normalized(tces, d / "targets.csv")
+        write_lightcurve_index(LocalSource(cfg), d / "targets.csv", d / "index.csv", d / "lc_failures.csv",
+                               progress=False)
+        preprocess_shard(d / "targets.csv", d / "index.csv", cfg, "000", d / "shard.h5", d / "failures.csv",
+                         lightcurve_failures=d / "lc_failures.csv", progress=False)
+        shard = read_shard(d / "shard.h5")
+        failures = pd.read_csv(d / "failures.csv", dtype=str).fillna("")
+        # Every TGLC TCE is flagged for its missing centroids (and only for that, when nothing else
+        # is wrong): expected, not an outcome of the mutation.
+        only_centroids = (failures.stage == "flagged") & failures.error.str.fullmatch(r"TCE \S+: " + CENTROID_NOTE)
+        failures = failures[~only_centroids].reset_index(drop=True)
+        result = {"tces": list(shard.meta.tce_id), "catalog": list(tces.tce_id), "rows": len(rows),
+                  "rejected": rejected.fillna(""), "failures": failures,
+                  "digests": {t: _digest(shard, i) for i, t in enumerate(shard.meta.tce_id)},
+                  "values": {t: _values(shard, i) for i, t in enumerate(shard.meta.tce_id)}}
+        ids = {str(v).strip() for v in rows.tid} | set(tces.star_id[tces.star_id != TGLC_CONTROL])
+        if not name.startswith("clean"):
+            shutil.rmtree(d, ignore_errors=True)
+        return result, ids
 
 
 def _digest(shard, i: int) -> str:

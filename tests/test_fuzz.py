@@ -1,5 +1,6 @@
 """Fuzzing the catalog and preprocessing stages with mutated real inputs (tests/fuzzing.py):
-a hundred seeded cases here, 1,000 in benchmarks/fuzz.py."""
+a hundred seeded cases here, 1,000 in benchmarks/fuzz.py; and the FFI readers with mutated real
+TGLC files (40 cases here, benchmarks/fuzz.py --ffi-cases 300)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,25 @@ def test_the_fuzzer_sees_a_changed_control(fuzzer, monkeypatch):
     outcome = fuzzer.case(0)
     assert "the control star's shard row changed" in outcome.problems
     assert fuzzer_digest != "0" * 64
+
+
+FFI_CASES = 40    # seeds 0-39 reach every TGLC mutation but one (about 14 s)
+TGLC = SHARED_DATA / "tess" / "ffi" / "tglc"
+
+
+@pytest.mark.skipif(not TGLC.is_dir(), reason=f"real TGLC light curves not found at {TGLC}")
+def test_mutated_real_tglc_files_never_crash_and_every_bad_file_is_recorded(tmp_path, caplog):
+    """Truncated, bit-flipped, column-less, all-flagged TGLC files (matched to their star by
+    header) beside an untouched control star, through the workflow's own calls."""
+    from fuzzing import FFIFuzzer, tally
+    caplog.set_level(logging.CRITICAL)
+    fuzzer = FFIFuzzer(SHARED_DATA, tmp_path)
+    outcomes = [fuzzer.case(seed) for seed in range(FFI_CASES)]
+    problems = [f"seed {o.seed} ({o.mutation} {o.detail} on {o.subject}): {p}" for o in outcomes for p in o.problems]
+    assert not problems, "\n".join(problems[:20])
+    table = tally(outcomes)
+    assert {"all_flagged_tglc", "all_flagged_tess", "missing_column", "truncate", "bit_flips"} <= set(table.mutation)
+    assert {"processed", "partly processed"} <= set(table.result)
+    # A file whose every cadence is flagged is skipped with its name and reason; the star goes on.
+    flagged = [o for o in outcomes if o.mutation == "all_flagged_tglc"]
+    assert flagged and all("has no usable cadences" in o.reasons and o.result == "partly processed" for o in flagged)
