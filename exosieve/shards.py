@@ -278,8 +278,9 @@ def _read_index(path: Path, views: list[str] | None):
             n = int(attrs["n_tces"])
             meta = pd.DataFrame({"tce_id": h5["tce_id"].asstr()[:], "star_id": h5["star_id"].asstr()[:],
                                  "input_digest": h5["input_digest"].asstr()[:],
-                                 "flag": h5["flag"].asstr()[:] if "flag" in h5 else np.full(n, "", object),
-                                 "missing": h5["missing"].asstr()[:] if "missing" in h5 else np.full(n, "", object)})
+                                 "flag": h5["flag"].asstr()[:] if "flag" in h5 else np.full(n, "", object)})
+            if "missing" in h5:
+                meta["missing"] = h5["missing"].asstr()[:]
             eph = h5["ephemeris"][:]
             for j, col in enumerate(EPHEMERIS_COLUMNS):
                 meta[col] = eph[:, j] if n else np.zeros(0)

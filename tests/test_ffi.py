@@ -289,3 +289,24 @@ def test_a_run_that_trains_nothing_takes_a_catalog_of_planets_only():
         assign_folds(tces, 2, 0)
     folds = assign_folds(tces, 2, 0, trains=False)
     assert sorted(folds.fold) == [-1, 0, 0, 1] or sorted(folds.fold) == [-1, 0, 1, 1]
+
+
+def test_a_tglc_tces_missing_centroid_views_are_kept_in_its_shard(tmp_path):
+    from exosieve.config import load
+    from exosieve.preprocess import assemble, preprocess_stars
+    from exosieve.shards import read_shard, write_shard
+    cfg = load()
+    tces = pd.DataFrame([{"tce_id": "102734241_1", "star_id": "102734241", "period": TOI6002["period"],
+                          "epoch": TOI6002["epoch"] - 2457000, "duration": TOI6002["duration_hours"] / 24,
+                          "depth": np.nan, "mission": "tess"}])
+    for col in ("teff", "logg", "feh", "radius", "mass", "dens"):
+        tces[col] = np.nan
+    results, failures = preprocess_stars(tces, {"102734241": tglc_files("102734241")}, set(), cfg, progress=False)
+    assert len(results) == 1 and not failures
+    data = assemble(results, cfg)
+    # Zeros in the views, which without the mark would read as "no centroid motion".
+    assert not data.views["centroid_local"].any()
+    write_shard(tmp_path / "s.h5", data, {"config_hash": "x"})
+    back = read_shard(tmp_path / "s.h5")
+    assert back.meta.missing.tolist() == ["centroid_global,centroid_local"]
+    assert "no centroid data (TGLC)" in back.meta.flag.iloc[0]
