@@ -146,7 +146,7 @@ def _score(args) -> int:
         print(f"flagged, not to be read as a verdict: {signal.flag}")
     if args.sheet:   # the model that reads the most (exominer when present) draws the sheet
         primary = max(names, key=lambda m: sum(c.startswith(f"{m}_attr_") for c in out.columns))
-        _score_sheet(out, primary, args.sheet)
+        _score_sheet(out, primary, args.sheet, mission)
         print(f"diagnostic sheet: {args.sheet}")
     return 0
 
@@ -167,16 +167,19 @@ def _download(star: str, mission: str, cfg: dict, sectors) -> list:
     return [Path(p) for p in index.path]
 
 
-def _score_sheet(out, model: str, path: str) -> None:
+def _score_sheet(out, model: str, path: str, mission: str) -> None:
+    """The sheet of the one signal scored: ``model``'s attributions, every model's probability."""
     import pandas as pd
-    from .sheets import draw_sheet
+    from .sheets import ModelScore, draw_sheet
     signal = out.iloc[0]
-    depth = signal.depth if pd.notna(signal.depth) else signal.get("measured_depth", float("nan"))
-    row = pd.Series({"tce_id": signal.tce_id, "disposition": f"{model}", "score": signal[model], "rank": 1,
-                     "period": signal.period, "depth_ppm": depth,
-                     "duration_hours": signal.duration * 24,
+    names = [c for c in out.columns if f"{c}_std" in out.columns]
+    row = pd.Series({"tce_id": signal.tce_id, "star_id": signal.star_id, "period": signal.period,
+                     "epoch": signal.epoch, "duration_hours": signal.duration * 24, "depth_ppm": signal.depth,
+                     "measured_depth_ppm": signal.get("measured_depth", float("nan")),
+                     "secondary_phase": signal.get("measured_secondary_phase", float("nan")), "flag": signal.flag,
                      **{f"attr_{c[len(model) + 6:]}": signal[c] for c in out.columns if c.startswith(f"{model}_attr_")}})
-    draw_sheet(row, out.attrs["views"][signal.tce_id], Path(path), "scored")
+    scores = [ModelScore(m, signal[m], signal[f"{m}_std"]) for m in [model, *(n for n in names if n != model)]]
+    draw_sheet(row, out.attrs["views"][signal.tce_id], Path(path), "scored", out.attrs["views_config"], scores, mission)
 
 
 def _tune(args) -> int:

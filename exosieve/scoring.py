@@ -306,12 +306,13 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     out["products"] = out.star_id.map({sid: "+".join(lc.product_names) for sid, lc in curves.items()}).fillna("")
     out["error"] = out.tce_id.map(errors)
     out.attrs["models"] = model_set.where
+    out.attrs["views_config"] = cfg["views"]     # the views' geometry, for a diagnostic sheet's axes
     if not results:
         return out
     row = {t: i for i, t in enumerate(data.meta.tce_id)}
     at = out.tce_id.map(row)
     measured = pd.DataFrame(data.scalars, columns=data.scalar_names)
-    for name in ("depth", "snr", "n_transits"):      # what the light curve says, beside the catalog's
+    for name in ("depth", "snr", "n_transits", "secondary_phase"):  # what the light curve says, beside the catalog's
         if name in measured:
             out[f"measured_{name}"] = np.where(at.notna(), measured[name].to_numpy()[at.fillna(0).astype(int)], np.nan)
     pick = lambda v: np.where(at.notna(), np.asarray(v)[at.fillna(0).astype(int)], np.nan)  # noqa: E731

@@ -168,6 +168,14 @@ def local_centres(half: float, n_bins: int, width: float | None) -> np.ndarray:
     return np.linspace(-half + 0.5 * width, half - 0.5 * width, n_bins)
 
 
+def local_extent(vcfg: dict, period: float, duration: float) -> tuple[float, float | None]:
+    """(half-width [d] of the local views, each local bin's window [d] or None for bins as wide
+    as their spacing) of a TCE: what ViewMaker bins with, and what a diagnostic sheet reads
+    the local views' time axis from."""
+    half = min(vcfg["local_durations"] * duration, 0.5 * period)
+    return half, (vcfg["local_bin_width"] * duration if vcfg.get("local_bin_width") else None)
+
+
 def binned_std(x, y, lo, hi, n_bins, width: float | None = None) -> np.ndarray:
     """Standard deviation of ``y`` per bin (NaN with fewer than two points), by bincount sums."""
     idx = window_index(np.asarray(x, float), lo, hi, n_bins, width)
@@ -265,9 +273,8 @@ class ViewMaker:
         self.period, self.epoch, self.duration = period, epoch, duration
         self.c = vcfg
         self.phase = phase_fold(time, period, epoch) if phase is None else phase
-        self.half = min(vcfg["local_durations"] * duration, 0.5 * period)
+        self.half, self.lwidth = local_extent(vcfg, period, duration)
         self.lbins, self.gbins = vcfg["local_bins"], vcfg["global_bins"]
-        self.lwidth = vcfg["local_bin_width"] * duration if vcfg.get("local_bin_width") else None
         # The global bins' window: at most a transit duration, (Astronet) the whole bin, or (Yu et
         # al. 2019) a number of bin spacings, overlapping.
         gwidth = vcfg.get("global_bin_width", "transit")
