@@ -64,3 +64,33 @@ def test_a_model_file_keeps_its_views_summary_through_the_weights_only_reader(tm
     assert back["views"]["coords"].shape == (300, 8)
     probe = transits(5, seed=12)
     assert np.allclose(view_distances(back["views"], probe)[0], view_distances(domain["views"], probe)[0])
+
+
+def _survey(n: int, seed: int) -> tuple[np.ndarray, list[str], dict[str, np.ndarray]]:
+    """TCEs drawn as a survey's are: log-uniform periods over 0.5-500 d on a 500-day baseline,
+    durations and depths log-normal, and their views."""
+    rng = np.random.default_rng(seed)
+    period = np.exp(rng.uniform(np.log(0.5), np.log(500), n))
+    scalars = np.column_stack([period, np.exp(rng.normal(1.2, 0.5, n)), np.exp(rng.normal(6.5, 1.2, n)),
+                               np.maximum(np.floor(500 / period), 1)])
+    return scalars, ["period", "duration", "depth", "n_transits"], transits(n, seed)
+
+
+def test_the_checks_fire_on_about_one_percent_of_tces_like_the_training_ones(monkeypatch):
+    """The designed false-alarm rate: TCEs drawn as the training TCEs were are flagged about 1% of
+    the time by all the checks together (four feature ranges and the views), where the earlier
+    0.5th-99.5th percentile ranges and two 99th-percentile views limits flagged about 5%."""
+    import exosieve.domain as dom
+    scalars, names, views = _survey(1500, seed=21)
+    probe_scalars, _, probe_views = _survey(6000, seed=22)
+    features = dom.features_of(probe_scalars, names)
+
+    def rate(domain):
+        return np.mean([f != "" for f in domain_flags(merged_domain([domain]), "kepler", features, probe_views)])
+
+    now = rate(training_domain(scalars, names, views, "kepler"))
+    assert 0.002 < now < 0.015
+    monkeypatch.setattr(dom, "RANGE_PERCENTILES", (0.5, 99.5))
+    before = training_domain(scalars, names, views, "kepler")
+    del before["views"]["combined_limit"]          # a model file written before the combined check
+    assert rate(before) > 0.035
