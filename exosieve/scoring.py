@@ -111,7 +111,9 @@ def to_lightcurve(obj, star_id=None, time_system: str | None = None, cfg: dict |
     with fits.open(paths[0], memmap=False) as hdul:
         header = hdul[0].header
         star = str(star_id or header_target(header) or "")
-        mission = "tess" if "TESS" in str(header.get("TELESCOP", "")).upper() or header.get("TICID") else "kepler"
+        # TIC_ID: eleanor's header names its star so, and may name no telescope
+        tess = "TESS" in str(header.get("TELESCOP", "")).upper() or header.get("TICID") or header.get("TIC_ID")
+        mission = "tess" if tess else "kepler"
     from .lightcurves.reader import read_configured
     lc = read_configured(paths, star, lc_cfg, mission)
     for name, why in lc.unused:
