@@ -142,6 +142,9 @@ def _score(args) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if signal.get("products"):
         print(f"light curves read as: {signal.products}")
+    chosen = out.attrs.get("lightcurves", {}).get(str(signal.star_id), {})
+    for name, why in [*chosen.get("unused", []), *chosen.get("notes", []), *chosen.get("skipped", [])]:
+        print(f"  {name}: {why}")
     if signal.status == "flagged":
         print(f"flagged, not to be read as a verdict: {signal.flag}")
     if args.sheet:   # the model that reads the most (exominer when present) draws the sheet

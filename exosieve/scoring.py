@@ -308,6 +308,9 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     out["products"] = out.star_id.map({sid: "+".join(lc.product_names) for sid, lc in curves.items()}).fillna("")
     out["error"] = out.tce_id.map(errors)
     out.attrs["models"] = model_set.where
+    # Per star, what its reader chose: files another of their sector replaced, other flux columns.
+    out.attrs["lightcurves"] = {sid: {"unused": list(lc.unused), "notes": list(lc.notes), "skipped": list(lc.skipped)}
+                                for sid, lc in curves.items()}
     out.attrs["views_config"] = cfg["views"]     # the views' geometry, for a diagnostic sheet's axes
     if not results:
         return out
