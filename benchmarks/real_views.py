@@ -36,11 +36,25 @@ Sets (../shared/data/views; see its README):
   (3 of them with 3 transits, 2 with a clear dip in the local view) whose sparse cadences repeat
   bins. exominer's and the trees' DR24 features are not measured from a light curve, so
   benchmarks/real_tces.py --models can score light curves with this run's astronet only.
+- ``tess_yu2019``: Yu et al. (2019)'s labelled TESS views (github.com/yuliang419/Astronet-Vetting,
+  astronet/tfrecords/, GPL-3.0: QLP light curves of sectors 1-5, 14,798 TCEs in its train and val
+  files, labelled by the TESS vetting team: PC 443, EB 1,924, J 12,431, V/IS/O already folded into
+  J by its authors), PC = 1 and EB or J = 0 (Yu's vetting task). Its test file is the benchmark:
+  never read here (benchmarks/tess_yu2019_test.py scores it, once, with a chosen bundle). Fetch:
+
+      git clone https://github.com/yuliang419/Astronet-Vetting && git -C Astronet-Vetting archive HEAD \
+          astronet/tfrecords LICENSE | tar -x -C DIR
+
+  and give DIR/astronet/tfrecords as --yu-records (default: $EXOSIEVE_YU_RECORDS, else
+  ../data_ext/yu_Vetting/astronet/tfrecords beside the checkout). The views' geometry is declared
+  (views.preset: yu2019_tess) so that its models score TESS light curves; the secondary views are
+  left out (their geometry, +-4 durations around the secondary, is not ExoSieve's).
 - ``tess``: 1,506 TESS TOIs as SPOC 2-min views (each twice, two different views, so folds are
   grouped by TIC), labelled from today's TOI table (catalogs/toi.csv: CP/KP = PC, FP = AFP,
   FA = NTP; TOI PCs and APCs unlabelled).
 
-Prints per set and model: ROC-AUC, average precision, recall at precision 0.99 and ECE, mean +-
+Prints per set and model: ROC-AUC, average precision, the share of PCs scored at p >= 0.5 and of the
+rest at p >= 0.5, recall at precision 0.99 and ECE, mean +-
 std over the 5 folds, and the ECE of all out-of-fold scores pooled. Work folders are kept under
 --work, so a rerun after a change retrains only what changed (Snakemake decides).
 
@@ -66,7 +80,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from helpers import KEPLER_LC, SHARED_DATA, run_workflow, star_folders  # noqa: E402
 
-METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
+# recall and false_positive_rate at the report's threshold (0.5): what a user reads, the share of
+# planets scored at p >= 0.5 and of the rest above it.
+METRICS = {"roc_auc": "ROC-AUC", "pr_auc": "AP", "recall": "PC>=0.5", "false_positive_rate": "FP>=0.5",
+           "recall_at_precision_0.99": "R@P0.99", "ece": "ECE"}
 # Anchors on the DR24 views, for the table (docs/results.md, "Real labelled views").
 ANCHORS = """anchors: scikit-learn HistGradientBoosting on the flattened DR24 views, measured in ../shared/data's README:
 ROC-AUC 0.958, AP 0.865 (a floor); Shallue & Vanderburg (2018) ROC-AUC 0.988 on their DR24 test split
@@ -96,6 +113,9 @@ ASTRONET_FEATURES = [
 ]
 # Beside the checkout, as ../shared/data is: data that may not enter the repository.
 ASTRONET_RECORDS = Path(os.environ.get("EXOSIEVE_ASTRONET_RECORDS", REPO.parent / "data_ext" / "exo_nn"))
+YU_RECORDS = Path(os.environ.get("EXOSIEVE_YU_RECORDS", REPO.parent / "data_ext" / "yu_Vetting" / "astronet" / "tfrecords"))
+# Yu et al.'s train and val files; the test file is the benchmark, never trained, tuned or chosen on.
+YU_TRAINING_FILES = "[tv][ra]*-of-*"
 ASTRONET_FETCH = ("github.com/Qkvad/exo_NN, commit 53872356, folder astronet/astronet/exo_nn_tfrecord/ "
                   "(see this file's docstring)")
 
@@ -133,6 +153,11 @@ def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS,
         catalog = {"source": "views", "path": str(views / "tess_toi_hultstrand"),
                    "labels_path": str(SHARED_DATA / "catalogs" / "toi.csv")}
         return {"catalog": catalog}
+    if name == "tess_yu2019":
+        catalog = {"source": "views", "path": str(YU_RECORDS / YU_TRAINING_FILES),
+                   "labels": {"positive": ["PC"], "negative": ["EB", "J"]},
+                   "views_keys": {"views": {"global": "global_view", "local": "local_view"}}}
+        return {"catalog": catalog, "views": {"preset": "yu2019_tess"}}
     if name == "astronet_dr24":
         catalog = {"source": "views", "path": str(astronet_records),
                    "labels": {"positive": ["PC"], "negative": ["AFP", "NTP"]}, "exclude": exclude,
@@ -140,7 +165,7 @@ def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS,
                    "views_features": ASTRONET_FEATURES, "keep_damaged": True}
         models = {"enabled": ["exominer", "astronet", "trees"], "trees": {"inputs": "views"}}
         return {"catalog": catalog, "models": models, "views": {"preset": "astronet"}}
-    raise SystemExit(f"unknown set {name}; the sets are dr24, dr24_features, tess, astronet_dr24")
+    raise SystemExit(f"unknown set {name}; the sets are dr24, dr24_features, tess, tess_yu2019, astronet_dr24")
 
 
 def run_set(name: str, work: Path, cores: int, extra: list[str], astronet_records: Path = ASTRONET_RECORDS,
@@ -186,6 +211,10 @@ def main() -> int:
             print(f"astronet_dr24: skipped, no TFRecord files in {args.astronet_records}; fetch them from "
                   f"{ASTRONET_FETCH} and give their folder as --astronet-records or $EXOSIEVE_ASTRONET_RECORDS",
                   flush=True)
+            continue
+        if name == "tess_yu2019" and not has_tfrecords(YU_RECORDS):
+            print(f"tess_yu2019: skipped, no TFRecord files in {YU_RECORDS}; fetch them as this file's docstring "
+                  "says and set $EXOSIEVE_YU_RECORDS to their folder", flush=True)
             continue
         t, seconds = run_set(name, args.work, args.cores, args.config, args.astronet_records, tuple(args.held_out))
         print(f"{name}: {seconds / 60:.1f} min", flush=True)

@@ -79,6 +79,8 @@ def classification_metrics(y, score, threshold: float = 0.5, precision_target: f
         "n": int(y.size), "n_positive": int(y.sum()), "threshold": float(threshold),
         "precision": float(skm.precision_score(y, pred, zero_division=0)),
         "recall": float(skm.recall_score(y, pred, zero_division=0)),
+        # What a user reads beside the recall: the share of non-planets called planets.
+        "false_positive_rate": float(pred[y == 0].mean()) if (y == 0).any() else float("nan"),
         "accuracy": float(skm.accuracy_score(y, pred)) if y.size else float("nan"),
         "roc_auc": float(skm.roc_auc_score(y, score)) if both else float("nan"),
         "pr_auc": pr_auc(y, score),

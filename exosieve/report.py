@@ -34,7 +34,7 @@ def fold_metrics(oof: pd.DataFrame, threshold: float, precision_target: float) -
     return pd.concat([table, pd.DataFrame([mean, std])], ignore_index=True)
 
 
-COMPARED = ["pr_auc", "roc_auc", "precision", "recall", "accuracy", "ece"]
+COMPARED = ["pr_auc", "roc_auc", "precision", "recall", "false_positive_rate", "accuracy", "ece"]
 
 
 def model_thresholds(oof: dict[str, pd.DataFrame], rep: dict) -> dict[str, float]:

@@ -76,6 +76,8 @@ def test_metrics_on_known_cases():
     assert perfect["recall_at_precision_0.99"] == 1
     inverted = classification_metrics(y, np.array([0.9, 0.8, 0.1, 0.2, 0.7, 0.3]))
     assert inverted["roc_auc"] == 0 and inverted["recall"] == 0
+    assert perfect["false_positive_rate"] == 0 and inverted["false_positive_rate"] == 1
+    assert classification_metrics(y, np.array([0.6, 0.2, 0.9, 0.4, 0.3, 0.7]))["false_positive_rate"] == 1 / 3
     # Highest-scored TCE is a false positive: precision 0.99 is never reached.
     assert recall_at_precision(y, np.array([0.1, 0.95, 0.9, 0.8, 0.3, 0.7]), 0.99) == 0
 
