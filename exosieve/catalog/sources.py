@@ -103,8 +103,7 @@ class LocalSource:
 
     def obtain_lightcurves(self, star_ids: list[str], progress: bool = True):
         from ..lightcurves.obtain import locate_local
-        root = self.lightcurve_root()
-        return locate_local(star_ids, root, self.lightcurve_index() if root.is_dir() else None)
+        return locate_local(star_ids, self.lightcurve_root(), self._index)
 
     def lightcurve_listing_digest(self, targets_csv: str | Path) -> str:
         """Digest of the light-curve files (path, size, modification time) of a target list's

@@ -12,25 +12,25 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..utils import FAILURE_COLUMNS, TargetError, atomic_output
-from .mast import find_kepler_lightcurves
+from .mast import find_kepler_lightcurves, find_lightcurves
 
 INDEX_COLUMNS = ["star_id", "path"]
 
 
 def locate_local(star_ids, root: Path, index: dict | None = None):
-    """Each star's files under ``root`` in any layout (``locate.index_folder``: MAST's file names,
-    else each file's header); ``index`` is that folder's index when already made."""
+    """Each star's files under ``root``: in MAST's layout by a glob per star (no walk of a tree of
+    200,000 stars' files), else in any layout, from one walk of the folder matching files by name
+    or header (``locate.index_folder``; ``index``, when that walk was already made)."""
     from .locate import index_folder
     rows, failures = [], []
     if not Path(root).is_dir():
         raise FileNotFoundError(f"light-curve folder {root} does not exist (catalog.lightcurve_dir)")
-    index = index_folder(root) if index is None else index
     for sid in star_ids:
         try:
-            key = str(int(sid)) if str(sid).strip().isdigit() else None
-            if key is None or int(key) <= 0:
-                raise TargetError(f"star id {sid!r} is neither a KIC (1-9 digits) nor a TIC number (1-16 digits)")
-            paths = index.get(key, [])
+            paths = find_lightcurves(root, sid)
+            if not paths:
+                index = index_folder(root) if index is None else index
+                paths = index.get(str(int(sid)), [])
             if not paths:
                 raise TargetError(f"star {sid}: no light curves under {root}: no file named as in MAST's layout "
                                   "(NNNN/NNNNNNNNN/kplr*_llc.fits or sNNNN/AAAA/BBBB/CCCC/DDDD/tess*-s_lc.fits) and "
