@@ -310,3 +310,42 @@ def test_a_tglc_tces_missing_centroid_views_are_kept_in_its_shard(tmp_path):
     back = read_shard(tmp_path / "s.h5")
     assert back.meta.missing.tolist() == ["centroid_global,centroid_local"]
     assert "no centroid data (TGLC)" in back.meta.flag.iloc[0]
+
+
+def test_an_exominer_reads_a_tglc_tces_centroid_branch_as_its_occlusion_value():
+    """A CNN with a centroid branch (ExoMiner's, untrained weights) on a real TGLC TCE: the
+    centroid views it reads are its training medians, so the branch's occlusion attribution is 0
+    (it contributed nothing) and the score is that of the median-filled views, not of the zeros."""
+    from exosieve.calibration import Calibration
+    from exosieve.config import load
+    from exosieve.evaluation import ensemble_scores
+    from exosieve.features import ScalarScaler
+    from exosieve.model_files import FoldModel
+    from exosieve.models import build_cnn
+    from exosieve.preprocess import assemble, preprocess_stars
+    from exosieve.shards import ShardData
+    cfg = load()
+    tces = pd.DataFrame([{"tce_id": "102734241_1", "star_id": "102734241", "period": TOI6002["period"],
+                          "epoch": TOI6002["epoch"] - 2457000, "duration": TOI6002["duration_hours"] / 24,
+                          "depth": np.nan, "mission": "tess", "teff": np.nan, "logg": np.nan, "feh": np.nan,
+                          "radius": np.nan, "mass": np.nan, "dens": np.nan}])
+    results, _ = preprocess_stars(tces, {"102734241": tglc_files("102734241")}, set(), cfg, progress=False)
+    data = assemble(results, cfg)
+    arrays = {name: tuple(v.shape[1:]) for name, v in data.views.items() if not name.startswith("raw_flux")}
+    net = build_cnn("exominer", arrays, len(data.scalar_names), cfg["models"]["exominer"])
+    rng = np.random.default_rng(1)
+    medians = {a: rng.normal(0, 2, shape).astype(np.float32) for a, shape in arrays.items()}
+    model = FoldModel(bundle={"kind": "cnn", "model": "exominer", "arrays": arrays, "fold": 0,
+                              "model_cfg": cfg["models"]["exominer"], "scaler": ScalarScaler(data.scalar_names).to_dict(),
+                              "state_dict": net.state_dict(), "medians": medians,
+                              "calibration": Calibration(1.0, 1.0, 0.0, "validation", 100, 30).to_dict()})
+    assert "centroid" in model.branches
+    out = ensemble_scores([model], data, attributions=True)
+    assert out.attr_centroid.iloc[0] == 0.0
+    filled = dict(data.views, **{n: medians[n][None] for n in ("centroid_global", "centroid_local")})
+    as_medians = ShardData(meta=data.meta.drop(columns="missing"), views=filled, scalars=data.scalars,
+                           scalar_names=data.scalar_names)
+    as_zeros = ShardData(meta=data.meta.drop(columns="missing"), views=data.views, scalars=data.scalars,
+                         scalar_names=data.scalar_names)
+    assert out.score_raw.iloc[0] == pytest.approx(model.raw_score(as_medians)[0], abs=1e-7)
+    assert out.score_raw.iloc[0] != pytest.approx(model.raw_score(as_zeros)[0], abs=1e-7)
