@@ -135,6 +135,17 @@ def test_tglc_drops_cadences_its_own_flags_mark_and_estimates_errors_from_scatte
     want = scatter_errors(flux, np.ones(flux.size, bool))[0] / np.median(flux)
     assert np.allclose(lc.flux_err, want) and 0 < want < 0.01
     assert lc.estimated_errors == ["tglc"] and lc.product_names == ["tglc"]
+    # QLP's detrended flux by config, under its name of sectors 1-55 or of 56 on (DET_FLUX)
+    from exosieve.lightcurves.reader import reading_settings
+    from exosieve.lightcurves.products import PRODUCTS
+    qlp = next(p for p in PRODUCTS if p.name == "qlp")
+    n = 20
+    table = fits.BinTableHDU.from_columns([fits.Column(name=c, format="D", array=np.linspace(1, 2, n))
+                                           for c in ("TIME", "SAP_FLUX", "DET_FLUX", "DET_FLUX_ERR")]
+                                          + [fits.Column(name="QUALITY", format="J", array=np.zeros(n, np.int32))])
+    read = qlp.read(table.data, set(table.columns.names), {"SECTOR": 60},
+                    reading_settings("PDCSAP_FLUX", "default", "tess", {"qlp": "KSPSAP_FLUX"}))
+    assert read.flux_column == "DET_FLUX" and np.isfinite(read.flux_err).all()
     # cal_aper_flux by config
     aper = read_kepler_lightcurve([path], "102734241", mission="tess", product_flux={"tglc": "cal_aper_flux"})
     assert not np.allclose(aper.flux[:50], lc.flux[:50])

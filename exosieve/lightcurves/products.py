@@ -201,8 +201,14 @@ def _is_qlp(h0, h1, names) -> bool:
     return "mit/qlp" in _header_text(h0, "ORIGIN").lower()
 
 
+# QLP renamed its detrended flux from sector 56: KSPSAP_FLUX became DET_FLUX (lightkurve's qlp.py).
+QLP_RENAMED = {"KSPSAP_FLUX": "DET_FLUX", "DET_FLUX": "KSPSAP_FLUX"}
+
+
 def _read_qlp(data, names, header, settings) -> ProductColumns:
     flux_name = settings["product_flux"]["qlp"]
+    if flux_name not in names and QLP_RENAMED.get(flux_name) in names:
+        flux_name = QLP_RENAMED[flux_name]
     err_name = next((c for c in (f"{flux_name}_ERR", "KSPSAP_FLUX_ERR", "DET_FLUX_ERR") if c in names), None)
     _need(names, "TIME", flux_name, "QUALITY")
     if err_name is None:
