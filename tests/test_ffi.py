@@ -360,3 +360,20 @@ def test_an_exominer_reads_a_tglc_tces_centroid_branch_as_its_occlusion_value():
                          scalar_names=data.scalar_names)
     assert out.score_raw.iloc[0] == pytest.approx(model.raw_score(as_medians)[0], abs=1e-7)
     assert out.score_raw.iloc[0] != pytest.approx(model.raw_score(as_zeros)[0], abs=1e-7)
+
+
+def test_a_damaged_tglc_file_is_its_gaia_ids_star_and_skipped_with_its_reason(tmp_path, caplog):
+    """Its header unreadable, a TGLC file's Gaia id (in its name) still names its star through
+    the star's other files: the reader then says what is wrong with it, the star read from the rest."""
+    from exosieve.lightcurves.locate import files_of_star
+    from exosieve.lightcurves.reader import read_kepler_lightcurve
+    good, damaged = tglc_files("119585136")
+    os.symlink(good, tmp_path / good.name)
+    (tmp_path / damaged.name).write_bytes(damaged.read_bytes()[:1000])
+    (tmp_path / "hlsp_tglc_tess_ffi_gaiaid-1-s0001-cam1-ccd1_tess_v1_llc.fits").write_text("<html>503</html>")
+    files = files_of_star(tmp_path, "119585136")
+    assert [f.name for f in files] == sorted([good.name, damaged.name], key=lambda n: n.split("-s")[1])
+    assert "1 FITS file(s) belong to no star" in caplog.text and "gaiaid-1-s0001" in caplog.text
+    lc = read_kepler_lightcurve(files, "119585136", mission="tess")
+    assert lc.products.count("tglc") == 1
+    assert [name for name, _ in lc.skipped] == [damaged.name] and "not a valid light-curve FITS" in lc.skipped[0][1]

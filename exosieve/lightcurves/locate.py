@@ -12,7 +12,10 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import re
 from pathlib import Path
+
+import numpy as np
 
 from .mast import sort_by_sector, star_from_name
 
@@ -31,8 +34,8 @@ def header_star(path: str | Path) -> str | None:
     return _header_star(path)[0]
 
 
-def _header_star(path) -> tuple[str | None, str]:
-    """(star, '') or (None, why the header names no star)."""
+def _header_star(path) -> tuple[str | None, str, str | None]:
+    """(star, '', Gaia DR3 id or None) or (None, why the header names no star, None)."""
     import warnings
 
     from astropy.io import fits
@@ -41,14 +44,24 @@ def _header_star(path) -> tuple[str | None, str]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")      # a damaged header's VerifyWarning: the reason below says it
-            target = header_target(fits.getheader(path, 0))
+            header = fits.getheader(path, 0)
+            target = header_target(header)
+            gaia = header.get("GAIADR3")
     except Exception as exc:                     # unreadable: no star can be told
-        return None, f"its primary header cannot be read ({type(exc).__name__})"
+        return None, f"its primary header cannot be read ({type(exc).__name__})", None
+    if target is None:
+        return None, "its primary header has no TICID, KEPLERID, TIC_ID or OBJECT 'TIC n'", None
     try:
-        return (str(int(target)), "") if target is not None else \
-            (None, "its primary header has no TICID, KEPLERID, TIC_ID or OBJECT 'TIC n'")
+        return str(int(target)), "", str(gaia) if isinstance(gaia, (int, np.integer)) else None
     except ValueError:
-        return None, f"its header's star id {target!r} is no number"
+        return None, f"its header's star id {target!r} is no number", None
+
+
+# TGLC names its files by Gaia DR3 id (hlsp_tglc_tess_ffi_gaiaid-<id>-s<sector>-...), and its
+# headers carry both ids (GAIADR3, TICID): a file whose header cannot be read is its Gaia id's
+# star when another file of that Gaia id says which, so that the reader can say what is wrong
+# with it instead of the file going unnoticed.
+TGLC_NAME = re.compile(r"^hlsp_tglc_tess_ffi_gaiaid-(\d+)-s\d{4}")
 
 
 def star_of(path: Path) -> str | None:
@@ -81,21 +94,32 @@ def expand_sources(sources) -> list[Path]:
 
 def index_files(paths) -> dict[str, list[Path]]:
     """star id -> its files among ``paths`` (each in sector order). A file whose star cannot be
-    told (an unreadable header, or one naming no star) belongs to no star: it is logged, once for
-    all such files, with the first few and why."""
+    told (an unreadable header, or one naming no star; a TGLC file's Gaia id tells it when another
+    file of that id is readable) belongs to no star: it is logged, once for all such files, with
+    the first few and why."""
     found: dict[str, list[Path]] = {}
+    gaia_star: dict[str, str] = {}
     unknown = []
     for path in map(Path, paths):
         star = star_from_name(path.name)
         if star is None:
-            star, why = _header_star(path)
+            star, why, gaia = _header_star(path)
+            if gaia is not None and star is not None:
+                gaia_star[gaia] = star
             if star is None:
-                unknown.append(f"{path}: {why}")
+                unknown.append((path, why))
                 continue
         found.setdefault(star, []).append(path)
-    if unknown:
-        log.warning("%d FITS file(s) belong to no star and are not read: %s%s", len(unknown), "; ".join(unknown[:3]),
-                    "; ..." if len(unknown) > 3 else "")
+    lost = []
+    for path, why in unknown:
+        m = TGLC_NAME.match(path.name)
+        if m and m.group(1) in gaia_star:
+            found.setdefault(gaia_star[m.group(1)], []).append(path)
+        else:
+            lost.append(f"{path}: {why}")
+    if lost:
+        log.warning("%d FITS file(s) belong to no star and are not read: %s%s", len(lost), "; ".join(lost[:3]),
+                    "; ..." if len(lost) > 3 else "")
     return {star: sort_by_sector(files) for star, files in found.items()}
 
 
