@@ -4,7 +4,7 @@ than from a copy of it.
 - The configuration page's `<!-- schema -->` marker becomes a table of every key of
   exosieve/config.schema.yaml (key path, type, default, description), read with
   exosieve.config.schema(), the loader the workflow validates with.
-- The model cards of the shipped bundles (exosieve/bundles/*.md) become pages under bundles/, as
+- The model cards of the shipped bundles (exosieve/bundles/*.md, with their reliability diagrams) become pages under bundles/, as
   they are in the package, so the site quotes them and never a retyped copy.
 """
 
@@ -121,4 +121,6 @@ def on_files(files, config):
     for card in sorted(BUNDLES.glob("*.md")):
         name = "index.md" if card.name == "README.md" else card.name
         files.append(File.generated(config, f"bundles/{name}", content=card.read_text()))
+    for figure in sorted(BUNDLES.glob("*.png")):       # the cards' reliability diagrams
+        files.append(File.generated(config, f"bundles/{figure.name}", content=figure.read_bytes()))
     return files

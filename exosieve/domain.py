@@ -99,10 +99,12 @@ def view_distances(summary: dict, views: dict[str, np.ndarray]) -> tuple[np.ndar
 
 
 def source_mission(cfg: dict) -> str | None:
-    """The mission of a run's light curves where its catalog source says it; None for a views
-    dataset or a local table, which may hold either mission's TCEs (no mission is then flagged)."""
+    """The mission of a run's light curves where its catalog source says it (a views dataset's
+    where ``catalog.views_mission`` declares it); None for a local table, which may hold either
+    mission's TCEs, and an undeclared views dataset (no mission is then flagged)."""
     return {"kepler_dr24": "kepler", "kepler_dr25": "kepler", "tess_spoc": "tess",
-            "simulated": cfg["survey"]["mission"]}.get(cfg["catalog"]["source"])
+            "simulated": cfg["survey"]["mission"],
+            "views": cfg["catalog"].get("views_mission")}.get(cfg["catalog"]["source"])
 
 
 def training_domain(scalars: np.ndarray, scalar_names: list[str], views: dict[str, np.ndarray],

@@ -94,3 +94,15 @@ def test_the_checks_fire_on_about_one_percent_of_tces_like_the_training_ones(mon
     before = training_domain(scalars, names, views, "kepler")
     del before["views"]["combined_limit"]          # a model file written before the combined check
     assert rate(before) > 0.035
+
+
+def test_a_views_dataset_has_a_mission_only_where_its_config_declares_one():
+    """The real views in ../shared/data say nothing of their mission; a run declares it
+    (catalog.views_mission), and then its models flag another mission's light curve."""
+    from exosieve.config import load
+    from exosieve.domain import source_mission
+    views = {"source": "views", "path": "x.npz"}
+    assert source_mission(load({"catalog": views}, check_paths=False)) is None
+    assert source_mission(load({"catalog": {**views, "views_mission": "tess"}}, check_paths=False)) == "tess"
+    local = {"source": "local", "path": "x.csv", "lightcurve_dir": "lc"}
+    assert source_mission(load({"catalog": local}, check_paths=False)) is None
