@@ -141,7 +141,7 @@ def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS,
     dr24 = {"views": {"preset": "dartvetter_dr24"}}
     if name == "dr24":
         catalog = {"source": "views", "path": str(views / "kepler_dr24_dartvetter"),
-                   "labels": {"positive": [1], "negative": [0]}, "exclude": exclude}
+                   "labels": {"positive": [1], "negative": [0]}, "exclude": exclude, "views_mission": "kepler"}
         return {"catalog": catalog, **dr24}
     if name == "dr24_features":
         from helpers import with_tce_ids
@@ -150,17 +150,17 @@ def set_config(name: str, work: Path, astronet_records: Path = ASTRONET_RECORDS,
                    "exclude": exclude}
         return {"catalog": catalog, "models": {"trees": {"inputs": "views"}}, **dr24}
     if name == "tess":
-        catalog = {"source": "views", "path": str(views / "tess_toi_hultstrand"),
+        catalog = {"source": "views", "path": str(views / "tess_toi_hultstrand"), "views_mission": "tess",
                    "labels_path": str(SHARED_DATA / "catalogs" / "toi.csv")}
         return {"catalog": catalog}
     if name == "tess_yu2019":
-        catalog = {"source": "views", "path": str(YU_RECORDS / YU_TRAINING_FILES),
+        catalog = {"source": "views", "path": str(YU_RECORDS / YU_TRAINING_FILES), "views_mission": "tess",
                    "labels": {"positive": ["PC"], "negative": ["EB", "J"]},
                    "views_keys": {"views": {"global": "global_view", "local": "local_view"}}}
         return {"catalog": catalog, "views": {"preset": "yu2019_tess"}}
     if name == "astronet_dr24":
         catalog = {"source": "views", "path": str(astronet_records),
-                   "labels": {"positive": ["PC"], "negative": ["AFP", "NTP"]}, "exclude": exclude,
+                   "labels": {"positive": ["PC"], "negative": ["AFP", "NTP"]}, "exclude": exclude, "views_mission": "kepler",
                    "views_keys": {"duration": "tce_duration", "duration_unit": "days"},
                    "views_features": ASTRONET_FEATURES, "keep_damaged": True}
         models = {"enabled": ["exominer", "astronet", "trees"], "trees": {"inputs": "views"}}
