@@ -278,3 +278,96 @@ def run_workflow(folder: Path, cfg: dict, cores: int, extra_config: list[str] | 
     if done.returncode:
         raise SystemExit(f"{folder.name}: the workflow failed:\n{done.stderr[-4000:]}")
     return time.perf_counter() - start
+
+
+# A confirmed KOI is the DR24 TCE at the same period to this fraction.
+SAME_PERIOD = 0.002
+
+
+def transits_with_data(time: np.ndarray, period: float, epoch: float, duration: float) -> int:
+    """How many of the signal's transits hold at least one cadence within half a duration of mid-transit."""
+    n = np.round((time - epoch) / period)
+    inside = np.abs(time - (epoch + n * period)) < duration / 2
+    return int(np.unique(n[inside]).size)
+
+
+def kepler_signals(roots: list[Path]) -> tuple[pd.DataFrame, callable]:
+    """Every star's DR24 TCEs plus its confirmed KOIs that are none of them; ``role`` says which rows count."""
+    from exosieve.catalog.kepler import load_dr24
+    from exosieve.config import load
+    from exosieve.lightcurves.mast import find_kepler_lightcurves
+    where = {star: root for root in reversed(roots) for star in star_folders(root)}
+    dr24 = load_dr24(DR24, load()["catalog"]["labels"])[0]
+    dr24 = dr24[dr24.star_id.isin(set(where))].copy()
+    koi = pd.read_csv(SHARED_DATA / "catalogs" / "koi_cumulative.csv", comment="#")
+    koi = koi[koi.kepid.astype(str).isin(set(where)) & (koi.koi_disposition == "CONFIRMED")]
+    dr24["role"] = np.where(dr24.disposition.isin(["AFP", "NTP"]), "false positive", "neighbour")
+    dr24["name"] = dr24.tce_id
+    extra = []
+    for k in koi.itertuples():
+        star = str(k.kepid)
+        same = dr24[(dr24.star_id == star) & (np.abs(dr24.period / k.koi_period - 1) < SAME_PERIOD)]
+        name = k.kepler_name if isinstance(k.kepler_name, str) else k.kepoi_name
+        if len(same):
+            dr24.loc[same.index[0], ["role", "name"]] = ["planet", name]
+            continue
+        extra.append({"tce_id": k.kepoi_name, "star_id": star, "period": k.koi_period, "epoch": k.koi_time0bk,
+                      "duration": k.koi_duration / 24.0, "depth": k.koi_depth, "disposition": "CONFIRMED",
+                      "role": "planet", "name": name})
+    signals = pd.concat([dr24, pd.DataFrame(extra)], ignore_index=True)
+    return signals, lambda star: find_kepler_lightcurves(where[star], star)
+
+
+def tess_signals(roots: list[Path]) -> tuple[pd.DataFrame, callable]:
+    from exosieve.catalog.table import normalize_columns
+    from exosieve.lightcurves.locate import index_folder
+    files: dict[str, list[Path]] = {}
+    for root in roots:        # any layout: files are matched to their star by name or header
+        for star, paths in index_folder(root).items():
+            files.setdefault(star, []).extend(paths)
+    toi = pd.read_csv(SHARED_DATA / "catalogs" / "toi.csv", comment="#", low_memory=False)
+    toi = toi[toi.tid.astype(str).isin(set(files))]
+    tces, _ = normalize_columns(toi, TOI_COLUMNS, {"positive": ["CP", "KP"], "negative": ["FP", "FA"]},
+                                epoch_offset=2457000, mission="tess")
+    tces["tce_id"] = "TOI-" + toi.toi.astype(str).to_numpy()
+    tces["name"] = tces.tce_id
+    disp = toi.tfopwg_disp.astype(str).to_numpy()
+    tces["role"] = np.select([np.isin(disp, ["CP", "KP"]), np.isin(disp, ["FP", "FA"])],
+                             ["planet", "false positive"], "neighbour")
+    return tces.reset_index(drop=True), lambda star: files[str(star)]
+
+def score_confirmed_planets(signals: pd.DataFrame, find, models) -> pd.DataFrame:
+    """Each star's signals scored together through exosieve.score (so that each one's views leave
+    out its neighbours' transits), with how many of its transits hold data; a star with no usable
+    light curve is said and left out."""
+    from exosieve.lightcurves.reader import LightCurveError
+    from exosieve.scoring import config_for, score, to_lightcurve
+    cfg = config_for(models)
+    rows = []
+    for star, group in signals.groupby("star_id", sort=False):
+        try:
+            lc = to_lightcurve(find(star), star, cfg=cfg)
+        except LightCurveError as exc:
+            print(f"star {star}: no usable light curve ({exc}); its {len(group)} signal(s) left out")
+            continue
+        group = group.assign(transits=[transits_with_data(lc.time, p, e, d)
+                                       for p, e, d in zip(group.period, group.epoch, group.duration)])
+        cols = ["tce_id", "star_id", "period", "epoch", "duration", "depth"]
+        out = score(lc, group[cols].to_dict("records"), models, star_id=star, attributions=False)
+        rows.append(group[["tce_id", "star_id", "name", "role", "disposition", "transits"]].merge(
+            out.drop(columns=["star_id"]), on="tce_id"))
+    return pd.concat(rows, ignore_index=True)
+
+
+def confirmed_shares(table: pd.DataFrame, model: str) -> dict:
+    """What a user reads of a model on these signals: of the confirmed planets and of the real false
+    positives with 2+ transits in the data, how many it scores at p >= 0.5 (planets) and above 0.5
+    (false positives), with the planets' names below 0.5."""
+    counted = table[(table.role != "neighbour") & (table.transits >= 2)]
+    planets, fps = counted[counted.role == "planet"], counted[counted.role == "false positive"]
+    hit, false = planets[model] >= 0.5, fps[model] > 0.5
+    return {"planets": len(planets), "planets_at_half": int(hit.sum()), "false_positives": len(fps),
+            "false_above_half": int(false.sum()), "median_planet": float(planets[model].median()),
+            "missed": list(zip(planets.name[~hit], planets[model][~hit])),
+            "false": list(zip(fps.name[false], fps[model][false])), "stars": int(counted.star_id.nunique()),
+            "left_out": int(((table.role != "neighbour") & (table.transits < 2)).sum())}
