@@ -15,6 +15,7 @@ is one) and the flag, if any: a sheet is read on its own, away from the catalog.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -267,7 +268,11 @@ def write_sheets(catalog: pd.DataFrame, shard_paths: list[str], out_dir: Path, n
     by_id = catalog.set_index("tce_id", drop=False)
     primary = cfg["models"]["primary"]
     others = [c[len("score_"):] for c in catalog.columns if c.startswith("score_") and c not in ("score_std", "score_raw")]
-    mission = source_mission(cfg)
+    # The geometry the views were made with, as their shard records it (the run's own settings
+    # where a shard does not).
+    made_with = json.loads(data.attrs["preprocessing"]).get("views") if "preprocessing" in data.attrs else None
+    vcfg = made_with or cfg["views"]
+    mission = source_mission(cfg) if "survey" in cfg or cfg["catalog"]["source"] != "simulated" else None
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob("*.png"):  # sheets of an earlier run's picks must not linger
         stale.unlink()
@@ -282,6 +287,6 @@ def write_sheets(catalog: pd.DataFrame, shard_paths: list[str], out_dir: Path, n
         scores = [ModelScore(primary, row.score, row.get("score_std", float("nan")))]
         scores += [ModelScore(m, row[f"score_{m}"]) for m in others if m != primary]
         name = f"{kind}_{i:02d}_{tce}.png"
-        draw_sheet(row, {k: v[j] for k, v in data.views.items()}, out_dir / name, kind, cfg["views"], scores, mission)
+        draw_sheet(row, {k: v[j] for k, v in data.views.items()}, out_dir / name, kind, vcfg, scores, mission)
         made.append((f"{kind.replace('_', ' ')}: {tce} (score {by_id.loc[tce, 'score']:.3f})", name))
     return made

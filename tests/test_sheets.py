@@ -134,7 +134,10 @@ def test_the_reports_sheets_title_every_models_score(tmp_path, monkeypatch):
     import exosieve.sheets as sheets
     figures, draw = [], sheets.draw_sheet
     monkeypatch.setattr(sheets, "draw_sheet", lambda *a, **kw: figures.append(draw(*a, **kw)))
-    made = write_sheets(catalog, [str(tmp_path / "000.h5")], tmp_path / "sheets", 1, cfg)
+    # What the report stage reads: no views settings, the shard's record of them draws the axes.
+    report_cfg = {"catalog": {"source": "simulated"}, "survey": {"mission": "kepler"},
+                  "models": {"primary": "exominer"}}
+    made = write_sheets(catalog, [str(tmp_path / "000.h5")], tmp_path / "sheets", 1, report_cfg)
     assert [name for _, name in made] == ["top_00_100000001_1.png", "false_positive_01_100000001_1.png"]
     assert all((tmp_path / "sheets" / name).stat().st_size > 10000 for _, name in made)
     title = figures[0]._suptitle.get_text()
@@ -142,3 +145,5 @@ def test_the_reports_sheets_title_every_models_score(tmp_path, monkeypatch):
     assert "exominer 0.810, trees 0.120, astronet 0.330" in title
     assert f"catalog 9800 ppm, measured {feats['depth']:.0f} ppm" in title
     assert f"at phase {feats['secondary_phase']:.3f}" in _panel(figures[0], "secondary eclipse").get_xlabel()
+    x = _panel(figures[0], "local view").lines[0].get_data()[0]
+    assert x.max() == pytest.approx(cfg["views"]["local_durations"] * DURATION * 24 * (1 - 1 / len(x)))
