@@ -73,6 +73,41 @@ def one_signal(time: np.ndarray, sig, rng) -> np.ndarray:
     raise ValueError(f"unknown simulated signal kind {kind!r}")
 
 
+# Signals the spacecraft makes (simulate/tess.py), not the star: no fold of ``one_signal`` shows them.
+INSTRUMENT_KINDS = ("dump", "scattered")
+# Signals that repeat exactly at their period (the spots and pulsations drift or beat).
+STRICTLY_PERIODIC = ("planet", "eb", "blend", "leak", "ellipsoidal")
+
+
+def fold_depth(sig, period: float, epoch: float, duration: float, t_start: float, t_end: float) -> float:
+    """The depth [relative] that a fold of one noise-free signal (``sig``: its ``sig_*`` fields, as
+    ``one_signal`` reads them) shows at an ephemeris, measured as features.measure_features
+    measures a TCE's: the median level beyond one duration from mid-transit minus the mean within
+    a quarter duration of it, over every cycle in [t_start, t_end). What a pipeline that found the
+    TCE there reports: a blend's diluted depth, a grazing eclipse's own (not k^2), a primary and a
+    secondary folded together at half the period, a glitch's depth spread over every cycle it
+    missed, a variable star's dip at that phase. Negative where the fold brightens."""
+    cycles = np.arange(np.floor((t_start - epoch) / period), np.ceil((t_end - epoch) / period) + 1)
+    cycles = cycles[(epoch + cycles * period >= t_start) & (epoch + cycles * period < t_end)]
+    if sig.sig_kind in STRICTLY_PERIODIC:
+        # Every cycle of a strictly periodic signal folds alike, at most three apart at the
+        # reported ratios of its period (1/3, 1/2, 2/3, 3/2, 2, 3): six cycles say all of them.
+        cycles = cycles[:6]
+    core = (epoch + cycles[:, None] * period + np.linspace(-0.25, 0.25, 15)[None, :] * duration).ravel()
+    if core.size == 0:
+        return float("nan")
+    # The level from every phase beyond one duration, on at most 200 cycles spread over the span.
+    picked = cycles[np.unique(np.linspace(0, cycles.size - 1, min(cycles.size, 200)).astype(int))]
+    offsets = np.linspace(duration, period - duration, 48) if period > 2 * duration else np.zeros(0)
+    level_t = (epoch + picked[:, None] * period + offsets[None, :]).ravel()
+    level_t = level_t[(level_t >= t_start) & (level_t < t_end)]
+    # The variable signals draw their spot and mode phases from an rng: a fixed one, so that the
+    # depth is the survey's own, whatever else was drawn before.
+    flux = one_signal(np.concatenate([core, level_t]), sig, np.random.default_rng(0))
+    level = float(np.median(flux[core.size:])) if level_t.size else 0.0
+    return level - float(np.mean(flux[:core.size]))
+
+
 def blend_sources(signals: pd.DataFrame) -> pd.DataFrame:
     """The star's signals whose light comes from another source (one row per signal)."""
     return signals[signals.sig_kind.isin(list(OFFSET_PIXELS))].drop_duplicates("sig_signal_id")

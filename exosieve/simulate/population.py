@@ -13,9 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from types import SimpleNamespace
+
 from ..utils import atomic_output
-from .common import DISPOSITION
-from .signals import transit_duration
+from .common import DISPOSITION, INSTRUMENT_KINDS, fold_depth
+from .signals import limb_darkened_deficit, transit_duration
 
 # (quarter, MAST file timestamp, first and last cadence time [BKJD]) of the real Kepler quarters.
 KEPLER_QUARTERS = [
@@ -192,6 +194,12 @@ def _short_period(rng, p_max: float) -> float:
     return float(np.exp(rng.uniform(np.log(0.2), np.log(min(3.0, p_max)))))
 
 
+def _central_depth(k: float, b: float, u1: float = 0.5, u2: float = 0.2) -> float:
+    """An eclipse's depth at mid-eclipse [relative], undiluted: k^2 (limb-darkened) when the disc
+    is all on the star, far less when it grazes (b near 1 + k), as eclipse_signal draws it."""
+    return float(limb_darkened_deficit(np.array([b]), k, u1, u2)[0])
+
+
 def _leak(rng, star, baseline, t_start):
     """A bright neighbour's eclipses leaking into the aperture at a fraction of their depth: an
     eclipsing binary's shape (V or U, with a secondary), its own period, diluted to a depth near
@@ -202,7 +210,7 @@ def _leak(rng, star, baseline, t_start):
     b = rng.uniform(0, 1 + 0.8 * k)
     a_rs = max(_a_over_rs(period, 1.6, 1.0), 2.2 * (1 + k))
     dur = float(transit_duration(period, a_rs, k, min(b, 1 + k - 0.05)))
-    undiluted = min(k * k, 1.0) * 1.05 * (1.0 if b < 1 - k else 0.5)
+    undiluted = max(_central_depth(k, b), 1e-9)
     snr = _target_snr(rng)
     depth = _depth_for_snr(snr, dur, period, star, baseline)
     return dict(kind="leak", period=period, epoch=t_start + rng.uniform(0, period), k=k, a_rs=a_rs, b=b,
@@ -230,7 +238,9 @@ def _eclipsing_binary(rng, star, baseline, t_start, blend: bool):
     a_rs = _a_over_rs(period, 1.6 * star.mass, star.radius)
     a_rs = max(a_rs, 2.2 * (1 + k))
     dur = float(transit_duration(period, a_rs, k, min(b, 1 + k - 0.05)))
-    undiluted = min(k * k, 1.0) * 1.05 * (1.0 if b < 1 - k else 0.5)
+    # The eclipse's own depth, grazing or not (half of k^2 for every grazing one was up to 20 times
+    # what eclipse_signal draws near b = 1 + k): a blend diluted to a target depth shows it.
+    undiluted = max(_central_depth(k, b), 1e-9)
     if blend and rng.random() < 0.75:    # diluted to just above the threshold
         dilution = _depth_for_snr(_target_snr(rng), dur, period, star, baseline) / undiluted
         sec_ratio = rng.uniform(0, 0.3) ** 2
@@ -382,10 +392,11 @@ def draw_survey(n_stars: int, n_quarters: int, seed: int, mission: str = "kepler
 def _reported_tces(rng, star, sig, baseline, echoes: bool = True) -> list[dict]:
     """How a detection pipeline reports a signal: sometimes at twice or half the period, an EB's
     secondary eclipse sometimes as a TCE of its own, and (``echoes``) a periodic false positive
-    sometimes again at another ratio of its period (ECHO_RATIOS), with three transits or more."""
+    sometimes again at another ratio of its period (ECHO_RATIOS), with three transits or more.
+    Each TCE's depth is what a fold of the signal at its ephemeris shows (common.fold_depth), as a
+    pipeline measures it in the light curve, not the signal's design depth."""
     base = dict(kepid=star.kepid, true_class=sig["kind"], **{f"sig_{k}": v for k, v in sig.items()})
-    reported = dict(period=sig["period"], epoch=sig["epoch"], duration=sig["duration"],
-                    depth=sig["true_depth"], factor=1.0)
+    reported = dict(period=sig["period"], epoch=sig["epoch"], duration=sig["duration"], factor=1.0)
     out = []
     if sig["kind"] == "eb":
         u = rng.random()
@@ -393,11 +404,9 @@ def _reported_tces(rng, star, sig, baseline, echoes: bool = True) -> list[dict]:
             reported.update(period=2 * sig["period"], factor=2.0)
         elif u < 0.55 and sig["sec_ratio"] > 0.3:
             # Primary and secondary fold on top of each other: the odd/even depths differ.
-            reported.update(period=sig["period"] / 2, factor=0.5,
-                            depth=sig["true_depth"] * (1 + sig["sec_ratio"]) / 2)
+            reported.update(period=sig["period"] / 2, factor=0.5)
         elif sig["sec_ratio"] > 0.15 and rng.random() < 0.6:
-            sec = dict(reported, epoch=sig["epoch"] + sig["sec_phase"] * sig["period"],
-                       depth=sig["true_depth"] * sig["sec_ratio"], factor=1.0)
+            sec = dict(reported, epoch=sig["epoch"] + sig["sec_phase"] * sig["period"], factor=1.0)
             out.append({**base, "true_class": "eb_secondary", **{f"rep_{k}": v for k, v in sec.items()}})
     out.insert(0, {**base, **{f"rep_{k}": v for k, v in reported.items()}})
     if echoes and sig["kind"] in PERIODIC_KINDS and rng.random() < ECHO_FRACTION:
@@ -405,6 +414,15 @@ def _reported_tces(rng, star, sig, baseline, echoes: bool = True) -> list[dict]:
         if sig["period"] * ratio < baseline / 3:
             echo = dict(reported, period=sig["period"] * ratio, factor=ratio)
             out.append({**base, **{f"rep_{k}": v for k, v in echo.items()}})
+    signal = SimpleNamespace(**{**{f"sig_{col}": np.nan for col in SIGNAL_COLUMNS}, **base})
+    t_start = float(star.t_start)
+    for tce in out:
+        if sig["kind"] in INSTRUMENT_KINDS:     # the spacecraft's (simulate/tess.py): its own depth
+            tce["rep_depth"] = sig["true_depth"]
+            continue
+        depth = fold_depth(signal, tce["rep_period"], tce["rep_epoch"], tce["rep_duration"], t_start,
+                           t_start + baseline)
+        tce["rep_depth"] = 1e6 * depth if np.isfinite(depth) else sig["true_depth"]
     return out
 
 
