@@ -369,10 +369,8 @@ STAGE_KEYS: dict[str, tuple[str, ...]] = {
     "score_with_models": ("catalog", "survey.mission", "cv", *PREPROCESSING_KEYS),
     "score_test_set": ("results", "catalog", "survey.mission", "cv", "models", "evaluation.test_path",
                        *PREPROCESSING_KEYS),
-    # survey.mission and views: the report's diagnostic sheets name the mission and draw the views
-    # on their own geometry (sheets.write_sheets)
-    "report": ("catalog.source", "survey.mission", "views", "cv.folds", "report", "evaluation.multiplicity_prior",
-               "models.primary", "models.from"),
+    "report": ("catalog.source", "cv.folds", "report", "evaluation.multiplicity_prior", "models.primary",
+               "models.from"),
     "predict": ("results", "catalog", "survey", "cv", "models", *PREPROCESSING_KEYS),
 }
 # How a job works, not what it makes (download workers and retries, the cache folder, offline
