@@ -102,9 +102,13 @@ def source_mission(cfg: dict) -> str | None:
     """The mission of a run's light curves where its catalog source says it (a views dataset's
     where ``catalog.views_mission`` declares it); None for a local table, which may hold either
     mission's TCEs, and an undeclared views dataset (no mission is then flagged)."""
-    return {"kepler_dr24": "kepler", "kepler_dr25": "kepler", "tess_spoc": "tess",
-            "simulated": cfg["survey"]["mission"],
-            "views": cfg["catalog"].get("views_mission")}.get(cfg["catalog"]["source"])
+    source = cfg["catalog"]["source"]
+    # Looked up for its own source only: a stage's settings (the report's) may hold no survey.
+    if source == "simulated":
+        return cfg["survey"]["mission"]
+    if source == "views":
+        return cfg["catalog"].get("views_mission")
+    return {"kepler_dr24": "kepler", "kepler_dr25": "kepler", "tess_spoc": "tess"}.get(source)
 
 
 def training_domain(scalars: np.ndarray, scalar_names: list[str], views: dict[str, np.ndarray],
