@@ -32,6 +32,7 @@ MIN_SCALE = "flux (view minimum = -1)"
 CENTROID_SCALE = "offset [out-of-transit σ]"
 RAW_SCALE = "flux [σ of the binned light curve]"
 LOCAL_X = "hours from mid-transit"
+TITLE_WIDTH = 150      # characters of a title line across a sheet's 13.8 inches at 10 points
 GLOBAL_X = "orbital phase (transit at 0)"
 # (array, panel title, x frame, y label, scatter array drawn as a band around it). x frames:
 # "global" phase over one period, "double" phase at twice the period, "local" hours from the
@@ -126,7 +127,7 @@ def sheet_title(row: pd.Series, scores: list[ModelScore], kind: str, mission: st
     if kind != "scored":
         label = {"top": "top-ranked", "false_positive": "worst false positive",
                  "missed_planet": "worst missed planet"}[kind]
-        first += f"  [{label}, rank {row['rank']}, catalog label {row.get('disposition') or 'none'}]"
+        first = f"{label} (rank {row['rank']}, catalog label {row.get('disposition') or 'none'})\n{first}"
     probs = ", ".join(f"{s.model} {s.probability:.3f}" + (f" ± {s.spread:.3f}" if pd.notna(s.spread) else "")
                       for s in scores if pd.notna(s.probability))
     second = f"planet probability: {probs or 'none'}"
@@ -134,7 +135,7 @@ def sheet_title(row: pd.Series, scores: list[ModelScore], kind: str, mission: st
         second += " (± the spread over fold models)"
     flag = row.get("flag")
     third = f"FLAGGED, no confident verdict: {flag}" if isinstance(flag, str) and flag else "not flagged"
-    return "\n".join([first, second, _wrap(third, 170)])
+    return "\n".join(_wrap(line, TITLE_WIDTH) for line in (*first.split("\n"), second, third))
 
 
 def _wrap(text: str, width: int) -> str:

@@ -141,7 +141,7 @@ def test_the_reports_sheets_title_every_models_score(tmp_path, monkeypatch):
     assert [name for _, name in made] == ["top_00_100000001_1.png", "false_positive_01_100000001_1.png"]
     assert all((tmp_path / "sheets" / name).stat().st_size > 10000 for _, name in made)
     title = figures[0]._suptitle.get_text()
-    assert "[top-ranked, rank 1, catalog label AFP]" in title and "KIC 100000001" in title
+    assert title.startswith("top-ranked (rank 1, catalog label AFP)\nKIC 100000001, TCE 100000001_1")
     assert "exominer 0.810, trees 0.120, astronet 0.330" in title
     assert f"catalog 9800 ppm, measured {feats['depth']:.0f} ppm" in title
     assert f"at phase {feats['secondary_phase']:.3f}" in _panel(figures[0], "secondary eclipse").get_xlabel()
