@@ -180,6 +180,7 @@ def _score_sheet(out, model: str, path: str, mission: str) -> None:
                      "epoch": signal.epoch, "duration_hours": signal.duration * 24, "depth_ppm": signal.depth,
                      "measured_depth_ppm": signal.get("measured_depth", float("nan")),
                      "secondary_phase": signal.get("measured_secondary_phase", float("nan")), "flag": signal.flag,
+                     "missing": signal.get("missing", ""), "products": signal.get("products", ""),
                      **{f"attr_{c[len(model) + 6:]}": signal[c] for c in out.columns if c.startswith(f"{model}_attr_")}})
     scores = [ModelScore(m, signal[m], signal[f"{m}_std"]) for m in [model, *(n for n in names if n != model)]]
     draw_sheet(row, out.attrs["views"][signal.tce_id], Path(path), "scored", out.attrs["views_config"], scores, mission)

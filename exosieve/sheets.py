@@ -11,6 +11,11 @@ known a right-hand axis gives it in ppm; centroid views are in units of the star
 centroid noise, the raw-flux views in units of the binned light curve's own noise. The title holds
 the star, the ephemeris, every model's probability (with its spread over fold models where there
 is one) and the flag, if any: a sheet is read on its own, away from the catalog.
+
+A view its light curve had no data for (a TGLC file's centroids: the row's ``missing``) is drawn as
+an empty panel saying so, not as the zeros it is stored as: the models read it as missing
+(``evaluation.read_as_missing``), and a flat line would read as "no centroid motion". Its branch's
+bar among the attributions says it was read as missing too.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .domain import source_mission
+from .model_inputs import CNN_MODELS, model_branches
 from .plots import pyplot, save_figure
 from .shards import read_tces
 from .views import RAW_FLUX_NEAR_DURATIONS, bin_centres, local_centres, local_extent
@@ -112,6 +118,31 @@ def _number(v, fmt: str, unit: str = "") -> str:
     return f"{v:{fmt}}{unit}" if v is not None and pd.notna(v) else "?"
 
 
+def missing_views(row: pd.Series) -> set[str]:
+    """The view arrays ``row``'s light curve had no data for (its ``missing``, comma-separated)."""
+    text = row.get("missing")
+    return {n for n in text.split(",") if n} if isinstance(text, str) else set()
+
+
+def missing_text(name: str, products) -> str:
+    """What a missing view's panel says: which data the light curves lack (``products``, the
+    products read, as ``exosieve.score`` gives them: "tglc" or "qlp+tglc") and how the models read it."""
+    what = "centroid data" if name.startswith("centroid") else f"data for the {name} view"
+    named = "/".join(p.upper() for p in products.split("+") if p) if isinstance(products, str) else ""
+    return f"no {what} in these light curves{f' ({named})' if named else ''}:\nread as missing by the models"
+
+
+def _draw_missing(ax, name: str, products) -> None:
+    """An empty panel that says its view is missing: no curve, no axes' numbers to read."""
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_color("grey")
+        spine.set_linestyle(":")
+    ax.text(0.5, 0.5, missing_text(name, products), transform=ax.transAxes, ha="center", va="center",
+            fontsize=8, color="dimgrey", wrap=True)
+
+
 def sheet_title(row: pd.Series, scores: list[ModelScore], kind: str, mission: str | None) -> str:
     """The sheet's title: the star and TCE, the ephemeris and depths, every model's probability
     (the first one's attributions are the sheet's) and the flag."""
@@ -161,7 +192,8 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
     ``row``: tce_id, star_id, period [d], epoch, duration_hours, depth_ppm (the catalog's, NaN if
     none), measured_depth_ppm, secondary_phase (fraction of the period), flag, and for the report's
     kinds rank and disposition; attr_<branch> columns are the attributions of ``scores[0]``'s
-    model. ``vcfg``: the views settings the views were made with. ``kind``: "scored" (one signal
+    model; optionally ``missing`` (view arrays the light curve had no data for, comma-separated)
+    and ``products`` (the products read, "+"-joined), which its empty panels name. ``vcfg``: the views settings the views were made with. ``kind``: "scored" (one signal
     scored by ``exosieve score``) or a ``select_sheet_tces`` kind."""
     plt = pyplot()
     period, duration = float(row.period), float(row.duration_hours) / 24.0
@@ -170,6 +202,7 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
     min_normalised = vcfg.get("normalize") == "min"
     panels = [p for p in PANELS if p[0] in views]
     attrs = {c[5:]: row[c] for c in row.index if c.startswith("attr_") and pd.notna(row[c])}
+    missing = missing_views(row) & set(views)
     n = len(panels) + (1 if attrs else 0)
     cols = 3
     rows = int(np.ceil(n / cols))
@@ -178,7 +211,10 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
         v = np.asarray(views[name])
         if ylabel is None:
             ylabel = MIN_SCALE if min_normalised else FLUX_SCALE
-        if name == "unfolded":
+        if name in missing:
+            _draw_missing(ax, name, row.get("products"))
+            ylabel = ""
+        elif name == "unfolded":
             half, _ = local_extent(vcfg, period, duration)
             im = ax.imshow(v, aspect="auto", cmap="viridis_r", vmin=-1.5, vmax=0.5, interpolation="nearest",
                            extent=(-half * 24, half * 24, v.shape[0] - 0.5, -0.5))
@@ -233,7 +269,11 @@ def draw_sheet(row: pd.Series, views: dict[str, np.ndarray], path: Path, kind: s
         ax = axes.flat[len(panels)]
         names = list(attrs)
         vals = np.array([attrs[k] for k in names])
-        ax.barh(names, vals, color=np.where(vals >= 0, "C2", "C3"))
+        # A branch whose every array is missing was occluded already: its bar is 0 by construction.
+        absent = {b.name for b in model_branches(scores[0].model, list(views))
+                  if all(set(t) <= missing for t in b.towers)} if scores[0].model in CNN_MODELS and missing else set()
+        ax.barh([f"{k} (read as missing)" if k in absent else k for k in names], vals,
+                color=np.where(vals >= 0, "C2", "C3"))
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_title(f"{scores[0].model}: probability change when a branch is occluded", fontsize=9, y=1.0)
         ax.set_xlabel("probability change", fontsize=7)
@@ -285,6 +325,8 @@ def write_sheets(catalog: pd.DataFrame, shard_paths: list[str], out_dir: Path, n
         row = by_id.loc[tce].copy()
         row["measured_depth_ppm"] = _scalar(data, j, "depth")
         row["secondary_phase"] = _scalar(data, j, "secondary_phase")
+        if "missing" in data.meta:   # the shard's record of the views its light curve had no data for
+            row["missing"] = data.meta["missing"].iloc[j]
         scores = [ModelScore(primary, row.score, row.get("score_std", float("nan")))]
         scores += [ModelScore(m, row[f"score_{m}"]) for m in others if m != primary]
         name = f"{kind}_{i:02d}_{tce}.png"

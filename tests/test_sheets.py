@@ -147,3 +147,50 @@ def test_the_reports_sheets_title_every_models_score(tmp_path, monkeypatch):
     assert f"at phase {feats['secondary_phase']:.3f}" in _panel(figures[0], "secondary eclipse").get_xlabel()
     x = _panel(figures[0], "local view").lines[0].get_data()[0]
     assert x.max() == pytest.approx(cfg["views"]["local_durations"] * DURATION * 24 * (1 - 1 / len(x)))
+
+
+def _texts(ax):
+    return " ".join(t.get_text() for t in ax.texts)
+
+
+def test_a_missing_centroid_branch_is_drawn_as_missing_not_as_zeros(tmp_path, monkeypatch):
+    """A TGLC light curve has no centroids: its centroid views are zeros that the models read as
+    missing (evaluation.read_as_missing), so the sheet draws no centroid curve but says the branch
+    is missing, and so does the report's sheet read from a shard that records it."""
+    vcfg = load({})["views"]
+    views, feats = _eb_views(vcfg)
+    views = {**views, "centroid_global": np.zeros_like(views["centroid_global"]),
+             "centroid_local": np.zeros_like(views["centroid_local"])}
+    row = _row(feats, missing="centroid_global,centroid_local", products="tglc", attr_centroid=0.0,
+               flag="no centroid data (TGLC): centroid branch read as missing")
+    fig = draw_sheet(row, views, tmp_path / "sheet.png", "scored", vcfg, [ModelScore("exominer", 0.6, 0.1)], "tess")
+    for title in ("centroid offset, whole orbit", "centroid offset near the transit"):
+        ax = _panel(fig, title)
+        assert not ax.lines and not ax.collections and not ax.patches and not ax.has_data()   # no curve, no band
+        text = _texts(ax)
+        assert "no centroid data in these light curves (TGLC)" in text and "read as missing by the models" in text
+        assert "σ" not in ax.get_ylabel()               # no scale to read off an empty panel
+    assert _panel(fig, "local view").lines and not _texts(_panel(fig, "local view"))   # the rest drawn as before
+    bars = [t.get_text() for t in _panel(fig, "exominer: probability change").get_yticklabels()]
+    assert "centroid (read as missing)" in bars and "local" in bars
+
+    # The report's sheet: the shard's ``missing`` marks draw the same empty panels.
+    from exosieve.shards import ShardData, provenance, write_shard
+    cfg = load({})
+    names = sorted(k for k, v in feats.items() if np.isscalar(v))
+    meta = pd.DataFrame({"tce_id": ["100000001_1"], "star_id": ["100000001"], "period": [PERIOD], "epoch": [EPOCH],
+                         "duration": [DURATION], "missing": ["centroid_global,centroid_local"]})
+    data = ShardData(meta=meta, views={k: v[None] for k, v in views.items()},
+                     scalars=np.array([[feats[n] for n in names]], np.float32), scalar_names=names)
+    write_shard(tmp_path / "000.h5", data, provenance(cfg, "000"))
+    catalog = pd.DataFrame({"tce_id": ["100000001_1"], "star_id": ["100000001"], "period": [PERIOD],
+                            "epoch": [EPOCH], "duration_hours": [DURATION * 24], "depth_ppm": [9800.0],
+                            "disposition": ["PC"], "label": [1], "score": [0.81], "score_std": [np.nan],
+                            "score_raw": [0.9], "status": ["flagged"], "rank": [1], "flag": [row.flag]})
+    import exosieve.sheets as sheets
+    figures, draw = [], sheets.draw_sheet
+    monkeypatch.setattr(sheets, "draw_sheet", lambda *a, **kw: figures.append(draw(*a, **kw)))
+    write_sheets(catalog, [str(tmp_path / "000.h5")], tmp_path / "sheets", 1,
+                 {"catalog": {"source": "simulated"}, "survey": {"mission": "tess"}, "models": {"primary": "exominer"}})
+    ax = _panel(figures[0], "centroid offset near the transit")
+    assert not ax.lines and "no centroid data in these light curves: read as missing" in _texts(ax).replace("\n", " ")
