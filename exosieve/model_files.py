@@ -360,9 +360,10 @@ def _results_dir(path: Path) -> Path:
 
 
 # Bundles shipped with ExoSieve (exosieve/bundles/, each with its model card beside it), and the
-# one ``exosieve score`` and ``exosieve.score()`` use for each mission when no models are named.
+# one ``exosieve score`` and ``exosieve.score()`` use for each mission when no models are named:
+# those that learned from real labels (the simulated ones stay, under their names).
 SHIPPED_DIR = Path(__file__).resolve().parent / "bundles"
-SHIPPED_FOR_MISSION = {"kepler": "kepler_simulated", "tess": "tess_simulated"}
+SHIPPED_FOR_MISSION = {"kepler": "kepler_dr24", "tess": "tess_yu2019"}
 
 
 def shipped_bundles() -> dict[str, Path]:
