@@ -98,7 +98,7 @@ def _score(args) -> int:
     from .lightcurves.locate import expand_sources, files_of_star
     from .lightcurves.mast import find_kepler_lightcurves, find_tess_lightcurves
     from .model_files import ModelMismatchError
-    from .scoring import ScoreError, score
+    from .scoring import ScoreError, read_as_bjd_note, score
     from .utils import TargetError
     star, mission = (args.kic, "kepler") if args.kic else (args.tic, "tess")
     cfg = load(args.config) if args.config else load()
@@ -127,8 +127,11 @@ def _score(args) -> int:
         print(f"exosieve score: {exc}", file=sys.stderr)
         return 2
     signal = out.iloc[0]
+    # The epoch's reading by its value, beside the epoch it gave, or beside the error it may explain.
+    bjd_note = read_as_bjd_note(args.t0, "--time-system") if args.time_system is None and \
+        signal.epoch_read_as == "BJD" else ""
     if signal.status == "failed":
-        print(f"exosieve score: {signal.error}", file=sys.stderr)
+        print(f"exosieve score: {signal.error}" + (f" ({bjd_note})" if bjd_note else ""), file=sys.stderr)
         return 1
     names = [c for c in out.columns if f"{c}_std" in out.columns]
     table = pd.DataFrame([{"model": m, "probability": signal[m], "fold spread": signal[f"{m}_std"],
@@ -138,6 +141,8 @@ def _score(args) -> int:
                                              default=("-", 0))[0]} for m in names])
     print(f"{'KIC' if mission == 'kepler' else 'TIC'} {star}: P = {args.period:g} d, epoch {signal.epoch:.5f} "
           f"({'BKJD' if mission == 'kepler' else 'BTJD'}), duration {signal.duration * 24:.3g} h, {len(files)} file(s)")
+    if bjd_note:
+        print(f"  {bjd_note}")
     print(f"models: {out.attrs['models']}{'' if args.models else ' (shipped with ExoSieve; exosieve info shows its card)'}")
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     if signal.get("products"):
@@ -309,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     who.add_argument("--tic", help="TESS star (TIC id)")
     sc.add_argument("--period", type=float, required=True, help="period [d]")
     sc.add_argument("--t0", type=float, required=True, help="epoch of a transit (BKJD for Kepler, BTJD for TESS, "
-                    "unless --time-system says BJD)")
+                    "unless --time-system says BJD; an epoch above 2,400,000 is read as BJD)")
     sc.add_argument("--duration", required=True, help="transit duration: days, or with a unit: 3.4h, 0.14d")
     sc.add_argument("--time-system", choices=["BKJD", "BTJD", "BJD"], default=None)
     sc.add_argument("--lightcurves", nargs="+", help="light-curve files, glob patterns or folders of any layout and "

@@ -8,7 +8,10 @@ name or header: ``lightcurves.locate``), or plain arrays (a dict with ``time``, 
 and optionally ``flux_err``, ``quality``, ``centroid_col``, ``centroid_row``, ``segment``), or a
 dict of those by star id. Each signal is an ephemeris: ``period`` [d], ``epoch``, ``duration``
 [d] (or ``duration_hours``), optionally ``depth`` [ppm], ``star_id`` and ``tce_id``. Times are
-the mission's (BKJD for Kepler, BTJD for TESS) unless ``time_system`` says BJD (or BKJD/BTJD).
+the mission's (BKJD for Kepler, BTJD for TESS) unless ``time_system`` says BJD (or BKJD/BTJD); with
+no ``time_system`` named, an epoch above 2,400,000 is read as BJD (no mission's own system reaches
+such values), and the log and the result's ``epoch_read_as`` (the system each epoch was read in;
+``epoch`` itself is on the light curves' system) say so.
 
 Models are a finished run's folder or a bundle (``exosieve export-models``). Scoring uses the
 preprocessing settings the models record (the views geometry, detrending, features), through the
@@ -43,6 +46,15 @@ log = logging.getLogger(__name__)
 
 TIME_SYSTEMS = {"BKJD": ("kepler", MISSION_BJD_REFERENCE["kepler"]), "BTJD": ("tess", MISSION_BJD_REFERENCE["tess"]),
                 "BJD": (None, 0.0)}
+# An epoch above this is a (B)JD whatever system it was meant in: BKJD and BTJD are BJD less
+# 2454833 and 2457000, tens of thousands of days at most for any real light curve.
+BJD_EPOCHS_ABOVE = 2_400_000.0
+
+
+def read_as_bjd_note(epoch: float, option: str = "time_system") -> str:
+    """What to tell a user whose epoch, given with no time system, was read as BJD by its value;
+    ``option`` is how they name one (``time_system`` in Python, ``--time-system`` on the command line)."""
+    return f"epoch {epoch:.2f} read as BJD (above 2,400,000); name {option} to say otherwise"
 
 
 # How a light curve is read when no models say otherwise: the reader's defaults.
@@ -185,9 +197,18 @@ def _signals(ephemerides, star_ids: list[str], time_system: str | None, mission:
     system = (time_system or "").upper() or {"kepler": "BKJD", "tess": "BTJD"}[mission]
     if system not in TIME_SYSTEMS:
         raise ScoreError(f"time_system must be BKJD, BTJD or BJD, not {time_system!r}")
+    epoch = pd.to_numeric(table["epoch"], errors="coerce")
+    # Per epoch, the system it is read in: a named one as named; else the mission's, or BJD for an
+    # epoch only a BJD can be (a TOI's or an exoplanet archive's, copied as given).
+    systems = pd.Series(system, index=table.index)
+    if not time_system:
+        by_value = epoch > BJD_EPOCHS_ABOVE
+        systems[by_value] = "BJD"
+        for value in epoch[by_value]:
+            log.info(read_as_bjd_note(value))
     # On BJD, then on the light curves' own system.
-    table["epoch"] = pd.to_numeric(table["epoch"], errors="coerce") + TIME_SYSTEMS[system][1] \
-        - MISSION_BJD_REFERENCE[mission]
+    table["epoch"] = epoch + systems.map(lambda s: TIME_SYSTEMS[s][1]) - MISSION_BJD_REFERENCE[mission]
+    table["epoch_read_as"] = systems
     auto = table["star_id"] + "_" + (table.groupby("star_id").cumcount() + 1).astype(str)
     table["tce_id"] = table["tce_id"].where(table["tce_id"].notna(), auto).astype(str) if "tce_id" in table else auto
     if table["tce_id"].duplicated().any():
@@ -197,7 +218,6 @@ def _signals(ephemerides, star_ids: list[str], time_system: str | None, mission:
         if col not in table:
             table[col] = np.nan
     table["mission"] = mission
-    table["system"] = system
     return table
 
 
@@ -216,6 +236,10 @@ def _check_signal(sig, lc: LightCurve) -> None:
     if sig.duration >= sig.period:
         raise TargetError(f"{sig.tce_id}: the duration ({sig.duration * 24:.3g} h) is not shorter than the period "
                           f"({sig.period:.4g} d); durations are in days (or give duration_hours)")
+    if abs(sig.epoch - 0.5 * (start + end)) > 1e5 and sig.epoch_read_as == "BJD":   # no other system fits it
+        raise TargetError(f"{sig.tce_id}: epoch {sig.epoch + MISSION_BJD_REFERENCE[sig.mission]:.6g} BJD is "
+                          f"{abs(sig.epoch - start):.3g} days from the light curve ({start:.1f}-{end:.1f} {system}): "
+                          "check the epoch's value, and that the ephemeris is of this star")
     if abs(sig.epoch - 0.5 * (start + end)) > 1e5:
         raise TargetError(f"{sig.tce_id}: epoch {sig.epoch:.6g} is {abs(sig.epoch - start):.3g} days from the light "
                           f"curve ({start:.1f}-{end:.1f} {system}): it looks like another time system; give it in "
@@ -293,7 +317,7 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
         r, e = _preprocess(curves[sid], group, cfg)
         results += r
         errors.update(e)
-    out = signals[["tce_id", "star_id", "period", "epoch", "duration", "depth"]].copy()
+    out = signals[["tce_id", "star_id", "period", "epoch", "duration", "depth", "epoch_read_as"]].copy()
     flags = {}
     if results:
         data = assemble(results, cfg)

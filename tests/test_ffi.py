@@ -261,6 +261,16 @@ def test_exosieve_score_takes_the_issues_command_on_a_folder_of_tglc_files(capsy
     assert "no light curve of TIC 5 among the 243 FITS file(s)" in capsys.readouterr().err
 
 
+def test_the_issues_command_needs_no_time_system_for_its_bjd_epoch(capsys):
+    """The issue's command names no time system: its TOI epoch, above 2,400,000, can only be a BJD."""
+    from exosieve.cli import main
+    assert main(["score", "--tic", "102734241", "--period", "10.9048392", "--t0", "2458692.759945", "--duration",
+                 "1.553h", "--lightcurves", str(TGLC / "102734241"), "--models", "tess_simulated"]) == 0
+    out = capsys.readouterr().out
+    assert "epoch 1692.75995 (BTJD)" in out
+    assert "epoch 2458692.76 read as BJD (above 2,400,000); name --time-system to say otherwise" in out
+
+
 # --- 4. the workflow on a folder of TGLC files with the TOI table as its catalog -----------------
 
 WORKFLOW_STARS = ["119585136", "285048486", "37749396", "181804752"]

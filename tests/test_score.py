@@ -130,19 +130,31 @@ def test_score_takes_fits_paths_lightkurve_objects_and_arrays_alike(run):
 def test_bad_ephemerides_are_named_with_what_to_change_and_the_rest_are_scored(run):
     folder, _ = run
     signals = [KEPLER75,
-               {**KEPLER75, "tce_id": "bjd", "epoch": 134.452 + 2454833.0},
+               {**KEPLER75, "tce_id": "bjd", "epoch": 134.452 + 2454833.0},   # read as BJD: no BKJD is that large
+               {**KEPLER75, "tce_id": "typo", "epoch": (134.452 + 2454833.0) / 10},  # a BJD's digit lost: no system's
                {**KEPLER75, "tce_id": "long", "period": 900.0},        # one transit in the files: flagged
                {**KEPLER75, "tce_id": "gone", "period": 900.0, "epoch": 134.452 + 450.0},   # none in them
                {**KEPLER75, "tce_id": "days", "duration": 24.0},      # hours given as days
                {"period": 8.884923, "epoch": 134.452, "duration_hours": 2.078, "tce_id": "hours"}]
     out = score(kepler75_files(), signals, folder).set_index("tce_id")
-    assert out.status.to_dict() == {"757450_1": "scored", "bjd": "failed", "long": "flagged", "gone": "failed",
-                                    "days": "failed", "hours": "scored"}
-    assert "looks like another time system; give it in BKJD" in out.error["bjd"]
+    assert out.status.to_dict() == {"757450_1": "scored", "bjd": "scored", "typo": "failed", "long": "flagged",
+                                    "gone": "failed", "days": "failed", "hours": "scored"}
+    assert out.epoch["bjd"] == pytest.approx(134.452) and out.trees["bjd"] == pytest.approx(out.trees["757450_1"])
+    assert out.epoch_read_as.to_dict() == {**{t: "BKJD" for t in out.index}, "bjd": "BJD"}
+    assert "looks like another time system; give it in BKJD" in out.error["typo"]
     assert "a single transit in the light curve" in out.flag["long"] and np.isfinite(out.trees["long"])
     assert "longer than the" in out.error["gone"] and "add quarters or sectors" in out.error["gone"]
     assert "durations are in days (or give duration_hours)" in out.error["days"]
     assert out.trees["hours"] == pytest.approx(out.trees["757450_1"])
+    # A named time system is read as named, even for an epoch only a BJD can be; one named BJD that
+    # is still far from the light curve is not of another system: the error says to check its value.
+    named = score(kepler75_files(), [{**KEPLER75, "tce_id": "bjd", "epoch": 134.452 + 2454833.0},
+                                     {**KEPLER75, "tce_id": "far", "epoch": 134.452 + 2454833.0 + 2e5}], folder,
+                  time_system="BKJD").set_index("tce_id")
+    assert named.status["bjd"] == "failed" and "looks like another time system; give it in BKJD" in named.error["bjd"]
+    far = score(kepler75_files(), {**KEPLER75, "epoch": 134.452 + 2454833.0 + 2e5}, folder, time_system="BJD")
+    assert far.status.iloc[0] == "failed" and "check the epoch's value" in far.error.iloc[0]
+    assert "say it is BJD" not in far.error.iloc[0]
     with pytest.raises(ScoreError, match="name the arrays' time system"):
         score({"time": [1.0, 2.0], "flux": [1.0, 1.0]}, KEPLER75, folder)
     with pytest.raises(ScoreError, match="needs period"):
@@ -204,9 +216,16 @@ def test_exosieve_score_prints_the_scores_and_writes_the_sheet(run, tmp_path, ca
     assert "KIC 757450: P = 8.88492 d" in out and "trees" in out and (tmp_path / "sheet.png").stat().st_size > 10000
     assert main([*args[:-4], "--lightcurves", str(tmp_path), "--models", str(folder)]) == 2
     assert "no light curve of KIC 757450" in capsys.readouterr().err
+    # An epoch above 2,400,000 can only be a BJD: read as one, and said so; one on no system is refused.
     assert main(["score", "--kic", "757450", "--period", "8.884923", "--t0", "2454967.452", "--duration", "0.0866",
+                 "--lightcurves", str(KEPLER_LC), "--models", str(folder)]) == 0
+    said = capsys.readouterr().out
+    assert "epoch 134.45200 (BKJD)" in said
+    assert "epoch 2454967.45 read as BJD (above 2,400,000); name --time-system to say otherwise" in said
+    assert main(["score", "--kic", "757450", "--period", "8.884923", "--t0", "245496.7452", "--duration", "0.0866",
                  "--lightcurves", str(KEPLER_LC), "--models", str(folder)]) == 1
-    assert "--time-system BJD" in capsys.readouterr().err
+    said = capsys.readouterr()
+    assert "--time-system BJD" in said.err and "read as BJD" not in said.err
     assert main([*args[:-2], "--models", str(tmp_path / "none")]) == 2
     assert "does not exist" in capsys.readouterr().err
 
