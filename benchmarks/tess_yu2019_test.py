@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from helpers import run_workflow  # noqa: E402
+from helpers import SHARED_DATA, run_workflow  # noqa: E402
 from real_views import YU_RECORDS, has_tfrecords  # noqa: E402
 
 YU_VETTING_AP = 0.693
@@ -38,6 +38,8 @@ def main() -> int:
     ap.add_argument("--models", default="tess_yu2019", help="a bundle or a shipped bundle's name")
     ap.add_argument("--records", type=Path, default=YU_RECORDS, help="Yu et al.'s tfrecords folder (default: "
                     "$EXOSIEVE_YU_RECORDS, else ../data_ext/yu_Vetting/astronet/tfrecords)")
+    ap.add_argument("--toi-views", action="store_true", help="also score ../shared/data's real TOI views (each TOI "
+                    "twice), labelled from the TOI table: the share of real false-positive TOIs above 0.5")
     ap.add_argument("--work", type=Path, default=REPO / "results" / "benchmarks" / "tess_yu2019_test")
     args = ap.parse_args()
     test = args.records / "test-00000-of-00001"
@@ -50,19 +52,30 @@ def main() -> int:
                        "views_keys": {"views": {"global": "global_view", "local": "local_view"}}},
            "views": {"preset": "yu2019_tess"}, "cv": {"folds": 2}, "report": {"sheets": 1},
            "models": {"from": str(bundle), "enabled": names, "primary": names[0]}}
-    seconds = run_workflow(args.work, cfg, 2)
-    catalog = pd.read_csv(args.work / "results" / "report" / "vetted_catalog.csv")
+    report(run_workflow(args.work / "yu", cfg, 2), args.work / "yu", "Yu et al. (2019)'s vetting test split", names,
+           bundle, f" (Yu et al.: {YU_VETTING_AP})", "EB/J")
+    toi_views = SHARED_DATA / "views" / "tess_toi_hultstrand"
+    if args.toi_views and toi_views.is_dir():
+        cfg["catalog"] = {"source": "views", "path": str(toi_views), "views_mission": "tess",
+                          "labels_path": str(SHARED_DATA / "catalogs" / "toi.csv"),
+                          "views_keys": {"views": {"global": "global_view", "local": "local_view"}}}
+        report(run_workflow(args.work / "toi", cfg, 2), args.work / "toi", "the TOI views of ../shared/data (SPOC "
+               "2-min, another author's views; labels from today's TOI table: CP/KP against FP/FA)", names, bundle,
+               "", "FP/FA")
+    return 0
+
+
+def report(seconds: float, work: Path, what: str, names: list[str], bundle: Path, anchor: str, negatives: str) -> None:
     from exosieve.evaluation import classification_metrics
+    catalog = pd.read_csv(work / "results" / "report" / "vetted_catalog.csv")
     labelled = catalog[catalog.label.isin([0, 1])]
-    print(f"Yu et al. (2019)'s vetting test split: {len(labelled)} TCEs ({int(labelled.label.sum())} PC), scored by "
-          f"{bundle.name} in {seconds:.0f} s\n")
+    print(f"{what}: {len(labelled)} TCEs ({int(labelled.label.sum())} PC), scored by {bundle.name} in {seconds:.0f} s")
     for name in names:
         column = "score" if name == names[0] else f"score_{name}"
         m = classification_metrics(labelled.label, labelled[column])
-        print(f"{name:<9} AP {m['pr_auc']:.3f} (Yu et al.: {YU_VETTING_AP}), ROC-AUC {m['roc_auc']:.3f}, "
-              f"PCs at p >= 0.5 {m['recall']:.1%}, EB/J at p >= 0.5 {m['false_positive_rate']:.1%}, "
-              f"precision at 0.5 {m['precision']:.3f}, ECE {m['ece']:.3f}")
-    return 0
+        print(f"  {name:<9} AP {m['pr_auc']:.3f}{anchor}, ROC-AUC {m['roc_auc']:.3f}, PCs at p >= 0.5 "
+              f"{m['recall']:.1%}, {negatives} at p >= 0.5 {m['false_positive_rate']:.1%}, precision at 0.5 "
+              f"{m['precision']:.3f}, ECE {m['ece']:.3f}")
 
 
 if __name__ == "__main__":

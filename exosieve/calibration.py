@@ -75,6 +75,8 @@ class Calibration:
     fitted_on: str          # "validation" (held-out TCEs), or "training" when no split could be spared
     n: int
     n_positive: int
+    # Log-odds added for a catalog of another planet fraction than the one fitted on (prior_shift).
+    prior_shift: float = 0.0
 
     def __call__(self, raw_scores) -> np.ndarray:
         """Calibrated probabilities for raw scores in [0, 1]."""
@@ -82,7 +84,12 @@ class Calibration:
         if not raw.size:
             return raw
         low, high = _log_terms(raw)
-        return expit(self.a * low + self.b * high + self.c)
+        return expit(self.a * low + self.b * high + self.c + self.prior_shift)
+
+    @property
+    def fitted_fraction(self) -> float:
+        """The planet fraction of the TCEs the map was fitted on."""
+        return self.n_positive / self.n if self.n else float("nan")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,7 +101,19 @@ class Calibration:
         if "c" not in d:
             return cls(float(d["a"]), float(d["a"]), float(d["b"]), str(d["fitted_on"]), int(d["n"]),
                        int(d["n_positive"]))
-        return cls(float(d["a"]), float(d["b"]), float(d["c"]), str(d["fitted_on"]), int(d["n"]), int(d["n_positive"]))
+        return cls(float(d["a"]), float(d["b"]), float(d["c"]), str(d["fitted_on"]), int(d["n"]), int(d["n_positive"]),
+                   float(d.get("prior_shift", 0.0)))
+
+
+def prior_shift(fitted_fraction: float, target_fraction: float) -> float:
+    """The log-odds that turn probabilities calibrated at one planet fraction into those for a
+    catalog at another, the classes' own distributions unchanged (Saerens, Latinne & Decaestecker
+    2002): logit(target) - logit(fitted). A model that learned from a survey's every TCE (3%
+    planets in Yu et al.'s TESS set) scores the TOIs a user vets, about half of them planets."""
+    if not (0 < fitted_fraction < 1 and 0 < target_fraction < 1):
+        raise ValueError(f"planet fractions must lie strictly between 0 and 1 (got {fitted_fraction} and "
+                         f"{target_fraction})")
+    return float(logit(target_fraction) - logit(fitted_fraction))
 
 
 def fit_calibration(raw_scores, labels, fitted_on: str = "validation") -> Calibration:

@@ -75,7 +75,8 @@ def _export_models(args) -> int:
     if cfg is None:
         return 2
     try:
-        out = export_bundle(Path.cwd(), args.out, cfg, args.models, card=args.card)
+        out = export_bundle(Path.cwd(), args.out, cfg, args.models, card=args.card,
+                            planet_fraction=args.planet_fraction)
     except (ModelMismatchError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -331,6 +332,9 @@ def main(argv: list[str] | None = None) -> int:
     exp.add_argument("--models", nargs="*", default=None, help="which models (default every enabled one)")
     exp.add_argument("--card", default=None, help="a model card (Markdown) to store in the bundle; exosieve info "
                      "shows it")
+    exp.add_argument("--planet-fraction", type=float, default=None, help="make the bundle's probabilities those "
+                     "for a catalog of this planet fraction (0-1) rather than the training TCEs' (e.g. 0.5 for "
+                     "TOIs, about half of them planets, from a model trained on every TCE of a survey)")
     tun = sub.add_parser("tune", help="run (or resume) the hyperparameter studies of a run's CNNs, fold by fold, as "
                          "`snakemake tune` does; several at once share a study")
     tun.add_argument("--config", default="config.yaml")

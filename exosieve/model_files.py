@@ -435,12 +435,14 @@ def load_bundle(path: str | Path, names=None) -> ModelSet:
     return ModelSet(models, contents["about"], str(path))
 
 
-def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, card: str | Path | None = None
-                  ) -> Path:
+def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, card: str | Path | None = None,
+                  planet_fraction: float | None = None) -> Path:
     """Every fold model of a finished run (``cfg``'s results) as one bundle: weights-only tensors,
     calibration, scaler, the preprocessing settings (views geometry, features) they need, the label
     mapping, code version, a description of the training data and the cross-validated metrics;
-    ``card``, a model card (Markdown) that ``exosieve info`` shows."""
+    ``card``, a model card (Markdown) that ``exosieve info`` shows. With ``planet_fraction``, the
+    bundle's probabilities are for a catalog of that planet fraction instead of the training
+    TCEs' (``calibration.prior_shift``), and it says so."""
     import hashlib
 
     import pandas as pd
@@ -472,6 +474,19 @@ def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, c
     if comparison.exists():
         about["metrics"] = {row["model"]: {k: str(v) for k, v in row.items() if k != "model"}
                             for row in pd.read_csv(comparison).to_dict("records") if row["model"] in models}
+    if planet_fraction is not None:
+        from .calibration import prior_shift
+        data = about.get("training_data")
+        if not data or not data["positive"] or not data["negative"]:
+            raise ModelMismatchError(f"{folds_csv}: no labelled training TCEs of both classes to shift the "
+                                     "probabilities from")
+        trained = data["positive"] / (data["positive"] + data["negative"])
+        shift = prior_shift(trained, planet_fraction)
+        for folds in models.values():
+            for contents in folds:
+                contents["calibration"] = {**contents["calibration"], "prior_shift": shift}
+        about["planet_fraction"] = {"trained": round(trained, 4), "scored_for": float(planet_fraction),
+                                    "log_odds_shift": round(shift, 4)}
     if card is not None:
         about["card"] = Path(card).read_text()
     bundle = {"kind": BUNDLE_KIND, "bundle_version": BUNDLE_VERSION, "models": models, "about": about}
@@ -514,6 +529,10 @@ def describe(models: ModelSet) -> str:
     for name, metrics in about.get("metrics", {}).items():
         lines.append(f"  {name} cross-validated: ROC-AUC {metrics.get('roc_auc')}, PR-AUC {metrics.get('pr_auc')}, "
                      f"ECE {metrics.get('ece')}")
+    if "planet_fraction" in about:
+        f = about["planet_fraction"]
+        lines.append(f"probabilities for a catalog of {f['scored_for']:.0%} planets (trained on {f['trained']:.1%}; "
+                     f"calibrated log-odds shifted by {f['log_odds_shift']:+.2f})")
     if about.get("card"):
         lines += ["", "model card:", about["card"].rstrip()]
     return "\n".join(lines)

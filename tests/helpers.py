@@ -329,12 +329,16 @@ def tess_signals(roots: list[Path]) -> tuple[pd.DataFrame, callable]:
     toi = toi[toi.tid.astype(str).isin(set(files))]
     tces, _ = normalize_columns(toi, TOI_COLUMNS, {"positive": ["CP", "KP"], "negative": ["FP", "FA"]},
                                 epoch_offset=2457000, mission="tess")
-    tces["tce_id"] = "TOI-" + toi.toi.astype(str).to_numpy()
+    # The table comes back in star order: each TOI's name is found again by its star and period.
+    names = {(str(t), round(float(p), 6)): f"TOI-{n}" for t, p, n in zip(toi.tid, toi.pl_orbper, toi.toi)}
+    tces["tce_id"] = [names[(s, round(float(p), 6))] for s, p in zip(tces.star_id, tces.period)]
     tces["name"] = tces.tce_id
-    disp = toi.tfopwg_disp.astype(str).to_numpy()
+    disp = tces.disposition.astype(str).to_numpy()
     tces["role"] = np.select([np.isin(disp, ["CP", "KP"]), np.isin(disp, ["FP", "FA"])],
                              ["planet", "false positive"], "neighbour")
     return tces.reset_index(drop=True), lambda star: files[str(star)]
+
+
 
 def score_confirmed_planets(signals: pd.DataFrame, find, models) -> pd.DataFrame:
     """Each star's signals scored together through exosieve.score (so that each one's views leave

@@ -269,3 +269,19 @@ def test_a_folds_multiplicity_ratio_never_uses_that_folds_labels():
     assert ratios2[0] == ratios[0] and np.allclose(out2["m"].score[f0], adjusted.score[f0])
     f1 = (scores.role == "test") & (scores.fold == 1)
     assert not np.allclose(out2["m"].score[f1], adjusted.score[f1])
+
+
+def test_a_prior_shift_gives_the_probabilities_of_a_catalog_at_another_planet_fraction():
+    """Bayes' rule with the classes' distributions unchanged: a score's odds times the ratio of
+    the two catalogs' prior odds; the order of the scores is kept."""
+    from exosieve.calibration import Calibration, prior_shift
+    cal = Calibration(1.3, 0.7, -2.0, "validation", 1000, 30)
+    raw = np.linspace(0.01, 0.99, 50)
+    shifted = Calibration(1.3, 0.7, -2.0, "validation", 1000, 30, prior_shift(0.03, 0.5))
+    odds = lambda p: p / (1 - p)  # noqa: E731
+    assert np.allclose(odds(shifted(raw)) / odds(cal(raw)), odds(0.5) / odds(0.03))
+    assert (np.diff(shifted(raw)) > 0).all() and prior_shift(0.2, 0.2) == 0
+    assert Calibration.from_dict(shifted.to_dict()) == shifted
+    assert Calibration.from_dict({k: v for k, v in cal.to_dict().items() if k != "prior_shift"}) == cal
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        prior_shift(0.03, 1.0)
