@@ -26,7 +26,7 @@ BUNDLES = shipped_bundles()
 # Each shipped bundle: its mission, the config its recipe runs, its models, the source it learned
 # from and the licence of what it learned from.
 SHIPPED = {"kepler_dr24": ("kepler", "exosieve/bundles/kepler_dr24.yaml", {"astronet"}, "views", "GPL-3.0"),
-           "tess_yu2019": ("tess", "exosieve/bundles/tess_yu2019.yaml", {"astronet"}, "views", "GPL-3.0"),
+           "tess_yu2019": ("tess", "exosieve/bundles/tess_yu2019.yaml", {"trees"}, "views", "GPL-3.0"),
            "kepler_simulated": ("kepler", "config.yaml", {"trees", "raw_flux"}, "simulated", "BSD-3-Clause"),
            "tess_simulated": ("tess", "exosieve/bundles/tess_simulated.yaml", {"trees", "raw_flux"}, "simulated",
                               "BSD-3-Clause")}
@@ -73,6 +73,11 @@ def test_each_bundle_is_small_and_says_what_it_learned_from(name, capsys):
     if licence == "GPL-3.0":        # learned from GPL-3.0 data: that licence beside the bundle
         assert "GNU GENERAL PUBLIC LICENSE" in (path.parent / "GPL-3.0.txt").read_text()
         assert "GPL-3.0.txt" in card
+    if name == "tess_yu2019":       # trained on every TCE of a survey, scored for TOIs (its card says why)
+        assert about["planet_fraction"]["scored_for"] == 0.5 and about["planet_fraction"]["trained"] < 0.05
+        assert "probabilities for a catalog of 50% planets" in out and "--planet-fraction 0.5" in card
+        shift = about["planet_fraction"]["log_odds_shift"]
+        assert all(f.calibration.prior_shift == pytest.approx(shift, abs=1e-3) for f in models.fold_models("trees"))
     if source == "views":           # calibrated on real labels: the reliability diagram beside the card
         assert (path.parent / f"{name}_reliability.png").stat().st_size > 10_000
         assert f"{name}_reliability.png" in card
@@ -111,7 +116,7 @@ def test_a_tess_planet_is_scored_by_the_tess_bundle_and_flagged_by_the_kepler_on
     signal = {k: WASP126[k] for k in ("period", "epoch", "duration_hours")}
     own = score(files, signal)
     assert own.attrs["models"].endswith("tess_yu2019.exosieve")
-    assert own.status[0] == "scored" and own.astronet[0] > 0.5
+    assert own.status[0] == "scored" and own.trees[0] > 0.9
     other = score(files, signal, "kepler_dr24")
     assert other.status[0] == "flagged"
     assert other.flag[0].startswith("a TESS light curve, and the models learned from Kepler ones")
@@ -187,7 +192,7 @@ def test_each_bundle_was_trained_on_what_its_recipe_makes(name, tmp_path):
     if config != "config.yaml":          # --configfile takes several files: the target goes before it
         recipe = yaml.safe_load((REPO / config).read_text())
         for key in ("path", "exclude"):  # the recipe's paths are the checkout's, run here from elsewhere
-            if isinstance(recipe["catalog"].get(key), str):
+            if isinstance(recipe.get("catalog", {}).get(key), str):
                 recipe["catalog"][key] = str(REPO / recipe["catalog"][key])
         (tmp_path / "recipe.yaml").write_text(yaml.safe_dump(recipe))
         results, options = recipe["results"], ["--configfile", str(tmp_path / "recipe.yaml")]
@@ -219,10 +224,11 @@ REAL_CATALOGS = {
 def test_a_real_catalog_is_vetted_by_a_shipped_bundle_training_nothing(name, tmp_path):
     """models={from: <shipped name>}: the real stars' catalog through the workflow into a vetted
     catalog and a report, scored by the shipped fold ensembles; no rule trains, and the shards skip
-    the raw-flux arrays, which astronet never reads."""
+    the raw-flux arrays, which neither bundle's model reads."""
     catalog, preset = REAL_CATALOGS[name]()
+    model = next(iter(SHIPPED[name][2]))
     cfg = {"catalog": catalog, "views": {"preset": preset}, "shards": 1, "cv": {"folds": 2}, "report": {"sheets": 1},
-           "models": {"from": name, "enabled": ["astronet"], "primary": "astronet"}}
+           "models": {"from": name, "enabled": [model], "primary": model}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2",
                            "--configfile", str(tmp_path / "config.yaml")], cwd=tmp_path, capture_output=True,
