@@ -121,6 +121,7 @@ def on_files(files, config):
     for card in sorted(BUNDLES.glob("*.md")):
         name = "index.md" if card.name == "README.md" else card.name
         files.append(File.generated(config, f"bundles/{name}", content=card.read_text()))
-    for figure in sorted(BUNDLES.glob("*.png")):       # the cards' reliability diagrams
-        files.append(File.generated(config, f"bundles/{figure.name}", content=figure.read_bytes()))
+    # The cards' reliability diagrams, and the licence the real-label bundles carry.
+    for extra in [*sorted(BUNDLES.glob("*.png")), BUNDLES / "GPL-3.0.txt"]:
+        files.append(File.generated(config, f"bundles/{extra.name}", content=extra.read_bytes()))
     return files
