@@ -214,6 +214,10 @@ class FoldModel:
                                      f"views {', '.join(data.views) or 'none'} and features "
                                      f"{', '.join(data.scalar_names) or 'none'})")
 
+    def reads(self) -> set[str]:
+        """The view arrays and scalar features this model reads."""
+        return {*self.arrays, *(self.bundle["features"] if self.kind == "trees" else self._scalar_names())}
+
     def calibrate(self, raw: np.ndarray) -> np.ndarray:
         if self.calibration is None:
             raise ValueError(f"{self.path or 'this model'} has no calibration: it was trained by ExoSieve before "

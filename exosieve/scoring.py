@@ -283,6 +283,16 @@ def config_for(models: ModelSet) -> dict:
                 check_paths=False)
 
 
+def _flag_for(feats: dict, read: set[str]) -> str:
+    """A signal's transit flags, less the note that its light curves have no centroids where no
+    model reads a centroid view or feature (Yu et al.'s TESS trees read two flux views): a flag
+    that fires on every TGLC signal whatever the model teaches users to ignore flags."""
+    flag = feats.get("flag", "")
+    if any(name.startswith("centroid") for name in read):
+        return flag
+    return "; ".join(part for part in flag.split("; ") if part and not part.startswith("no centroid data"))
+
+
 def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: str | None = None,
           attributions: bool = True) -> pd.DataFrame:
     """Score one or many signals with every model of ``models`` (a run's folder, a bundle or a
@@ -322,8 +332,9 @@ def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: s
     if results:
         data = assemble(results, cfg)
         unlike = unlike_training(model_set.domain(), next(iter(curves.values())).mission, data)
+        read = set().union(*(f.reads() for name in model_set.models for f in model_set.fold_models(name)))
         flags = dict(zip((tce.tce_id for tce, _, _ in results),
-                         with_reasons((feats.get("flag", "") for _, _, feats in results), unlike)))
+                         with_reasons((_flag_for(feats, read) for _, _, feats in results), unlike)))
     out["status"] = np.where(out.tce_id.isin(errors), "failed",
                              np.where(out.tce_id.map(flags).fillna("") != "", "flagged", "scored"))
     out["flag"] = out.tce_id.map(flags).fillna("")

@@ -255,7 +255,10 @@ def test_exosieve_score_takes_the_issues_command_on_a_folder_of_tglc_files(capsy
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "4 file(s)" in out and "light curves read as: tglc" in out
-    assert "no centroid data (TGLC): centroid branch read as missing" in out
+    # The default TESS bundle reads no centroid view or feature: no flag for their absence.
+    assert "no centroid data" not in out
+    assert main([*args, "--models", "tess_simulated"]) == 0      # its trees read centroid features
+    assert "no centroid data (TGLC): centroid branch read as missing" in capsys.readouterr().out
     assert main([*args[:-1], str(TGLC / "*" / "*.fits")]) == 0
     assert main(["score", "--tic", "5", *args[3:]]) == 2
     assert "no light curve of TIC 5 among the 243 FITS file(s)" in capsys.readouterr().err
