@@ -207,7 +207,10 @@ def _histogram(catalog: pd.DataFrame, out: Path) -> str:
     bins = np.linspace(0, 1, 26)
     for disp, part in catalog.dropna(subset=["score"]).groupby("disposition"):
         ax.hist(part.score, bins=bins, histtype="step", lw=1.6, label=f"{disp} ({len(part)})")
-    ax.set(xlabel="planet score", ylabel="TCEs", yscale="log", title="Scores by catalog label")
+    ax.set(xlabel="planet probability", ylabel="TCEs", yscale="log", title="Scores by catalog label")
+    from matplotlib.ticker import FuncFormatter
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))   # counts, not 3 x 10^0
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if v in (2, 3, 5, 20, 30, 50) else ""))
     ax.legend(fontsize=8)
     save_figure(fig, out / "score_histogram.png")
     return "score_histogram.png"
@@ -269,11 +272,28 @@ def _reliability_diagram(oof_by_model: dict[str, pd.DataFrame], calibration: pd.
     return "reliability_diagram.png"
 
 
+# The page's column headings in words (the CSVs keep the names a program reads).
+HEADINGS = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "ece": "ECE", "ece_uncalibrated": "ECE before calibration",
+            "false_positive_rate": "non-planets called planets", "period": "period [d]",
+            "duration_hours": "duration [h]", "depth_ppm": "depth [ppm]", "score": "probability", "recall": "planets called planets (recall)",
+            "n_positive": "planets", "n_above": "TCEs above threshold", "planet_fraction": "planet fraction",
+            "precision_above": "precision above threshold",
+            "mean_probability_above": "mean probability above threshold"}
+
+
+def _heading(name) -> str:
+    name = str(name)
+    if name.startswith("recall_at_precision_"):
+        return f"recall at precision {name.rsplit('_', 1)[1]}"
+    return HEADINGS.get(name, name.replace("_", " "))
+
+
 def _table_html(df: pd.DataFrame) -> str:
     """A table for the report's page: HTML whose cells pandas escapes, so the template marks it safe."""
     def fmt(v: float) -> str:  # counts stay counts; rates get three decimals
         return f"{v:.0f}" if float(v).is_integer() and abs(v) >= 2 else f"{v:.3f}"
-    return df.to_html(index=False, float_format=fmt, na_rep="–", border=0, classes="tbl", escape=True)
+    return df.rename(columns=_heading).to_html(index=False, float_format=fmt, na_rep="–", border=0, classes="tbl",
+                                               escape=True)
 
 
 def _model_curves(oof_by_model: dict[str, pd.DataFrame], out: Path, name: str, title: str) -> str:
@@ -405,7 +425,8 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
     mean = metrics[(metrics.model == primary) & (metrics.fold == "mean")].iloc[0]
     cal = calibration.set_index("model").loc[primary]
     top = catalog.head(25)[["rank", "tce_id", "period", "duration_hours", "depth_ppm", "disposition", "score",
-                            *(["top_branch"] if "top_branch" in catalog else [])]]
+                            *(["top_branch"] if "top_branch" in catalog else []),
+                            *(["flag"] if "flag" in catalog else [])]]
     explanations = None
     if _attribution_columns(catalog):
         explanations = _table_html(catalog.top_branch[catalog.top_branch != ""].value_counts(normalize=True)

@@ -89,3 +89,11 @@ def test_a_missing_template_says_to_pass_one(tmp_path, monkeypatch):
     with pytest.raises(FileNotFoundError, match=r"pass build_report\(\.\.\., template="):
         report_template()
     assert not (tmp_path / "index.html").exists()
+
+
+def test_the_pages_tables_head_their_columns_in_words():
+    html = _table_html(pd.DataFrame({"model": ["m"], "pr_auc": [0.5], "false_positive_rate": [0.1],
+                                     "recall_at_precision_0.99": [0.2], "n_above": [3]}))
+    for heading in ("PR-AUC", "non-planets called planets", "recall at precision 0.99", "TCEs above threshold"):
+        assert f"<th>{heading}</th>" in html
+    assert "pr_auc" not in html and "_" not in html.split("<tbody>")[0]
