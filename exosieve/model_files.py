@@ -493,7 +493,11 @@ def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, c
                                     "log_odds_shift": round(shift, 4)}
     if card is not None:
         about["card"] = Path(card).read_text()
-    bundle = {"kind": BUNDLE_KIND, "bundle_version": BUNDLE_VERSION, "models": models, "about": about}
+    return _write_bundle({"kind": BUNDLE_KIND, "bundle_version": BUNDLE_VERSION, "models": models, "about": about},
+                         out)
+
+
+def _write_bundle(bundle: dict, out: str | Path) -> Path:
     import gzip
     import io
 
@@ -505,6 +509,16 @@ def export_bundle(run_dir: str | Path, out: str | Path, cfg: dict, names=None, c
     with atomic_output(out, ".tmp") as tmp:
         tmp.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=9, mtime=0))
     return Path(out)
+
+
+def replace_card(path: str | Path, card: str | Path) -> Path:
+    """A bundle with another model card and nothing else changed (what it says of itself can
+    change after it was exported: a newer bundle became the default). Read weights-only."""
+    contents = load_weights_only(path, "ExoSieve model bundle")
+    if not isinstance(contents, dict) or contents.get("kind") != BUNDLE_KIND:
+        raise ModelMismatchError(f"{path}: not an ExoSieve model bundle (write one with exosieve export-models)")
+    contents["about"] = {**contents["about"], "card": Path(card).read_text()}
+    return _write_bundle(contents, path)
 
 
 def describe(models: ModelSet) -> str:

@@ -171,3 +171,22 @@ def test_a_cnn_without_a_scalar_branch_scores_inputs_that_lack_its_scalers_featu
     scores = model.calibrate(model.raw_score(data))
     assert scores.shape == (2,) and np.isfinite(scores).all()
     assert set(model.occlude(data, scores)) == {"global", "local"}
+
+
+def test_a_bundles_card_is_replaced_and_nothing_else(tmp_path):
+    """A shipped bundle's card can change after export (another became the default): the same card
+    back gives the same bytes, another changes the card alone."""
+    import shutil
+
+    from exosieve.model_files import load_models, replace_card, shipped_bundles
+    bundle = tmp_path / "b.exosieve"
+    shutil.copy(shipped_bundles()["kepler_simulated"], bundle)
+    before = load_models(bundle)
+    (tmp_path / "same.md").write_text(before.about["card"])
+    replace_card(bundle, tmp_path / "same.md")
+    assert bundle.read_bytes() == shipped_bundles()["kepler_simulated"].read_bytes()
+    (tmp_path / "new.md").write_text("# another card\n")
+    replace_card(bundle, tmp_path / "new.md")
+    after = load_models(bundle)
+    assert after.about["card"] == "# another card\n"
+    assert {k: v for k, v in after.about.items() if k != "card"} == {k: v for k, v in before.about.items() if k != "card"}
