@@ -13,8 +13,6 @@ from __future__ import annotations
 import collections
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -22,7 +20,7 @@ import pytest
 import yaml
 from astropy.io import fits
 
-from helpers import REPO, SHARED_DATA, TOI_COLUMNS
+from helpers import SHARED_DATA, TOI_COLUMNS, snakemake
 
 TGLC = SHARED_DATA / "tess" / "ffi" / "tglc"
 needs_tglc = pytest.mark.skipif(not TGLC.is_dir(), reason=f"real TGLC light curves not found at {TGLC}")
@@ -290,11 +288,7 @@ def test_the_workflow_vets_a_toi_catalog_from_a_folder_of_tglc_files(tmp_path):
            "shards": 1, "cv": {"folds": 2}, "report": {"sheets": 1},
            "models": {"from": "tess_simulated", "enabled": ["trees"], "primary": "trees"}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2",
-                           "--configfile", str(tmp_path / "config.yaml")], cwd=tmp_path, capture_output=True,
-                          text=True)
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log[-3000:]
+    log = snakemake(tmp_path, "--configfile", str(tmp_path / "config.yaml"))
     assert "rule train:" not in log
     catalog = pd.read_csv(tmp_path / "results" / "report" / "vetted_catalog.csv", dtype={"tce_id": str})
     assert len(catalog) == 5 and (catalog.status != "failed").all(), catalog

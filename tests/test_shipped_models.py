@@ -20,7 +20,7 @@ from exosieve.cli import main
 from exosieve.model_files import SHIPPED_FOR_MISSION, load_models, shipped_bundles, shipped_for
 from helpers import (HELD_OUT_LC, KEPLER_LC, REPO, SHARED_DATA, TOI_COLUMNS, confirmed_shares, kepler_signals,
                      needs_held_out_stars, needs_shared_data, real_kepler_tces, score_confirmed_planets,
-                     score_real_tces, star_folders, tess_stars)
+                     score_real_tces, snakemake, star_folders, tess_stars)
 
 BUNDLES = shipped_bundles()
 # Each shipped bundle: its mission, the config its recipe runs, its models, the source it learned
@@ -230,11 +230,7 @@ def test_a_real_catalog_is_vetted_by_a_shipped_bundle_training_nothing(name, tmp
     cfg = {"catalog": catalog, "views": {"preset": preset}, "shards": 1, "cv": {"folds": 2}, "report": {"sheets": 1},
            "models": {"from": name, "enabled": [model], "primary": model}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
-    done = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--cores", "2",
-                           "--configfile", str(tmp_path / "config.yaml")], cwd=tmp_path, capture_output=True,
-                          text=True)
-    log = done.stdout + done.stderr
-    assert done.returncode == 0, log[-3000:]
+    log = snakemake(tmp_path, "--configfile", str(tmp_path / "config.yaml"))
     assert "rule train:" not in log and "score_with_models" in log
     catalog = pd.read_csv(tmp_path / "results" / "report" / "vetted_catalog.csv", dtype={"tce_id": str})
     assert len(catalog) >= 8 and "score_raw_flux" not in catalog
