@@ -274,6 +274,7 @@ def _reliability_diagram(oof_by_model: dict[str, pd.DataFrame], calibration: pd.
 
 # The page's column headings in words (the CSVs keep the names a program reads).
 HEADINGS = {"pr_auc": "PR-AUC", "roc_auc": "ROC-AUC", "ece": "ECE", "ece_uncalibrated": "ECE before calibration",
+            "ece_per_fold": "ECE (each fold's own)", "ece_pooled": "ECE (all folds pooled)",
             "false_positive_rate": "non-planets called planets", "period": "period [d]",
             "duration_hours": "duration [h]", "depth_ppm": "depth [ppm]", "score": "probability", "recall": "planets called planets (recall)",
             "n_positive": "planets", "n_above": "TCEs above threshold", "planet_fraction": "planet fraction",
@@ -442,10 +443,14 @@ def build_report(tces_csv, folds_csv, score_csvs: dict[str, list[str]], history_
         "prior": {"multi": [r.multi for r in folds_ratios], "single": [r.single for r in folds_ratios],
                   "unlabelled_multi": ratios["unlabelled"].multi,
                   "unlabelled_single": ratios["unlabelled"].single} if ratios else None,
-        "tables": {"comparison": _table_html(comparison), "calibration": _table_html(calibration),
+        # The comparison's and the folds' ECE is each fold's own (a few hundred TCEs: noisier than
+        # the calibration table's, of every out-of-fold score together); their headings say which.
+        "tables": {"comparison": _table_html(comparison.rename(columns={"ece": "ece_per_fold"})),
+                   "calibration": _table_html(calibration.rename(columns={"ece": "ece_pooled"})),
                    "by_label": _table_html(by_label),
                    "by_class": _table_html(by_class) if by_class is not None else None,
-                   "per_fold": _table_html(metrics[metrics.model == primary].drop(columns=["model"])),
+                   "per_fold": _table_html(metrics[metrics.model == primary].drop(columns=["model"])
+                                           .rename(columns={"ece": "ece_per_fold"})),
                    "test": _table_html(test_metrics) if test_metrics is not None else None,
                    "explanations": explanations, "top": _table_html(top)},
         "training_curves": "training_curves.png" in plots,
