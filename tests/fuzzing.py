@@ -102,31 +102,6 @@ def fits_mutations():
     def zero_flux(p, rng):
         edit_fits(p, lambda h: h[1].data["PDCSAP_FLUX"].__setitem__(slice(None), 0.0))
 
-    def infinities(p, rng):
-        return _set_values(p, rng, str(rng.choice(["PDCSAP_FLUX", "TIME", "MOM_CENTR1", "PDCSAP_FLUX_ERR"])),
-                           rng.choice([np.inf, -np.inf]))
-
-    def huge_values(p, rng):
-        return _set_values(p, rng, str(rng.choice(["PDCSAP_FLUX", "MOM_CENTR2", "PDCSAP_FLUX_ERR"])),
-                           rng.choice([1e30, -1e30, 3e38]))
-
-    def string_column(p, rng):
-        name = str(rng.choice(["PDCSAP_FLUX", "TIME", "SAP_QUALITY"]))
-        edit_fits(p, lambda h: _replace_column(
-            h, name, fits.Column(name=name, format="8A", array=np.full(len(h[1].data), "n/a"))))
-        return name
-
-    def integer_column(p, rng):
-        name = str(rng.choice(["PDCSAP_FLUX", "TIME"]))
-        edit_fits(p, lambda h: _replace_column(
-            h, name, fits.Column(name=name, format="I", array=np.nan_to_num(h[1].data[name]).astype(np.int16))))
-        return name
-
-    def missing_column(p, rng):
-        name = str(rng.choice(["PDCSAP_FLUX", "TIME", "SAP_QUALITY", "PDCSAP_FLUX_ERR", "MOM_CENTR1"]))
-        edit_fits(p, lambda h: _replace_column(h, name, None))
-        return name
-
     def empty_table(p, rng):
         edit_fits(p, lambda h: h.__setitem__(1, fits.BinTableHDU(h[1].data[:0], header=h[1].header)))
 
@@ -160,10 +135,43 @@ def fits_mutations():
                 h[1].data[c] *= 4.0
         edit_fits(p, edit)
 
-    return {f.__name__: f for f in (truncate, header_bits, all_nan_flux, zero_flux, infinities, huge_values,
-                                    string_column, integer_column, missing_column, empty_table, primary_only,
-                                    wrong_star, html_error_page, empty_file, time_reference, flux_units)} | {
+    columns = column_mutations(infinite=["PDCSAP_FLUX", "TIME", "MOM_CENTR1", "PDCSAP_FLUX_ERR"],
+                               huge=["PDCSAP_FLUX", "MOM_CENTR2", "PDCSAP_FLUX_ERR"],
+                               text=["PDCSAP_FLUX", "TIME", "SAP_QUALITY"], integer=["PDCSAP_FLUX", "TIME"],
+                               missing=["PDCSAP_FLUX", "TIME", "SAP_QUALITY", "PDCSAP_FLUX_ERR", "MOM_CENTR1"])
+    return {f.__name__: f for f in (truncate, header_bits, all_nan_flux, zero_flux, empty_table, primary_only,
+                                    wrong_star, html_error_page, empty_file, time_reference, flux_units)} | columns | {
         "bit_flips": _flip_bits, "data_bit_flips": lambda p, rng: _flip_bits(p, rng, start=2880 * 3)}
+
+
+def column_mutations(infinite, huge, text, integer, missing) -> dict:
+    """The mutations of a light-curve table's columns, each drawing its column from its list:
+    infinities or huge values written into some cadences, a column turned to text or to integers,
+    a column removed."""
+    def infinities(p, rng):
+        return _set_values(p, rng, str(rng.choice(infinite)), rng.choice([np.inf, -np.inf]))
+
+    def huge_values(p, rng):
+        return _set_values(p, rng, str(rng.choice(huge)), rng.choice([1e30, -1e30, 3e38]))
+
+    def string_column(p, rng):
+        name = str(rng.choice(text))
+        edit_fits(p, lambda h: _replace_column(
+            h, name, fits.Column(name=name, format="8A", array=np.full(len(h[1].data), "n/a"))))
+        return name
+
+    def integer_column(p, rng):
+        name = str(rng.choice(integer))
+        edit_fits(p, lambda h: _replace_column(
+            h, name, fits.Column(name=name, format="I", array=np.nan_to_num(h[1].data[name]).astype(np.int16))))
+        return name
+
+    def missing_column(p, rng):
+        name = str(rng.choice(missing))
+        edit_fits(p, lambda h: _replace_column(h, name, None))
+        return name
+
+    return {f.__name__: f for f in (infinities, huge_values, string_column, integer_column, missing_column)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,30 +401,6 @@ def tglc_mutations():
     def all_flagged_tess(p, rng):
         edit_fits(p, lambda h: h[1].data["TESS_flags"].__setitem__(slice(None), 4))   # coarse point
 
-    def infinities(p, rng):
-        return _set_values(p, rng, str(rng.choice(["cal_psf_flux", "time", "cal_aper_flux"])),
-                           rng.choice([np.inf, -np.inf]))
-
-    def huge_values(p, rng):
-        return _set_values(p, rng, str(rng.choice(["cal_psf_flux", "time"])), rng.choice([1e30, -1e30, 3e38]))
-
-    def string_column(p, rng):
-        name = str(rng.choice(["cal_psf_flux", "time", "TESS_flags", "TGLC_flags"]))
-        edit_fits(p, lambda h: _replace_column(
-            h, name, fits.Column(name=name, format="8A", array=np.full(len(h[1].data), "n/a"))))
-        return name
-
-    def integer_column(p, rng):
-        name = str(rng.choice(["cal_psf_flux", "time"]))
-        edit_fits(p, lambda h: _replace_column(
-            h, name, fits.Column(name=name, format="I", array=np.nan_to_num(h[1].data[name]).astype(np.int16))))
-        return name
-
-    def missing_column(p, rng):
-        name = str(rng.choice(["cal_psf_flux", "time", "TESS_flags", "TGLC_flags"]))
-        edit_fits(p, lambda h: _replace_column(h, name, None))
-        return name
-
     def time_reference(p, rng):
         def edit(h):
             h[1].data["time"] += 2457000.0
@@ -429,8 +413,10 @@ def tglc_mutations():
         edit_fits(p, lambda h: [h[1].data.__setitem__(c, h[1].data[c] * 4.0) for c in TGLC_FLUXES])
 
     mine = {f.__name__: f for f in (all_nan_flux, psf_fit_failed, zero_flux, all_flagged_tglc, all_flagged_tess,
-                                    infinities, huge_values, string_column, integer_column, missing_column,
-                                    time_reference, flux_units)}
+                                    time_reference, flux_units)} | column_mutations(
+        infinite=["cal_psf_flux", "time", "cal_aper_flux"], huge=["cal_psf_flux", "time"],
+        text=["cal_psf_flux", "time", "TESS_flags", "TGLC_flags"], integer=["cal_psf_flux", "time"],
+        missing=["cal_psf_flux", "time", "TESS_flags", "TGLC_flags"])
     kept = {k: shared[k] for k in ("truncate", "header_bits", "bit_flips", "data_bit_flips", "empty_table",
                                    "primary_only", "html_error_page", "empty_file")}
     return kept | mine
