@@ -304,14 +304,7 @@ class Fuzzer:
         pd.concat([self.rows[CONTROL], rows]).to_csv(table, index=False)
         cfg = load({"catalog": {"source": "local", "path": str(table), "lightcurve_dir": str(root)},
                     "results": str(d / "results")})
-        tces, rejected = build_catalog(cfg, {"catalog": table})
-        write_normalized(tces, d / "targets.csv")
-        write_lightcurve_index(LocalSource(cfg), d / "targets.csv", d / "index.csv", d / "lc_failures.csv",
-                               progress=False)
-        preprocess_shard(d / "targets.csv", d / "index.csv", cfg, "000", d / "shard.h5", d / "failures.csv",
-                         lightcurve_failures=d / "lc_failures.csv", progress=False)
-        shard = read_shard(d / "shard.h5")
-        failures = pd.read_csv(d / "failures.csv", dtype=str).fillna("")
+        tces, rejected, shard, failures = self._pipeline(d, table, cfg)
         result = {"tces": list(shard.meta.tce_id), "catalog": list(tces.tce_id), "rows": len(rows),
                   "rejected": rejected.fillna(""), "failures": failures,
                   "digests": {t: _digest(shard, i) for i, t in enumerate(shard.meta.tce_id)},
@@ -322,6 +315,18 @@ class Fuzzer:
         if not name.startswith("clean"):
             shutil.rmtree(d, ignore_errors=True)
         return result, ids
+
+    @staticmethod
+    def _pipeline(d: Path, table: Path, cfg: dict):
+        """The catalog, light-curve and preprocess steps on one case's folder, as the workflow runs
+        them: (catalog, rejected rows, shard, failure manifest)."""
+        tces, rejected = build_catalog(cfg, {"catalog": table})
+        write_normalized(tces, d / "targets.csv")
+        write_lightcurve_index(LocalSource(cfg), d / "targets.csv", d / "index.csv", d / "lc_failures.csv",
+                               progress=False)
+        preprocess_shard(d / "targets.csv", d / "index.csv", cfg, "000", d / "shard.h5", d / "failures.csv",
+                         lightcurve_failures=d / "lc_failures.csv", progress=False)
+        return tces, rejected, read_shard(d / "shard.h5"), pd.read_csv(d / "failures.csv", dtype=str).fillna("")
 
     def _judge(self, out: Outcome, result: dict, given_ids: set, mutated_file: Path | None) -> None:
         problems = out.problems
@@ -469,14 +474,7 @@ class FFIFuzzer(Fuzzer):
                                 "columns": TOI_COLUMNS, "epoch_offset": 2457000, "mission": "tess",
                                 "labels": {"positive": ["CP", "KP"], "negative": ["FP", "FA"]}},
                     "results": str(d / "results")})
-        tces, rejected = build_catalog(cfg, {"catalog": table})
-        write_normalized(tces, d / "targets.csv")
-        write_lightcurve_index(LocalSource(cfg), d / "targets.csv", d / "index.csv", d / "lc_failures.csv",
-                               progress=False)
-        preprocess_shard(d / "targets.csv", d / "index.csv", cfg, "000", d / "shard.h5", d / "failures.csv",
-                         lightcurve_failures=d / "lc_failures.csv", progress=False)
-        shard = read_shard(d / "shard.h5")
-        failures = pd.read_csv(d / "failures.csv", dtype=str).fillna("")
+        tces, rejected, shard, failures = self._pipeline(d, table, cfg)
         # Every TGLC TCE is flagged for its missing centroids (and only for that, when nothing else
         # is wrong): expected, not an outcome of the mutation.
         only_centroids = (failures.stage == "flagged") & failures.error.str.fullmatch(r"TCE \S+: " + CENTROID_NOTE)
