@@ -86,11 +86,6 @@ class Calibration:
         low, high = _log_terms(raw)
         return expit(self.a * low + self.b * high + self.c + self.prior_shift)
 
-    @property
-    def fitted_fraction(self) -> float:
-        """The planet fraction of the TCEs the map was fitted on."""
-        return self.n_positive / self.n if self.n else float("nan")
-
     def to_dict(self) -> dict:
         return asdict(self)
 

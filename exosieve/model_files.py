@@ -418,10 +418,16 @@ def models_from(path: str | Path, cfg: dict, names) -> dict[str, list[Path]]:
     return run_model_paths(_results_dir(path), names=list(model_set.models))
 
 
-def load_bundle(path: str | Path, names=None) -> ModelSet:
+def _bundle_contents(path: str | Path) -> dict:
+    """A bundle file's contents, read weights-only; refused unless it is an ExoSieve bundle."""
     contents = load_weights_only(path, "ExoSieve model bundle")
     if not isinstance(contents, dict) or contents.get("kind") != BUNDLE_KIND:
         raise ModelMismatchError(f"{path}: not an ExoSieve model bundle (write one with exosieve export-models)")
+    return contents
+
+
+def load_bundle(path: str | Path, names=None) -> ModelSet:
+    contents = _bundle_contents(path)
     if contents.get("bundle_version") != BUNDLE_VERSION:
         raise ModelMismatchError(f"{path}: bundle version {contents.get('bundle_version')}, this ExoSieve reads "
                                  f"{BUNDLE_VERSION}; export it again with this ExoSieve")
@@ -514,9 +520,7 @@ def _write_bundle(bundle: dict, out: str | Path) -> Path:
 def replace_card(path: str | Path, card: str | Path) -> Path:
     """A bundle with another model card and nothing else changed (what it says of itself can
     change after it was exported: a newer bundle became the default). Read weights-only."""
-    contents = load_weights_only(path, "ExoSieve model bundle")
-    if not isinstance(contents, dict) or contents.get("kind") != BUNDLE_KIND:
-        raise ModelMismatchError(f"{path}: not an ExoSieve model bundle (write one with exosieve export-models)")
+    contents = _bundle_contents(path)
     contents["about"] = {**contents["about"], "card": Path(card).read_text()}
     return _write_bundle(contents, path)
 
