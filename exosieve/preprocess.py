@@ -86,6 +86,10 @@ def transit_flag(phase: np.ndarray, flux: np.ndarray, duration: float, catalog_d
     return "; ".join(reasons)
 
 
+# How the flag of a light curve without centroids begins (scoring drops it where no model reads them).
+NO_CENTROIDS = "no centroid data"
+
+
 def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[dict, dict]:
     """Views and measured features of one TCE from its star's detrended light curve, the other
     TCEs' transits left out unless they may be this TCE's own signal (``foreign_transits``).
@@ -136,9 +140,10 @@ def tce_views_and_features(star: "DetrendedStar", tce, all_tces, cfg) -> tuple[d
         absent = [n for n in views if n.startswith("centroid")]
         features["missing"] = ",".join(absent)
         products = "/".join(p.upper() for p in star.no_centroid_products) or "these light curves"
-        note = (f"no centroid data ({products}): centroid {'branch' if absent else 'features'} read as missing")
+        note = (f"{NO_CENTROIDS} ({products}): centroid {'branch' if absent else 'features'} read as missing")
         features["flag"] = "; ".join(part for part in (features["flag"], note) if part)
     return views, features
+
 
 
 @dataclass

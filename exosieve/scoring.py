@@ -290,7 +290,8 @@ def _flag_for(feats: dict, read: set[str]) -> str:
     flag = feats.get("flag", "")
     if any(name.startswith("centroid") for name in read):
         return flag
-    return "; ".join(part for part in flag.split("; ") if part and not part.startswith("no centroid data"))
+    from .preprocess import NO_CENTROIDS
+    return "; ".join(part for part in flag.split("; ") if part and not part.startswith(NO_CENTROIDS))
 
 
 def score(lightcurves, ephemerides, models=None, *, star_id=None, time_system: str | None = None,
